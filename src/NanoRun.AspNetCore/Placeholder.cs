@@ -1,0 +1,2 @@
+namespace NanoRun.AspNetCore;
+internal static class Placeholder;

@@ -1,0 +1,12 @@
+namespace NanoRun.Requests;
+
+/// <summary>The engine's own request envelope: method, URI, header pairs and a body stream.</summary>
+/// <param name="Method">HTTP method.</param>
+/// <param name="Uri">Path and query as received.</param>
+/// <param name="Headers">Header pairs in arrival order; a name may repeat.</param>
+/// <param name="Body">The body, read once; the caller owns it.</param>
+public sealed record IncomingRequest(
+    string Method,
+    string Uri,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    Stream Body);

@@ -1,0 +1,42 @@
+using NanoRun.Storage;
+using NanoRun.Units;
+
+namespace NanoRun.Runners;
+
+/// <summary>Everything a runner needs for one attempt.</summary>
+/// <param name="Unit">The unit definition in force for this attempt.</param>
+/// <param name="RequestId">Request id (<c>X-Correlation-Id</c>).</param>
+/// <param name="AttemptId">Attempt id (<c>X-Attempt-Id</c>); results are stored under request and attempt.</param>
+/// <param name="AttemptNumber">1-based attempt number (<c>X-Attempt</c>).</param>
+/// <param name="Method">HTTP method of the saved request.</param>
+/// <param name="Uri">Path and query of the saved request.</param>
+/// <param name="Headers">Header pairs of the saved request.</param>
+/// <param name="Body">The saved body.</param>
+/// <param name="Blobs">Where the body is read from and the result written to.</param>
+internal sealed record AttemptContext(
+    UnitDefinition Unit,
+    string RequestId,
+    string AttemptId,
+    int AttemptNumber,
+    string Method,
+    string Uri,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    BodyRef Body,
+    IBlobStore Blobs)
+{
+    /// <summary>The blob key of this attempt's result.</summary>
+    public string ResultKey => $"{RequestId}/{AttemptId}";
+}
+
+/// <summary>What an attempt produced; expected failures (a crashed script) are results with status 502, not exceptions.</summary>
+/// <param name="Code">HTTP status.</param>
+/// <param name="Headers">Response headers (bin mode: <c>X-Return-Code</c>).</param>
+/// <param name="Result">The stored result body.</param>
+internal sealed record AttemptResult(int Code, IReadOnlyList<KeyValuePair<string, string>> Headers, BodyRef Result);
+
+/// <summary>Runs one attempt of a request in one mode.</summary>
+internal interface IAttemptRunner
+{
+    /// <summary>Runs the attempt; <paramref name="cancellationToken"/> aborts it (the process group is killed) and still yields a result.</summary>
+    Task<AttemptResult> RunAsync(AttemptContext context, CancellationToken cancellationToken);
+}

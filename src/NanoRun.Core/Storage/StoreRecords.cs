@@ -1,0 +1,124 @@
+using NanoRun.Requests;
+
+namespace NanoRun.Storage;
+
+/// <summary>A request to save: its body is already durable in the blob store.</summary>
+/// <param name="Id">New request id.</param>
+/// <param name="Unit">Unit name.</param>
+/// <param name="Method">HTTP method.</param>
+/// <param name="Uri">Path and query as received.</param>
+/// <param name="Headers">Header pairs.</param>
+/// <param name="Body">The committed body.</param>
+/// <param name="CreatedAt">When it was received.</param>
+public sealed record NewRequest(
+    string Id,
+    string Unit,
+    string Method,
+    string Uri,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    BodyRef Body,
+    DateTimeOffset CreatedAt);
+
+/// <summary>Parameters of a claim: up to <paramref name="Limit"/> due requests of one unit, leased to one node.</summary>
+/// <param name="Unit">Unit name.</param>
+/// <param name="Limit">Most requests to claim; the number of free worker slots.</param>
+/// <param name="LeaseOwner">The claiming node's id.</param>
+/// <param name="Now">Current time: requests due at or before it are eligible.</param>
+/// <param name="LeaseUntil">When the lease expires unless renewed.</param>
+public sealed record ClaimParams(string Unit, int Limit, string LeaseOwner, DateTimeOffset Now, DateTimeOffset LeaseUntil);
+
+/// <summary>A request claimed for one attempt.</summary>
+/// <param name="Id">Request id.</param>
+/// <param name="Unit">Unit name.</param>
+/// <param name="Method">HTTP method.</param>
+/// <param name="Uri">Path and query.</param>
+/// <param name="Headers">Header pairs.</param>
+/// <param name="Body">The saved body.</param>
+/// <param name="AttemptsSoFar">Attempts recorded before this claim.</param>
+/// <param name="CreatedAt">When it was received.</param>
+public sealed record ClaimedRequest(
+    string Id,
+    string Unit,
+    string Method,
+    string Uri,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    BodyRef Body,
+    int AttemptsSoFar,
+    DateTimeOffset CreatedAt);
+
+/// <summary>The outcome of one attempt and the state the request moves to.</summary>
+/// <param name="RequestId">Request id.</param>
+/// <param name="LeaseOwner">The node that holds the lease; a stale owner's outcome is not applied.</param>
+/// <param name="Attempt">The attempt to record.</param>
+/// <param name="NextState">Succeeded, Failed or Retrying; ignored when the request was cancelled meanwhile.</param>
+/// <param name="NextRunAt">When a retrying request is due again.</param>
+public sealed record AttemptOutcome(
+    string RequestId,
+    string LeaseOwner,
+    AttemptRecord Attempt,
+    RequestState NextState,
+    DateTimeOffset NextRunAt);
+
+/// <summary>One stored attempt.</summary>
+/// <param name="Id">Attempt id.</param>
+/// <param name="Number">1-based attempt number.</param>
+/// <param name="Code">HTTP status the attempt produced.</param>
+/// <param name="Headers">Headers the attempt produced.</param>
+/// <param name="Result">The result body.</param>
+/// <param name="StartedAt">When the attempt started.</param>
+/// <param name="CreatedAt">When the attempt finished and was recorded.</param>
+public sealed record AttemptRecord(
+    string Id,
+    int Number,
+    int Code,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    BodyRef Result,
+    DateTimeOffset StartedAt,
+    DateTimeOffset CreatedAt);
+
+/// <summary>A stored request with its attempts.</summary>
+/// <param name="Id">Request id.</param>
+/// <param name="Unit">Unit name.</param>
+/// <param name="State">Lifecycle state.</param>
+/// <param name="Method">HTTP method.</param>
+/// <param name="Uri">Path and query.</param>
+/// <param name="Headers">Header pairs.</param>
+/// <param name="Body">The saved body.</param>
+/// <param name="CreatedAt">When it was received.</param>
+/// <param name="UpdatedAt">Last change of state or attempts.</param>
+/// <param name="CompletedAt">When it reached a final state, or <c>null</c>.</param>
+/// <param name="Attempts">Attempts in order.</param>
+public sealed record RequestRecord(
+    string Id,
+    string Unit,
+    RequestState State,
+    string Method,
+    string Uri,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    BodyRef Body,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? CompletedAt,
+    IReadOnlyList<AttemptRecord> Attempts);
+
+/// <summary>One line of a history page.</summary>
+/// <param name="Id">Request id.</param>
+/// <param name="Unit">Unit name.</param>
+/// <param name="State">Lifecycle state.</param>
+/// <param name="AttemptCount">Attempts so far.</param>
+/// <param name="CreatedAt">When it was received.</param>
+/// <param name="CompletedAt">When it became final, or <c>null</c>.</param>
+public sealed record RequestSummary(string Id, string Unit, RequestState State, int AttemptCount, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
+
+/// <summary>A page of one unit's requests, newest first, after a keyset cursor.</summary>
+/// <param name="Unit">Unit name.</param>
+/// <param name="Limit">Page size.</param>
+/// <param name="Before">Only requests older than this id (the previous page's last id), or <c>null</c> for the first page.</param>
+/// <param name="State">Only requests in this state, or <c>null</c> for all.</param>
+public sealed record PageParams(string Unit, int Limit, string? Before = null, RequestState? State = null);
+
+/// <summary>Which finished requests of a unit to remove.</summary>
+/// <param name="Unit">Unit name.</param>
+/// <param name="CompletedBefore">Remove final requests completed before this time.</param>
+/// <param name="Limit">Most requests to remove in this call.</param>
+public sealed record PurgeParams(string Unit, DateTimeOffset CompletedBefore, int Limit);

@@ -1,0 +1,137 @@
+namespace NanoRun.Units;
+
+/// <summary>How a unit processes a request.</summary>
+public enum UnitMode
+{
+    /// <summary>Runs <c>shell -c command</c>; body on stdin, stdout is the result.</summary>
+    Bin,
+
+    /// <summary>Runs a CGI/1.1 script whose response headers become the attempt's status and headers.</summary>
+    Cgi,
+
+    /// <summary>Forwards the saved request to the upstream URL in <c>command</c>.</summary>
+    Proxy,
+}
+
+/// <summary>One endpoint: what runs for each request to <c>/api/{name}/</c> and how it is retried.</summary>
+public sealed class UnitDefinition
+{
+    /// <summary>The unit name, the file's path under the config folder without extension, separators as <c>-</c>.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The file the unit was loaded from, or <c>null</c> for a unit defined in code.</summary>
+    public string? SourceFile { get; init; }
+
+    /// <summary>Shell command (bin, cgi) or upstream URL (proxy); default <c>echo hello world</c>.</summary>
+    public string Command { get; init; } = "echo hello world";
+
+    /// <summary>Processing mode; default <see cref="UnitMode.Bin"/>.</summary>
+    public UnitMode Mode { get; init; } = UnitMode.Bin;
+
+    /// <summary>Shell that runs <see cref="Command"/> as <c>shell -c command</c>; default <c>/bin/sh</c>.</summary>
+    public string Shell { get; init; } = "/bin/sh";
+
+    /// <summary>Working directory; when <c>null</c> each attempt gets a fresh temporary folder, removed afterwards.</summary>
+    public string? WorkDirectory { get; init; }
+
+    /// <summary>Extra environment variables on top of the server's own; default none.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>OS user that owns the process (Linux, needs root); default none.</summary>
+    public string? User { get; init; }
+
+    /// <summary>After this the whole process group is killed; default none.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>After this the process group gets SIGINT, then <see cref="Timeout"/> still applies; default none.</summary>
+    public TimeSpan? GracefulTimeout { get; init; }
+
+    /// <summary>Maximum attempts for one request, exact; default 3.</summary>
+    public int Attempts { get; init; } = 3;
+
+    /// <summary>Pause between attempts; default 5 seconds.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Attempts of this unit running at once; default 1 (a configured 0 becomes the CPU count).</summary>
+    public int Workers { get; init; } = 1;
+
+    /// <summary>Largest request body in bytes; default 1 MiB; 0 means unlimited.</summary>
+    public long MaxRequest { get; init; } = 1024 * 1024;
+
+    /// <summary>When <c>true</c> the unit is not exposed over the API (schedule-only); default <c>false</c>.</summary>
+    public bool Private { get; init; }
+
+    /// <summary>Per-unit API authorization; default none (open).</summary>
+    public UnitAuthorization Authorization { get; init; } = new();
+
+    /// <summary>Schedules that queue requests for this unit; default none.</summary>
+    public IReadOnlyList<CronEntry> Cron { get; init; } = [];
+}
+
+/// <summary>Per-unit API authorization. Any enabled method that accepts lets a request through; none enabled means open.</summary>
+public sealed class UnitAuthorization
+{
+    /// <summary>HS256 JWT check.</summary>
+    public JwtAuthorization? Jwt { get; init; }
+
+    /// <summary>Token in a query parameter.</summary>
+    public TokenAuthorization? QueryToken { get; init; }
+
+    /// <summary>Token in a request header.</summary>
+    public TokenAuthorization? HeaderToken { get; init; }
+
+    /// <summary>HTTP Basic with bcrypt hashes.</summary>
+    public BasicAuthorization? Basic { get; init; }
+
+    /// <summary>Whether any method is enabled.</summary>
+    public bool IsEnabled => Jwt is not null || QueryToken is not null || HeaderToken is not null || Basic is not null;
+}
+
+/// <summary>HS256 JWT authorization settings.</summary>
+public sealed class JwtAuthorization
+{
+    /// <summary>Header that carries the token; default <c>Authorization</c>.</summary>
+    public string Header { get; init; } = "Authorization";
+
+    /// <summary>The HMAC secret.</summary>
+    public required string Secret { get; init; }
+}
+
+/// <summary>Static token authorization, by query parameter or header.</summary>
+public sealed class TokenAuthorization
+{
+    /// <summary>Query parameter (default <c>token</c>) or header (default <c>X-Api-Token</c>) name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Accepted tokens.</summary>
+    public required IReadOnlyList<string> Tokens { get; init; }
+}
+
+/// <summary>HTTP Basic authorization settings.</summary>
+public sealed class BasicAuthorization
+{
+    /// <summary>Login to bcrypt hash.</summary>
+    public required IReadOnlyDictionary<string, string> Users { get; init; }
+}
+
+/// <summary>One schedule entry of a unit.</summary>
+public sealed class CronEntry
+{
+    /// <summary>5-field cron expression, macro or <c>@every DURATION</c>.</summary>
+    public required string Spec { get; init; }
+
+    /// <summary>Optional entry name; default the entry's index.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Headers of each queued request.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Body of each queued request; wins over <see cref="ContentFile"/>.</summary>
+    public string? Content { get; init; }
+
+    /// <summary>File whose contents become the body of each queued request.</summary>
+    public string? ContentFile { get; init; }
+
+    /// <summary>IANA time zone for the ticks; default UTC.</summary>
+    public string? TimeZone { get; init; }
+}

@@ -1,0 +1,2 @@
+namespace NanoRun.Storage.Sqlite;
+internal static class Placeholder;
