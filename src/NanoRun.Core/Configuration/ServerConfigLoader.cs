@@ -1,0 +1,206 @@
+using System.Globalization;
+
+namespace NanoRun.Configuration;
+
+/// <summary>
+/// Reads <c>server.yaml</c> (SPEC §1) into <see cref="ServerOptions"/>; relative paths resolve against the file's
+/// folder, and each error names the file, the key and the reason.
+/// </summary>
+internal static class ServerConfigLoader
+{
+    private static readonly ConfigErrorFactory ServerError =
+        static (file, key, reason, line, column, inner) => new ServerConfigException(file, key, reason, line, column, inner);
+
+    /// <summary>Loads and validates the file at <paramref name="path"/>; a missing or unreadable file is a <see cref="ServerConfigException"/>.</summary>
+    public static ServerOptions LoadFile(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(fullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read: {ex.Message}";
+            throw new ServerConfigException(path, null, reason, innerException: ex);
+        }
+
+        return Parse(text, path, Path.GetDirectoryName(fullPath)!);
+    }
+
+    /// <summary>Parses <c>server.yaml</c> text; <paramref name="fileName"/> names the file in errors and relative paths resolve against <paramref name="baseDirectory"/>.</summary>
+    public static ServerOptions Parse(string yamlText, string fileName, string baseDirectory)
+    {
+        var root = YamlSection.Load(yamlText, fileName, ServerError);
+        root.AllowOnly(
+            "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time",
+            "disable_ui", "ui_directory", "tls", "auth", "storage");
+
+        var defaults = new ServerOptions();
+        var (provider, connectionString) = ReadStorage(root.GetSection("storage"));
+        return new ServerOptions
+        {
+            DataDirectory = Resolve(root.GetNonEmptyString("working_directory") ?? defaults.DataDirectory, baseDirectory),
+            ConfigDirectory = Resolve(root.GetNonEmptyString("config_directory") ?? defaults.ConfigDirectory, baseDirectory),
+            Bind = ReadBind(root) ?? defaults.Bind,
+            GracefulShutdown = root.GetDuration("graceful_shutdown", allowZero: true) ?? defaults.GracefulShutdown,
+            WaitTime = root.GetDuration("wait_time", allowZero: false) ?? defaults.WaitTime,
+            DisableUi = root.GetBool("disable_ui", defaults.DisableUi),
+            UiDirectory = Resolve(root.GetNonEmptyString("ui_directory") ?? defaults.UiDirectory, baseDirectory),
+            Tls = ReadTls(root.GetSection("tls"), baseDirectory),
+            Auth = ReadAuth(root.GetSection("auth")),
+            StorageProvider = provider,
+            StorageConnectionString = connectionString,
+        };
+    }
+
+    private static string? ReadBind(YamlSection root)
+    {
+        var bind = root.GetNonEmptyString("bind");
+        if (bind is null)
+        {
+            return null;
+        }
+
+        var colon = bind.LastIndexOf(':');
+        var host = colon < 0 ? string.Empty : bind[..colon];
+        var hostValid = host.Length == 0
+            || (host.StartsWith('[') ? host.EndsWith(']') && host.Length > 2 : !host.Contains(':', StringComparison.Ordinal) && !host.Contains(' ', StringComparison.Ordinal));
+        if (colon < 0 || !hostValid
+            || !int.TryParse(bind.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
+        {
+            throw root.Error("bind", $"must be HOST:PORT such as 127.0.0.1:8989, 0.0.0.0:80, [::1]:8989 or :8989, got '{bind}'");
+        }
+
+        return bind;
+    }
+
+    private static TlsOptions? ReadTls(YamlSection? section, string baseDirectory)
+    {
+        if (section is null)
+        {
+            return null;
+        }
+
+        section.AllowOnly("enable", "cert", "key");
+        var enabled = section.GetBool("enable", false);
+        var cert = section.GetNonEmptyString("cert");
+        var key = section.GetNonEmptyString("key");
+        if (!enabled)
+        {
+            return null;
+        }
+
+        return new TlsOptions
+        {
+            CertFile = ExistingFile(section, "cert", cert, baseDirectory),
+            KeyFile = ExistingFile(section, "key", key, baseDirectory),
+        };
+    }
+
+    private static string ExistingFile(YamlSection section, string key, string? path, string baseDirectory)
+    {
+        if (path is null)
+        {
+            throw section.Error(key, "must be set when tls is enabled");
+        }
+
+        var fullPath = Resolve(path, baseDirectory);
+        if (!File.Exists(fullPath))
+        {
+            throw section.Error(key, $"file not found: {fullPath}");
+        }
+
+        return fullPath;
+    }
+
+    private static UiAuthOptions? ReadAuth(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return null;
+        }
+
+        section.AllowOnly("oauth2", "users");
+        var users = section.GetStringList("users");
+        for (var i = 0; i < users.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(users[i]))
+            {
+                throw section.ItemError("users", i, "must not be empty");
+            }
+        }
+
+        var oauth2 = section.GetSection("oauth2");
+        if (oauth2 is null)
+        {
+            if (users.Count > 0)
+            {
+                throw section.Error("users", "limits UI logins, so auth.oauth2 must be configured too");
+            }
+
+            return null;
+        }
+
+        oauth2.AllowOnly("title", "icon", "key", "secret", "auth_url", "token_url", "profile_url", "login_field", "callback_url", "scopes");
+        return new UiAuthOptions
+        {
+            OAuth2 = new OAuth2Options
+            {
+                Title = oauth2.GetNonEmptyString("title") ?? "OAuth2",
+                Icon = oauth2.GetNonEmptyString("icon"),
+                ClientId = Required(oauth2, "key"),
+                ClientSecret = Required(oauth2, "secret"),
+                AuthUrl = RequiredUrl(oauth2, "auth_url"),
+                TokenUrl = RequiredUrl(oauth2, "token_url"),
+                ProfileUrl = RequiredUrl(oauth2, "profile_url"),
+                LoginField = oauth2.GetNonEmptyString("login_field") ?? "login",
+                CallbackUrl = oauth2.Has("callback_url") ? RequiredUrl(oauth2, "callback_url") : null,
+                Scopes = oauth2.GetStringList("scopes"),
+            },
+            AllowedUsers = users,
+        };
+    }
+
+    private static (string Provider, string? ConnectionString) ReadStorage(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return ("sqlite", null);
+        }
+
+        section.AllowOnly("provider", "connection_string");
+        var text = section.GetNonEmptyString("provider");
+        var provider = text?.ToUpperInvariant() switch
+        {
+            null or "SQLITE" or "EMBEDDED" => "sqlite",
+            "POSTGRESQL" or "POSTGRES" => "postgresql",
+            _ => throw section.Error("provider", $"must be sqlite (also called embedded) or postgresql, got '{text}'"),
+        };
+        var connectionString = section.GetNonEmptyString("connection_string");
+        if (provider == "postgresql" && connectionString is null)
+        {
+            throw section.Error("connection_string", "must be set for the postgresql provider");
+        }
+
+        return (provider, connectionString);
+    }
+
+    private static string Required(YamlSection section, string key) =>
+        section.GetNonEmptyString(key) ?? throw section.Error(key, "must be set");
+
+    private static Uri RequiredUrl(YamlSection section, string key)
+    {
+        var text = Required(section, key);
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw section.Error(key, $"must be an absolute http or https URL, got '{text}'");
+        }
+
+        return uri;
+    }
+
+    private static string Resolve(string path, string baseDirectory) =>
+        Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(baseDirectory, path));
+}

@@ -1,0 +1,104 @@
+namespace NanoRun;
+
+/// <summary>Settings of a complete Nano-Run server, as read from <c>server.yaml</c>; directories are absolute once loaded.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>Folder for the embedded store's data; default <c>run</c> next to <c>server.yaml</c>.</summary>
+    public string DataDirectory { get; set; } = "run";
+
+    /// <summary>Folder of unit files; default <c>conf.d</c> next to <c>server.yaml</c>.</summary>
+    public string ConfigDirectory { get; set; } = "conf.d";
+
+    /// <summary>Listen address as <c>host:port</c>; default <c>127.0.0.1:8989</c>.</summary>
+    public string Bind { get; set; } = "127.0.0.1:8989";
+
+    /// <summary>How long running attempts may finish after a shutdown signal before they are cancelled; default 5 seconds.</summary>
+    public TimeSpan GracefulShutdown { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Default wait of a synchronous (<c>PUT</c>) call; default 30 seconds.</summary>
+    public TimeSpan WaitTime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>When <c>true</c> no UI routes are mapped at all; default <c>false</c>.</summary>
+    public bool DisableUi { get; set; }
+
+    /// <summary>Optional folder whose <c>static/</c> files override the UI's assets; default <c>ui</c> next to <c>server.yaml</c>.</summary>
+    public string UiDirectory { get; set; } = "ui";
+
+    /// <summary>HTTPS certificate and key; <c>null</c> (the default) serves plain HTTP.</summary>
+    public TlsOptions? Tls { get; set; }
+
+    /// <summary>UI login; <c>null</c> (the default) leaves the UI open.</summary>
+    public UiAuthOptions? Auth { get; set; }
+
+    /// <summary>Storage provider name, <c>sqlite</c> (the embedded default) or <c>postgresql</c>.</summary>
+    public string StorageProvider { get; set; } = "sqlite";
+
+    /// <summary>Provider-specific connection string; default none (the embedded store lives in <see cref="DataDirectory"/>).</summary>
+    public string? StorageConnectionString { get; set; }
+
+    /// <summary>The settings used when no <c>server.yaml</c> exists: units in <c>run/conf.d</c> and data in <c>run/data</c> under <paramref name="baseDirectory"/>.</summary>
+    public static ServerOptions CreateTransientDefault(string baseDirectory)
+    {
+        var root = Path.GetFullPath(baseDirectory);
+        return new ServerOptions
+        {
+            DataDirectory = Path.Combine(root, "run", "data"),
+            ConfigDirectory = Path.Combine(root, "run", "conf.d"),
+            UiDirectory = Path.Combine(root, "ui"),
+        };
+    }
+}
+
+/// <summary>PEM certificate and private key for HTTPS.</summary>
+public sealed class TlsOptions
+{
+    /// <summary>Path of the PEM certificate (chain).</summary>
+    public required string CertFile { get; set; }
+
+    /// <summary>Path of the PEM private key.</summary>
+    public required string KeyFile { get; set; }
+}
+
+/// <summary>UI login through an OAuth2 provider, optionally limited to some logins.</summary>
+public sealed class UiAuthOptions
+{
+    /// <summary>The OAuth2 authorization-code provider.</summary>
+    public required OAuth2Options OAuth2 { get; set; }
+
+    /// <summary>Logins allowed into the UI; empty (the default) allows any logged-in user.</summary>
+    public IReadOnlyList<string> AllowedUsers { get; set; } = [];
+}
+
+/// <summary>An OAuth2 provider for the authorization-code flow.</summary>
+public sealed class OAuth2Options
+{
+    /// <summary>Name shown on the login button; default <c>OAuth2</c>.</summary>
+    public string Title { get; set; } = "OAuth2";
+
+    /// <summary>Optional icon URL shown on the login button.</summary>
+    public string? Icon { get; set; }
+
+    /// <summary>Client id registered with the provider (<c>key</c> in YAML).</summary>
+    public required string ClientId { get; set; }
+
+    /// <summary>Client secret registered with the provider (<c>secret</c> in YAML).</summary>
+    public required string ClientSecret { get; set; }
+
+    /// <summary>The provider's authorization endpoint.</summary>
+    public required Uri AuthUrl { get; set; }
+
+    /// <summary>The provider's token endpoint.</summary>
+    public required Uri TokenUrl { get; set; }
+
+    /// <summary>Endpoint returning the logged-in user's profile as JSON.</summary>
+    public required Uri ProfileUrl { get; set; }
+
+    /// <summary>Profile field holding the login; default <c>login</c>.</summary>
+    public string LoginField { get; set; } = "login";
+
+    /// <summary>Redirect URL registered with the provider; <c>null</c> derives it from the incoming request.</summary>
+    public Uri? CallbackUrl { get; set; }
+
+    /// <summary>Scopes requested; default none.</summary>
+    public IReadOnlyList<string> Scopes { get; set; } = [];
+}

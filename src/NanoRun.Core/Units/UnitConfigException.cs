@@ -1,0 +1,7 @@
+using NanoRun.Configuration;
+
+namespace NanoRun.Units;
+
+/// <summary>A unit file that cannot be read, parsed or validated; start-up stops with this message.</summary>
+internal sealed class UnitConfigException(string fileName, string? key, string reason, int line = 0, int column = 0, Exception? innerException = null)
+    : ConfigFileException(fileName, key, reason, line, column, innerException);

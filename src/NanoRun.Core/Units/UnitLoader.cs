@@ -1,0 +1,466 @@
+using NanoRun.Configuration;
+
+namespace NanoRun.Units;
+
+/// <summary>
+/// Reads unit files (SPEC §2): one YAML file per unit under the config folder, validated completely so that a
+/// bad file stops start-up with a message naming the file, the key and the reason.
+/// </summary>
+internal static class UnitLoader
+{
+    /// <summary>Largest accepted <c>attempts</c>.</summary>
+    public const int MaxAttempts = 1000;
+
+    /// <summary>Largest accepted <c>workers</c>.</summary>
+    public const int MaxWorkers = 1024;
+
+    private static readonly ConfigErrorFactory UnitError =
+        static (file, key, reason, line, column, inner) => new UnitConfigException(file, key, reason, line, column, inner);
+
+    private static readonly string[] BcryptPrefixes = ["$2a$", "$2b$", "$2y$"];
+
+    /// <summary>
+    /// Loads every <c>*.yaml</c> and <c>*.yml</c> file under <paramref name="configDirectory"/> recursively, sorted by
+    /// unit name; a missing folder gives an empty list. Hidden files and folders (names starting with a dot, such as
+    /// the <c>..data</c> links of a Kubernetes volume) are skipped, and linked folders are not followed.
+    /// </summary>
+    public static IReadOnlyList<UnitDefinition> LoadDirectory(string configDirectory)
+    {
+        var root = System.IO.Path.GetFullPath(configDirectory);
+        if (!Directory.Exists(root))
+        {
+            return [];
+        }
+
+        var relativePaths = new List<string>();
+        CollectUnitFiles(root, root, relativePaths);
+        relativePaths.Sort(StringComparer.Ordinal);
+
+        // Routes match unit names without regard to case, so two names differing only in case collide.
+        var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var units = new List<UnitDefinition>(relativePaths.Count);
+        foreach (var relative in relativePaths)
+        {
+            var displayName = System.IO.Path.Combine(configDirectory, relative);
+            var name = NameOf(relative);
+            if (owners.TryGetValue(name, out var owner))
+            {
+                throw new UnitConfigException(displayName, null, $"unit name '{name}' is already taken by {owner}");
+            }
+
+            owners.Add(name, displayName);
+            units.Add(LoadFile(System.IO.Path.Combine(root, relative), name, displayName));
+        }
+
+        units.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return units;
+    }
+
+    /// <summary>Loads one unit file under the given unit name; relative <c>workdir</c> and <c>content_file</c> resolve against the file's folder.</summary>
+    public static UnitDefinition LoadFile(string path, string name) => LoadFile(path, name, path);
+
+    /// <summary>Parses unit YAML; <paramref name="fileName"/> only names the file in errors, and relative paths stay as written.</summary>
+    public static UnitDefinition Parse(string yamlText, string fileName, string name) => Parse(yamlText, fileName, name, null, null);
+
+    /// <summary>The unit name for a path relative to the config folder: extension removed, folder separators as <c>-</c>.</summary>
+    public static string NameOf(string relativePath)
+    {
+        var extension = UnitExtension(relativePath) ?? System.IO.Path.GetExtension(relativePath);
+        var withoutExtension = relativePath[..^extension.Length];
+        return withoutExtension.Replace(System.IO.Path.DirectorySeparatorChar, '-').Replace(System.IO.Path.AltDirectorySeparatorChar, '-');
+    }
+
+    // Symbolic links to files are read; symbolic links to folders are not followed, so a link cannot loop
+    // or make one unit appear under two names.
+    private static void CollectUnitFiles(string directory, string root, List<string> relativePaths)
+    {
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = false,
+            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+            IgnoreInaccessible = false,
+        };
+        foreach (var file in Directory.EnumerateFiles(directory, "*", options))
+        {
+            if (UnitExtension(file) is not null)
+            {
+                relativePaths.Add(System.IO.Path.GetRelativePath(root, file));
+            }
+        }
+
+        foreach (var child in Directory.EnumerateDirectories(directory, "*", options))
+        {
+            if (new DirectoryInfo(child).LinkTarget is null)
+            {
+                CollectUnitFiles(child, root, relativePaths);
+            }
+        }
+    }
+
+    private static string? UnitExtension(string path)
+    {
+        if (path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase))
+        {
+            return path[^5..];
+        }
+
+        return path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase) ? path[^4..] : null;
+    }
+
+    private static UnitDefinition LoadFile(string path, string name, string displayName)
+    {
+        var fullPath = System.IO.Path.GetFullPath(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(fullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new UnitConfigException(displayName, null, $"cannot be read: {ex.Message}", innerException: ex);
+        }
+
+        return Parse(text, displayName, name, System.IO.Path.GetDirectoryName(fullPath), fullPath);
+    }
+
+    private static UnitDefinition Parse(string yamlText, string fileName, string name, string? baseDirectory, string? sourceFile)
+    {
+        if (!IsValidName(name))
+        {
+            throw new UnitConfigException(fileName, null, $"unit name '{name}' (from the file's path) may hold only letters, digits, '.', '_' and '-'");
+        }
+
+        var root = YamlSection.Load(yamlText, fileName, UnitError);
+        root.AllowOnly(
+            "command", "mode", "shell", "workdir", "environment", "user", "timeout", "graceful_timeout",
+            "attempts", "interval", "workers", "max_request", "private", "authorization", "cron");
+
+        var defaults = new UnitDefinition { Name = name };
+        var mode = ReadMode(root);
+        var workers = (int)root.GetInteger("workers", defaults.Workers, 0, MaxWorkers);
+        if (workers == 0)
+        {
+            workers = System.Environment.ProcessorCount;
+        }
+
+        return new UnitDefinition
+        {
+            Name = name,
+            SourceFile = sourceFile,
+            Mode = mode,
+            Command = ReadCommand(root, mode, defaults.Command),
+            Shell = root.GetNonEmptyString("shell") ?? defaults.Shell,
+            WorkDirectory = Resolve(root.GetNonEmptyString("workdir"), baseDirectory),
+            Environment = ReadEnvironment(root),
+            User = root.GetNonEmptyString("user"),
+            Timeout = root.GetDuration("timeout", allowZero: false),
+            GracefulTimeout = root.GetDuration("graceful_timeout", allowZero: false),
+            Attempts = (int)root.GetInteger("attempts", defaults.Attempts, 1, MaxAttempts),
+            Interval = root.GetDuration("interval", allowZero: true) ?? defaults.Interval,
+            Workers = workers,
+            MaxRequest = root.GetInteger("max_request", defaults.MaxRequest, 0, long.MaxValue),
+            Private = root.GetBool("private", defaults.Private),
+            Authorization = ReadAuthorization(root.GetSection("authorization")),
+            Cron = ReadCron(root, baseDirectory),
+        };
+    }
+
+    private static UnitMode ReadMode(YamlSection root)
+    {
+        var text = root.GetString("mode");
+        return text?.Trim().ToUpperInvariant() switch
+        {
+            null => UnitMode.Bin,
+            "BIN" => UnitMode.Bin,
+            "CGI" => UnitMode.Cgi,
+            "PROXY" => UnitMode.Proxy,
+            _ => throw root.Error("mode", $"must be one of bin, cgi, proxy, got '{text}'"),
+        };
+    }
+
+    private static string ReadCommand(YamlSection root, UnitMode mode, string fallback)
+    {
+        var command = root.GetString("command");
+        if (command is not null && string.IsNullOrWhiteSpace(command))
+        {
+            throw root.Error("command", "must not be empty");
+        }
+
+        command ??= fallback;
+        if (mode != UnitMode.Proxy)
+        {
+            return command;
+        }
+
+        command = command.Trim();
+        if (!Uri.TryCreate(command, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            || string.IsNullOrEmpty(uri.Host))
+        {
+            throw root.Error("command", $"must be an absolute http or https URL in proxy mode, got '{command}'");
+        }
+
+        return command;
+    }
+
+    private static IReadOnlyDictionary<string, string> ReadEnvironment(YamlSection root)
+    {
+        var environment = root.GetStringMap("environment");
+        foreach (var name in environment.Keys)
+        {
+            if (name.Contains('=', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal))
+            {
+                throw root.GetSection("environment")!.Error(name, "a variable name must not contain '=' or NUL");
+            }
+        }
+
+        return environment;
+    }
+
+    private static UnitAuthorization ReadAuthorization(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return new UnitAuthorization();
+        }
+
+        section.AllowOnly("jwt", "query_token", "header_token", "basic");
+        return new UnitAuthorization
+        {
+            Jwt = ReadJwt(section.GetSection("jwt")),
+            QueryToken = ReadToken(section.GetSection("query_token"), "param", "token", isHeader: false),
+            HeaderToken = ReadToken(section.GetSection("header_token"), "header", "X-Api-Token", isHeader: true),
+            Basic = ReadBasic(section.GetSection("basic")),
+        };
+    }
+
+    private static JwtAuthorization? ReadJwt(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return null;
+        }
+
+        section.AllowOnly("enable", "header", "secret");
+        var enabled = section.GetBool("enable", false);
+        var header = ReadHeaderName(section, "header") ?? "Authorization";
+        var secret = section.GetString("secret");
+        if (!enabled)
+        {
+            return null;
+        }
+
+        if (string.IsNullOrEmpty(secret))
+        {
+            throw section.Error("secret", "must be set when jwt is enabled");
+        }
+
+        return new JwtAuthorization { Header = header, Secret = secret };
+    }
+
+    private static TokenAuthorization? ReadToken(YamlSection? section, string nameKey, string defaultName, bool isHeader)
+    {
+        if (section is null)
+        {
+            return null;
+        }
+
+        section.AllowOnly("enable", nameKey, "tokens");
+        var enabled = section.GetBool("enable", false);
+        var name = isHeader ? ReadHeaderName(section, nameKey) : section.GetString(nameKey)?.Trim();
+        name = string.IsNullOrEmpty(name) ? defaultName : name;
+        var tokens = section.GetStringList("tokens");
+        if (!enabled)
+        {
+            return null;
+        }
+
+        if (tokens.Count == 0)
+        {
+            throw section.Error("tokens", "must list at least one token when enabled");
+        }
+
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            // An empty token would let in any request that sends an empty value.
+            if (string.IsNullOrEmpty(tokens[i]))
+            {
+                throw section.ItemError("tokens", i, "must not be empty");
+            }
+        }
+
+        return new TokenAuthorization { Name = name, Tokens = tokens };
+    }
+
+    private static BasicAuthorization? ReadBasic(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return null;
+        }
+
+        section.AllowOnly("enable", "users");
+        var enabled = section.GetBool("enable", false);
+        var users = section.GetStringMap("users");
+        if (!enabled)
+        {
+            return null;
+        }
+
+        if (users.Count == 0)
+        {
+            throw section.Error("users", "must list at least one login with its bcrypt hash when basic is enabled");
+        }
+
+        var usersSection = section.GetSection("users")!;
+        foreach (var (login, hash) in users)
+        {
+            if (login.Contains(':', StringComparison.Ordinal))
+            {
+                throw usersSection.Error(login, "login must not contain ':'");
+            }
+
+            if (!LooksLikeBcrypt(hash))
+            {
+                throw usersSection.Error(login, "must be a bcrypt hash starting with $2a$, $2b$ or $2y$");
+            }
+        }
+
+        return new BasicAuthorization { Users = users };
+    }
+
+    private static List<CronEntry> ReadCron(YamlSection root, string? baseDirectory)
+    {
+        var sections = root.GetSectionList("cron");
+        if (sections.Count == 0)
+        {
+            return [];
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var entries = new List<CronEntry>(sections.Count);
+        foreach (var section in sections)
+        {
+            section.AllowOnly("spec", "name", "headers", "content", "content_file", "timezone");
+            var spec = section.GetString("spec")?.Trim();
+            if (string.IsNullOrEmpty(spec))
+            {
+                throw section.Error("spec", "must be set: a 5-field cron expression, a macro such as @daily, or @every DURATION");
+            }
+
+            if (spec.StartsWith("@every", StringComparison.Ordinal))
+            {
+                var every = spec["@every".Length..].Trim();
+                if (!GoDuration.TryParse(every, out var period) || period <= TimeSpan.Zero)
+                {
+                    throw section.Error("spec", $"@every needs a positive duration such as 30s or 1h, got '{spec}'");
+                }
+            }
+
+            var name = section.GetNonEmptyString("name");
+            if (name is not null && !names.Add(name))
+            {
+                throw section.Error("name", $"'{name}' names another schedule of this unit too");
+            }
+
+            var headers = section.GetStringMap("headers");
+            foreach (var header in headers.Keys)
+            {
+                if (!IsToken(header))
+                {
+                    throw section.GetSection("headers")!.Error(header, "is not a valid header name");
+                }
+            }
+
+            var timeZone = section.GetNonEmptyString("timezone");
+            if (timeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out _))
+            {
+                throw section.Error("timezone", $"unknown time zone '{timeZone}'");
+            }
+
+            entries.Add(new CronEntry
+            {
+                Spec = spec,
+                Name = name,
+                Headers = headers,
+                Content = section.GetString("content"),
+                ContentFile = Resolve(section.GetNonEmptyString("content_file"), baseDirectory),
+                TimeZone = timeZone,
+            });
+        }
+
+        return entries;
+    }
+
+    // An empty header or parameter name means the default, as in the Go tool.
+    private static string? ReadHeaderName(YamlSection section, string key)
+    {
+        var header = section.GetString(key)?.Trim();
+        if (string.IsNullOrEmpty(header))
+        {
+            return null;
+        }
+
+        if (!IsToken(header))
+        {
+            throw section.Error(key, $"'{header}' is not a valid header name");
+        }
+
+        return header;
+    }
+
+    private static string? Resolve(string? path, string? baseDirectory) =>
+        path is null || baseDirectory is null || System.IO.Path.IsPathRooted(path)
+            ? path
+            : System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, path));
+
+    private static bool LooksLikeBcrypt(string hash)
+    {
+        foreach (var prefix in BcryptPrefixes)
+        {
+            if (hash.StartsWith(prefix, StringComparison.Ordinal) && hash.Length > prefix.Length)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsValidName(string name)
+    {
+        if (name.Length == 0 || name is "." or "..")
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsLetterOrDigit(c) && c is not ('-' or '_' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // RFC 9110 token: the characters a header name may hold.
+    private static bool IsToken(string text)
+    {
+        if (text.Length == 0)
+        {
+            return false;
+        }
+
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && !"!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
