@@ -12,8 +12,9 @@ public sealed class FileBlobStore : IBlobStore
 {
     /// <summary>Bodies up to this many bytes are kept inline in the record instead of a file.</summary>
     /// <remarks>
-    /// A file costs a create, two fsyncs (file and folder), a rename and a disk block; an inline body costs nothing beyond
-    /// the row that is written anyway. See the inline-vs-file enqueue benchmark in the commit that introduced this store.
+    /// A file costs a create, a rename, at least two fsyncs (file and folder) and a disk block; an inline body rides in the
+    /// row that is written anyway. Measured on ext4 (2 vCPU, 64 concurrent callers, 1-byte bodies, blob write + enqueue):
+    /// about 14 000 requests/s inline against 650/s as files.
     /// </remarks>
     internal const int DefaultInlineThreshold = 4096;
 

@@ -63,6 +63,24 @@ public sealed class FileBlobStoreTests : IDisposable
         Assert.Equal([Path.Join(id[^2..], id, "body")], _folder.Files("blobs"));
     }
 
+    [Fact]
+    public void DirectorySync_ExistingFolder_Flushes()
+    {
+        var flush = () => DirectorySync.Flush(_folder.Path);
+
+        var error = Record.Exception(flush);
+
+        Assert.Null(error);
+    }
+
+    [Fact]
+    public void DirectorySync_MissingFolder_ThrowsIOException()
+    {
+        var flush = () => DirectorySync.Flush(Path.Join(_folder.Path, "missing"));
+
+        Assert.Throws<IOException>(flush);
+    }
+
     [Theory]
     [InlineData("ab/body", true)]
     [InlineData("0123456789abcdef0123456789abcdef/0123456789abcdef0123456789abcdef", true)]
