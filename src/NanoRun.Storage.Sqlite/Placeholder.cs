@@ -1,2 +1,0 @@
-namespace NanoRun.Storage.Sqlite;
-internal static class Placeholder;

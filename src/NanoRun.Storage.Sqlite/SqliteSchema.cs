@@ -1,0 +1,156 @@
+namespace NanoRun.Storage.Sqlite;
+
+/// <summary>The schema, versioned with <c>PRAGMA user_version</c>; migration <c>n</c> moves version <c>n</c> to <c>n + 1</c>.</summary>
+/// <remarks>
+/// States are stored as <see cref="Requests.RequestState"/> numbers: 0 Queued, 1 Running, 2 Retrying, 3 Succeeded, 4 Failed,
+/// 5 Cancelled. Queries spell the partial-index conditions (<c>state IN (0, 2)</c>, <c>state = 1</c>) literally, because
+/// SQLite only uses a partial index when the query repeats its condition. Times are unix milliseconds, UTC.
+/// </remarks>
+internal static class SqliteSchema
+{
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE requests (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            unit TEXT NOT NULL,
+            state INTEGER NOT NULL,
+            method TEXT NOT NULL,
+            uri TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            body_key TEXT,
+            body_inline BLOB,
+            body_length INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            completed_at INTEGER,
+            attempt_count INTEGER NOT NULL DEFAULT 0,
+            next_run_at INTEGER NOT NULL,
+            lease_owner TEXT,
+            lease_until INTEGER
+        );
+
+        -- Claims and NextDue: only waiting requests, in due order, so a claim reads LIMIT rows and never sorts.
+        CREATE INDEX requests_due ON requests (unit, next_run_at, seq) WHERE state IN (0, 2);
+
+        -- History pages, newest first, with and without a state filter.
+        CREATE INDEX requests_page ON requests (unit, seq);
+        CREATE INDEX requests_page_state ON requests (unit, state, seq);
+
+        -- The lease reaper: only running requests.
+        CREATE INDEX requests_running ON requests (lease_until) WHERE state = 1;
+
+        -- Retention: only final requests.
+        CREATE INDEX requests_completed ON requests (unit, completed_at) WHERE completed_at IS NOT NULL;
+
+        CREATE TABLE attempts (
+            request_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            code INTEGER NOT NULL,
+            headers TEXT NOT NULL,
+            result_key TEXT,
+            result_inline BLOB,
+            result_length INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (request_id, number)
+        );
+        """,
+    ];
+
+    public const string InsertRequest = """
+        INSERT INTO requests (id, unit, state, method, uri, headers, body_key, body_inline, body_length,
+                              created_at, updated_at, attempt_count, next_run_at)
+        VALUES (@id, @unit, 0, @method, @uri, @headers, @body_key, @body_inline, @body_length,
+                @created_at, @created_at, 0, @created_at)
+        """;
+
+    public const string Claim = """
+        UPDATE requests
+        SET state = 1, lease_owner = @owner, lease_until = @until, updated_at = @now
+        WHERE seq IN (
+            SELECT seq FROM requests
+            WHERE unit = @unit AND state IN (0, 2) AND next_run_at <= @now
+            ORDER BY next_run_at, seq
+            LIMIT @limit)
+        RETURNING seq, next_run_at, id, unit, method, uri, headers, body_key, body_inline, body_length, attempt_count, created_at
+        """;
+
+    public const string RenewLease = """
+        UPDATE requests SET lease_until = @until WHERE id = @id AND state = 1 AND lease_owner = @owner
+        """;
+
+    public const string SelectLease = "SELECT state, lease_owner FROM requests WHERE id = @id";
+
+    public const string NextAttemptNumber = "SELECT COALESCE(MAX(number), 0) + 1 FROM attempts WHERE request_id = @id";
+
+    public const string InsertAttempt = """
+        INSERT INTO attempts (request_id, number, id, code, headers, result_key, result_inline, result_length, started_at, created_at)
+        VALUES (@request_id, @number, @id, @code, @headers, @result_key, @result_inline, @result_length, @started_at, @created_at)
+        """;
+
+    public const string ApplyOutcome = """
+        UPDATE requests
+        SET state = @state, attempt_count = attempt_count + 1, updated_at = @now,
+            completed_at = @completed_at, next_run_at = COALESCE(@next_run_at, next_run_at),
+            lease_owner = NULL, lease_until = NULL
+        WHERE id = @id
+        """;
+
+    public const string CountAttempt = "UPDATE requests SET attempt_count = attempt_count + 1, updated_at = @now WHERE id = @id";
+
+    public const string Release = """
+        UPDATE requests SET state = 0, lease_owner = NULL, lease_until = NULL, updated_at = @now
+        WHERE id = @id AND state = 1 AND lease_owner = @owner
+        """;
+
+    public const string Cancel = """
+        UPDATE requests SET state = 5, completed_at = @now, updated_at = @now, lease_owner = NULL, lease_until = NULL
+        WHERE id = @id AND state IN (0, 1, 2)
+        """;
+
+    public const string SelectState = "SELECT state FROM requests WHERE id = @id";
+
+    public const string RequeueExpired = """
+        UPDATE requests SET state = 0, lease_owner = NULL, lease_until = NULL, updated_at = @now
+        WHERE state = 1 AND lease_until < @now
+        """;
+
+    public const string RequeueAllRunning = """
+        UPDATE requests SET state = 0, lease_owner = NULL, lease_until = NULL, updated_at = @now
+        WHERE state = 1
+        """;
+
+    public const string NextDue = "SELECT MIN(next_run_at) FROM requests WHERE unit = @unit AND state IN (0, 2)";
+
+    public const string SelectRequest = """
+        SELECT id, unit, state, method, uri, headers, body_key, body_inline, body_length, created_at, updated_at, completed_at
+        FROM requests WHERE id = @id
+        """;
+
+    public const string SelectAttempts = """
+        SELECT id, number, code, headers, result_key, result_inline, result_length, started_at, created_at
+        FROM attempts WHERE request_id = @id ORDER BY number
+        """;
+
+    private const string PageColumns = "SELECT id, unit, state, attempt_count, created_at, completed_at FROM requests ";
+    private const string BeforeCursor = " AND seq < (SELECT seq FROM requests WHERE id = @before)";
+    private const string PageOrder = " ORDER BY seq DESC LIMIT @limit";
+
+    public const string Page = PageColumns + "WHERE unit = @unit" + PageOrder;
+    public const string PageBefore = PageColumns + "WHERE unit = @unit" + BeforeCursor + PageOrder;
+    public const string PageState = PageColumns + "WHERE unit = @unit AND state = @state" + PageOrder;
+    public const string PageStateBefore = PageColumns + "WHERE unit = @unit AND state = @state" + BeforeCursor + PageOrder;
+
+    public const string SelectPurgeable = """
+        SELECT id FROM requests
+        WHERE unit = @unit AND completed_at < @before AND state IN (3, 4, 5)
+        ORDER BY completed_at
+        LIMIT @limit
+        """;
+
+    public const string DeleteAttempts = "DELETE FROM attempts WHERE request_id = @id";
+    public const string DeleteRequest = "DELETE FROM requests WHERE id = @id";
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using NanoRun.Requests;
+
+namespace NanoRun.Storage.Sqlite;
+
+/// <summary>Behaviour of the embedded store beyond the shared contract: the folder lock and single-node recovery.</summary>
+public sealed class SqliteRequestStoreTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero));
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Initialize_ReopenedStore_RequeuesRunningRequests()
+    {
+        var id = RequestId.New(_time);
+        await using (var first = await OpenAsync())
+        {
+            await first.EnqueueAsync(new NewRequest(id, "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow()));
+            await first.ClaimAsync(new ClaimParams("unit", 1, "node-a", _time.GetUtcNow(), _time.GetUtcNow().AddHours(1)));
+        }
+
+        await using var reopened = await OpenAsync();
+        var record = await reopened.GetAsync(id);
+        var claimed = await reopened.ClaimAsync(new ClaimParams("unit", 1, "node-b", _time.GetUtcNow(), _time.GetUtcNow().AddHours(1)));
+
+        Assert.Equal(RequestState.Queued, record!.State);
+        Assert.Equal(id, Assert.Single(claimed).Id);
+    }
+
+    [Fact]
+    public async Task Initialize_SecondStoreOnSameFolder_FailsWithClearMessage()
+    {
+        await using var first = await OpenAsync();
+        await using var second = new SqliteRequestStore(_folder.Path, _time);
+
+        var error = await Assert.ThrowsAsync<IOException>(() => second.InitializeAsync());
+
+        Assert.Equal($"data folder {_folder.Path} is in use by another nano-run process", error.Message);
+    }
+
+    [Fact]
+    public async Task Initialize_AfterFirstStoreDisposed_Succeeds()
+    {
+        await (await OpenAsync()).DisposeAsync();
+
+        await using var second = await OpenAsync();
+
+        Assert.Null(await second.GetAsync(RequestId.New(_time)));
+    }
+
+    [Fact]
+    public async Task Initialize_FolderLockedByAnotherProcess_FailsWithClearMessage()
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists("/usr/bin/flock"))
+        {
+            return;
+        }
+
+        using var holder = Process.Start(new ProcessStartInfo("/usr/bin/flock", [Path.Join(_folder.Path, "nano-run.lock"), "-c", "echo held; exec sleep 60"])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            Assert.Equal("held", await holder.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+            await using var store = new SqliteRequestStore(_folder.Path, _time);
+
+            var error = await Assert.ThrowsAsync<IOException>(() => store.InitializeAsync());
+
+            Assert.Contains("is in use by another nano-run process", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            holder.Kill(entireProcessTree: true);
+            await holder.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Lock_OpenStore_IsVisibleToOtherProcesses()
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists("/usr/bin/flock"))
+        {
+            return;
+        }
+
+        await using var store = await OpenAsync();
+
+        using var probe = Process.Start("/usr/bin/flock", ["--nonblock", Path.Join(_folder.Path, "nano-run.lock"), "true"]);
+        await probe.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, probe.ExitCode);
+    }
+
+    [Fact]
+    public async Task Initialize_NewerSchema_FailsWithClearMessage()
+    {
+        await (await OpenAsync()).DisposeAsync();
+        await using (var connection = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "nano-run.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA user_version = 99";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var store = new SqliteRequestStore(_folder.Path, _time);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.InitializeAsync());
+
+        Assert.Contains("schema version 99", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Enqueue_BeforeInitialize_Throws()
+    {
+        await using var store = new SqliteRequestStore(_folder.Path, _time);
+
+        var enqueue = () => store.EnqueueAsync(new NewRequest(RequestId.New(_time), "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow()));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(enqueue);
+    }
+
+    [Fact]
+    public async Task Enqueue_DuplicateIdAmongConcurrent_FailsOnlyThatOne()
+    {
+        await using var store = await OpenAsync();
+        var duplicate = RequestId.New(_time);
+        await store.EnqueueAsync(new NewRequest(duplicate, "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow()));
+        var ids = Enumerable.Range(0, 50).Select(_ => RequestId.New(_time)).Append(duplicate).ToArray();
+
+        var results = await Task.WhenAll(ids.Select(id => Task.Run(async () =>
+        {
+            try
+            {
+                await store.EnqueueAsync(new NewRequest(id, "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow()));
+                return true;
+            }
+            catch (SqliteException)
+            {
+                return false;
+            }
+        })));
+
+        Assert.Equal(50, results.Count(ok => ok));
+        Assert.False(results[^1]);
+    }
+
+    [Fact]
+    public async Task Dispose_Twice_DoesNothingMore()
+    {
+        var store = await OpenAsync();
+
+        await store.DisposeAsync();
+        await store.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.GetAsync(RequestId.New(_time)));
+    }
+
+    [Theory]
+    [InlineData(SqliteSchema.Claim, "requests_due")]
+    [InlineData(SqliteSchema.NextDue, "requests_due")]
+    [InlineData(SqliteSchema.RequeueExpired, "requests_running")]
+    [InlineData(SqliteSchema.SelectPurgeable, "requests_completed")]
+    [InlineData(SqliteSchema.PageStateBefore, "requests_page_state")]
+    [InlineData(SqliteSchema.PageBefore, "requests_page")]
+    public async Task QueryPlan_HotQuery_UsesItsIndexWithoutSorting(string sql, string index)
+    {
+        await (await OpenAsync()).DisposeAsync();
+        await using var connection = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "nano-run.db")};Pooling=False");
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        foreach (var name in new[] { "@owner", "@until", "@now", "@unit", "@limit", "@before", "@state" })
+        {
+            command.Parameters.AddWithValue(name, 1);
+        }
+
+        var plan = new List<string>();
+        using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+
+        Assert.Contains(plan, step => step.Contains($"INDEX {index} ", StringComparison.Ordinal) || step.EndsWith($"INDEX {index}", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE", StringComparison.Ordinal));
+    }
+
+    private async Task<SqliteRequestStore> OpenAsync()
+    {
+        var store = new SqliteRequestStore(_folder.Path, _time);
+        await store.InitializeAsync();
+        return store;
+    }
+}
