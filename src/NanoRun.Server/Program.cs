@@ -1,1 +1,3 @@
-return 0;
+using NanoRun.Server;
+
+return await Cli.RunAsync(args).ConfigureAwait(false);

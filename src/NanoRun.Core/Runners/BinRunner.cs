@@ -323,7 +323,9 @@ internal sealed class BinRunner : IAttemptRunner
 
     /// <summary>
     /// Layers the environment: the server's own (already in <paramref name="environment"/>), then request
-    /// headers, then the attempt headers, then the unit's <c>environment</c>; a later layer wins.
+    /// headers, then the attempt headers, then the unit's <c>environment</c>; a later layer wins, except that
+    /// a header never replaces a variable the server defines nor sets one that changes how the shell or the
+    /// loader behaves (<see cref="IsProtected"/>), so a caller cannot redirect <c>PATH</c> or preload a library.
     /// </summary>
     private static void SetEnvironment(IDictionary<string, string?> environment, AttemptContext context)
     {
@@ -344,7 +346,10 @@ internal sealed class BinRunner : IAttemptRunner
 
         foreach (var pair in fromHeaders)
         {
-            environment[pair.Key] = pair.Value;
+            if (!environment.ContainsKey(pair.Key) && !IsProtected(pair.Key))
+            {
+                environment[pair.Key] = pair.Value;
+            }
         }
 
         environment["X_CORRELATION_ID"] = context.RequestId;
@@ -355,6 +360,11 @@ internal sealed class BinRunner : IAttemptRunner
             environment[pair.Key] = pair.Value;
         }
     }
+
+    /// <summary>Variables a request header may not set even when the server leaves them unset.</summary>
+    private static bool IsProtected(string name) =>
+        name.StartsWith("LD_", StringComparison.Ordinal)
+        || name is "PATH" or "IFS" or "ENV" or "BASH_ENV" or "SHELLOPTS" or "BASHOPTS" or "PS4" or "CDPATH" or "GLOBIGNORE" or "HOME" or "SHELL";
 
     /// <summary>Maps a header name to a variable name (upper case, <c>-</c> to <c>_</c>), or <c>null</c> when the result is not <c>[A-Z0-9_]+</c>.</summary>
     private static string? VariableName(string header)

@@ -68,6 +68,21 @@ public sealed class BinRunnerTests
     }
 
     [Fact]
+    public async Task Run_HeadersNamingServerOrLoaderVariables_AreIgnored()
+    {
+        using var world = new BinRunnerWorld();
+
+        var result = await world.RunAsync(
+            "printf '%s|%s|%s' \"$PATH\" \"${LD_PRELOAD-unset}\" \"${BASH_ENV-unset}\"",
+            null,
+            new("Path", "/nowhere"),
+            new("Ld-Preload", "/tmp/evil.so"),
+            new("Bash-Env", "/tmp/evil.sh"));
+
+        Assert.Equal($"{Environment.GetEnvironmentVariable("PATH")}|unset|unset", await world.ReadTextAsync(result.Result));
+    }
+
+    [Fact]
     public async Task Run_AttemptHeaders_VisibleAndWinOverRequestHeaders()
     {
         using var world = new BinRunnerWorld();

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+using NanoRun.Requests;
+using NanoRun.Storage;
+
+namespace NanoRun.AspNetCore.Api;
+
+/// <summary>The record JSON of <c>GET /{unit}/{id}</c>: the Go tool's fields in snake_case, plus id, unit, outcome and durations.</summary>
+internal sealed class RecordDocument
+{
+    public required string Id { get; init; }
+
+    public required string Unit { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? CompleteAt { get; init; }
+
+    public required bool Complete { get; init; }
+
+    public required string Outcome { get; init; }
+
+    public required string Method { get; init; }
+
+    public required string Uri { get; init; }
+
+    public required Dictionary<string, List<string>> Headers { get; init; }
+
+    public required List<AttemptDocument> Attempts { get; init; }
+}
+
+/// <summary>One attempt inside <see cref="RecordDocument"/>.</summary>
+internal sealed class AttemptDocument
+{
+    public required string Id { get; init; }
+
+    public required int Code { get; init; }
+
+    public required Dictionary<string, List<string>> Headers { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required long DurationMs { get; init; }
+
+    public required long ResultLength { get; init; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(RecordDocument))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;
+
+internal static class RecordJson
+{
+    public static RecordDocument ToDocument(RequestRecord record)
+    {
+        var attempts = new List<AttemptDocument>(record.Attempts.Count);
+        foreach (var attempt in record.Attempts)
+        {
+            attempts.Add(new AttemptDocument
+            {
+                Id = attempt.Id,
+                Code = attempt.Code,
+                Headers = ToMap(attempt.Headers),
+                StartedAt = attempt.StartedAt,
+                CreatedAt = attempt.CreatedAt,
+                DurationMs = (long)(attempt.CreatedAt - attempt.StartedAt).TotalMilliseconds,
+                ResultLength = attempt.Result.Length,
+            });
+        }
+
+        return new RecordDocument
+        {
+            Id = record.Id,
+            Unit = record.Unit,
+            CreatedAt = record.CreatedAt,
+            CompleteAt = record.CompletedAt,
+            Complete = record.State.IsFinal(),
+            Outcome = record.State.ToWire(),
+            Method = record.Method,
+            Uri = record.Uri,
+            Headers = ToMap(record.Headers),
+            Attempts = attempts,
+        };
+    }
+
+    public static Task WriteAsync(HttpResponse response, RequestRecord record, CancellationToken cancellationToken)
+    {
+        response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(response.Body, ToDocument(record), ApiJsonContext.Default.RecordDocument, cancellationToken);
+    }
+
+    /// <summary>Header pairs as the Go tool's map of name to values.</summary>
+    private static Dictionary<string, List<string>> ToMap(IReadOnlyList<KeyValuePair<string, string>> pairs)
+    {
+        var map = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var pair in pairs)
+        {
+            if (!map.TryGetValue(pair.Key, out var values))
+            {
+                values = [];
+                map.Add(pair.Key, values);
+            }
+
+            values.Add(pair.Value);
+        }
+
+        return map;
+    }
+}

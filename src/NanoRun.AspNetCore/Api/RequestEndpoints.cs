@@ -1,0 +1,365 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using NanoRun.Queue;
+using NanoRun.Requests;
+using NanoRun.Storage;
+using NanoRun.Units;
+
+namespace NanoRun.AspNetCore.Api;
+
+/// <summary>The request handlers of <c>/api/{unit}/</c>; each adapts HTTP to one engine call.</summary>
+internal static class RequestEndpoints
+{
+    /// <summary>Query parameter of <c>PUT</c> that sets how long to wait.</summary>
+    private const string WaitParameter = "wait";
+
+    /// <summary>RFC 8470 Too Early, answered by <c>/completed</c> while the request is processing.</summary>
+    private const int Status425TooEarly = 425;
+
+    /// <summary><c>POST /{unit}/</c>: save and queue, answer 303 with the id.</summary>
+    public static async Task EnqueueAsync(HttpContext context)
+    {
+        var (engine, unit) = Resolve(context);
+        if (unit is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var id = await SaveAsync(context, engine, unit).ConfigureAwait(false);
+        if (id is null)
+        {
+            return;
+        }
+
+        var location = BaseFor(context, unit) + id + context.Request.QueryString.Value;
+        context.Response.Headers["X-Correlation-Id"] = id;
+        context.Response.Headers.Location = location;
+        context.Response.StatusCode = StatusCodes.Status303SeeOther;
+    }
+
+    /// <summary><c>PUT /{unit}/?wait=</c>: save, queue and wait for the final outcome.</summary>
+    public static async Task EnqueueAndWaitAsync(HttpContext context)
+    {
+        var (engine, unit) = Resolve(context);
+        if (unit is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var wait = context.RequestServices.GetRequiredService<ApiOptions>().WaitTime;
+        if (context.Request.Query.TryGetValue(WaitParameter, out var values))
+        {
+            if (values.Count != 1 || !GoDuration.TryParse(values[0] ?? string.Empty, out wait) || wait <= TimeSpan.Zero)
+            {
+                await WritePlainAsync(context, StatusCodes.Status400BadRequest, "wait must be a positive duration such as 30s or 1m30s").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var id = await SaveAsync(context, engine, unit).ConfigureAwait(false);
+        if (id is null)
+        {
+            return;
+        }
+
+        context.Response.Headers["X-Correlation-Id"] = id;
+        var record = await engine.WaitForFinalAsync(id, wait, context.RequestAborted).ConfigureAwait(false);
+        if (record is not null && record.State.IsFinal())
+        {
+            context.Response.Headers.Location = BaseFor(context, unit) + id + "/completed";
+            context.Response.StatusCode = StatusCodes.Status303SeeOther;
+            return;
+        }
+
+        context.Response.Headers.Location = BaseFor(context, unit) + id;
+        context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+    }
+
+    /// <summary><c>GET /{unit}/{id}</c>: the record as JSON.</summary>
+    public static async Task GetRecordAsync(HttpContext context)
+    {
+        var record = await FindAsync(context).ConfigureAwait(false);
+        if (record is null)
+        {
+            return;
+        }
+
+        var headers = context.Response.Headers;
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        headers["X-Correlation-Id"] = record.Id;
+        headers["X-Status"] = record.State.IsFinal() ? "complete" : "processing";
+        headers["X-Outcome"] = record.State.ToWire();
+        headers["Content-Version"] = record.Attempts.Count.ToString(CultureInfo.InvariantCulture);
+        headers.LastModified = record.UpdatedAt.ToString("R", CultureInfo.InvariantCulture);
+        headers.Age = ((long)Math.Max(0, (now - record.CreatedAt).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        if (record.Attempts.Count > 0)
+        {
+            var last = record.Attempts[^1];
+            headers["X-Last-Attempt"] = last.Id;
+            headers["X-Last-Attempt-At"] = last.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
+            if (record.State.IsFinal())
+            {
+                headers.Location = record.Id + "/attempt/" + last.Id;
+            }
+        }
+
+        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /{unit}/{id}/completed</c>: 301 to the final attempt, 425 while processing.</summary>
+    public static async Task GetCompletedAsync(HttpContext context)
+    {
+        var record = await FindAsync(context).ConfigureAwait(false);
+        if (record is null)
+        {
+            return;
+        }
+
+        context.Response.Headers["X-Correlation-Id"] = record.Id;
+        if (!record.State.IsFinal())
+        {
+            context.Response.StatusCode = Status425TooEarly;
+            return;
+        }
+
+        if (record.Attempts.Count == 0)
+        {
+            // Cancelled before any attempt ran: complete, but there is nothing to point at.
+            await WritePlainAsync(context, StatusCodes.Status404NotFound, "request was cancelled before any attempt").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Headers.Location = "attempt/" + record.Attempts[^1].Id;
+        context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
+    }
+
+    /// <summary><c>GET /{unit}/{id}/attempt/{attemptId}</c>: the attempt's own status, headers and body.</summary>
+    public static async Task GetAttemptAsync(HttpContext context)
+    {
+        var record = await FindAsync(context).ConfigureAwait(false);
+        if (record is null)
+        {
+            return;
+        }
+
+        var attemptId = context.Request.RouteValues["attemptId"] as string;
+        AttemptRecord? attempt = null;
+        foreach (var candidate in record.Attempts)
+        {
+            if (string.Equals(candidate.Id, attemptId, StringComparison.Ordinal))
+            {
+                attempt = candidate;
+            }
+        }
+
+        if (attempt is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
+        var body = await engine.Blobs.OpenReadAsync(attempt.Result, context.RequestAborted).ConfigureAwait(false);
+        CopyHeaders(attempt.Headers, context.Response.Headers);
+        context.Response.Headers["X-Status"] = record.State.IsFinal() ? "complete" : "processing";
+        context.Response.Headers["X-Processed"] = "true";
+        context.Response.Headers["X-Correlation-Id"] = record.Id;
+        context.Response.Headers["X-Attempt-Id"] = attempt.Id;
+        context.Response.StatusCode = attempt.Code;
+        await SendBodyAsync(context, body, attempt.Result.Length).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /{unit}/{id}/request</c>: the saved request body with its original headers.</summary>
+    public static async Task GetRequestAsync(HttpContext context)
+    {
+        var record = await FindAsync(context).ConfigureAwait(false);
+        if (record is null)
+        {
+            return;
+        }
+
+        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
+        var body = await engine.Blobs.OpenReadAsync(record.Body, context.RequestAborted).ConfigureAwait(false);
+        CopyHeaders(record.Headers, context.Response.Headers);
+        context.Response.Headers["X-Correlation-Id"] = record.Id;
+        context.Response.Headers["X-Method"] = record.Method;
+        context.Response.Headers["X-Request-Uri"] = record.Uri;
+        context.Response.Headers.LastModified = record.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        await SendBodyAsync(context, body, record.Body.Length).ConfigureAwait(false);
+    }
+
+    /// <summary><c>POST /{unit}/{id}</c>: a new request with the same saved content.</summary>
+    public static async Task RetryAsync(HttpContext context)
+    {
+        var record = await FindAsync(context).ConfigureAwait(false);
+        if (record is null)
+        {
+            return;
+        }
+
+        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
+        var id = await engine.RetryAsync(record, context.RequestAborted).ConfigureAwait(false);
+        if (id is null)
+        {
+            await WritePlainAsync(context, StatusCodes.Status410Gone, "the saved request body is no longer stored").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Headers["X-Correlation-Id"] = id;
+        context.Response.Headers.Location = id;
+        context.Response.StatusCode = StatusCodes.Status303SeeOther;
+    }
+
+    /// <summary><c>DELETE /{unit}/{id}</c>: no further attempts; a running attempt is cancelled.</summary>
+    public static async Task CancelAsync(HttpContext context)
+    {
+        var (engine, unit) = Resolve(context);
+        var id = context.Request.RouteValues["id"] as string;
+        if (unit is null || id is null || !RequestId.IsValid(id))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var record = await engine.Store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        if (record is null || !string.Equals(record.Unit, unit.Name, StringComparison.Ordinal))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        await engine.CancelAsync(id, context.RequestAborted).ConfigureAwait(false);
+        context.Response.Headers["X-Correlation-Id"] = id;
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    private static (NanoRunEngine Engine, UnitDefinition? Unit) Resolve(HttpContext context)
+    {
+        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
+        var name = context.Request.RouteValues["unit"] as string;
+        var unit = name is null ? null : engine.Units.Find(name);
+        return (engine, unit is { Private: false } ? unit : null);
+    }
+
+    /// <summary>Loads the record named by the route, or answers 404 for an unknown unit, a malformed id or a record of another unit.</summary>
+    private static async Task<RequestRecord?> FindAsync(HttpContext context)
+    {
+        var (engine, unit) = Resolve(context);
+        var id = context.Request.RouteValues["id"] as string;
+        if (unit is null || id is null || !RequestId.IsValid(id))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return null;
+        }
+
+        var record = await engine.Store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        if (record is null || !string.Equals(record.Unit, unit.Name, StringComparison.Ordinal))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return null;
+        }
+
+        return record;
+    }
+
+    /// <summary>Streams the request body into the store; answers 413 and returns <c>null</c> when it is over the unit's limit.</summary>
+    private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit)
+    {
+        var request = context.Request;
+        if (unit.MaxRequest > 0 && request.ContentLength > unit.MaxRequest)
+        {
+            await WritePlainAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
+            return null;
+        }
+
+        // The unit's max_request governs, enforced while streaming; the server-wide limit would cut large bodies of unlimited units.
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+
+        var headers = new List<KeyValuePair<string, string>>(request.Headers.Count);
+        foreach (var header in request.Headers)
+        {
+            foreach (var value in header.Value)
+            {
+                headers.Add(new(header.Key, value ?? string.Empty));
+            }
+        }
+
+        var uri = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
+        try
+        {
+            return await engine.EnqueueAsync(unit, new IncomingRequest(request.Method, uri, headers, request.Body), context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BodyTooLargeException)
+        {
+            await WritePlainAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private static string TooLarge(UnitDefinition unit) =>
+        string.Create(CultureInfo.InvariantCulture, $"request body is larger than the unit's max_request of {unit.MaxRequest} bytes");
+
+    /// <summary>The prefix that makes an id resolve under the unit whether or not the request path ended in a slash.</summary>
+    private static string BaseFor(HttpContext context, UnitDefinition unit) =>
+        context.Request.Path.Value is { } path && path.EndsWith('/') ? string.Empty : unit.Name + "/";
+
+    /// <summary>Headers that describe a message's framing or connection, never copied from a stored message.</summary>
+    private static bool IsFramingHeader(string name) =>
+        name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Expect", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("TE", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Trailer", StringComparison.OrdinalIgnoreCase);
+
+    private static void CopyHeaders(IReadOnlyList<KeyValuePair<string, string>> from, IHeaderDictionary to)
+    {
+        foreach (var pair in from)
+        {
+            if (!IsFramingHeader(pair.Key))
+            {
+                to.Append(pair.Key, pair.Value);
+            }
+        }
+    }
+
+    private static async Task SendBodyAsync(HttpContext context, Stream? body, long length)
+    {
+        if (body is null)
+        {
+            // The record points at a body that is gone: report it rather than send a silent empty body.
+            context.Response.Headers.Remove("Content-Type");
+            await WritePlainAsync(context, StatusCodes.Status500InternalServerError, "stored body is missing").ConfigureAwait(false);
+            return;
+        }
+
+        await using (body.ConfigureAwait(false))
+        {
+            context.Response.ContentLength = length;
+            if (length > 0 && !HttpMethods.IsHead(context.Request.Method))
+            {
+                // Stream.CopyToAsync copies through one pooled buffer.
+                await body.CopyToAsync(context.Response.Body, 64 * 1024, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static Task WritePlainAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(message + "\n", context.RequestAborted);
+    }
+}

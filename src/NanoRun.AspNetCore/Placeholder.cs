@@ -1,2 +1,0 @@
-namespace NanoRun.AspNetCore;
-internal static class Placeholder;

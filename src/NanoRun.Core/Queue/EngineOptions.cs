@@ -1,0 +1,17 @@
+namespace NanoRun.Queue;
+
+/// <summary>Settings of the engine's background processing.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>This node's id, the owner of its leases; default a new random id per process.</summary>
+    public string NodeId { get; set; } = Requests.RequestId.New();
+
+    /// <summary>How long a claim is held without renewal; default 30 seconds.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest an idle unit waits before asking the store again; default 1 second.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long running attempts may finish after shutdown starts; default 5 seconds.</summary>
+    public TimeSpan GracefulShutdown { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using NanoRun.Configuration;
+using NanoRun.Units;
+
+namespace NanoRun.Server;
+
+/// <summary>The command line: <c>nano-run [server run [-c FILE] [--fail]]</c>; every flag also reads a <c>NANO_RUN_…</c> variable.</summary>
+internal static class Cli
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var config = new Option<string>("--config", "-c")
+        {
+            Description = "server.yaml to load (env NANO_RUN_CONFIG)",
+            DefaultValueFactory = static _ => Environment.GetEnvironmentVariable("NANO_RUN_CONFIG") ?? "server.yaml",
+        };
+        var fail = new Option<bool>("--fail")
+        {
+            Description = "fail when the configuration file is missing instead of using the transient default (env NANO_RUN_FAIL)",
+            DefaultValueFactory = static _ => IsTrue(Environment.GetEnvironmentVariable("NANO_RUN_FAIL")),
+        };
+
+        var run = new Command("run", "Run the server: units from the config folder, the API on the bound address") { config, fail };
+        run.SetAction((result, cancellationToken) => ServeAsync(result.GetValue(config)!, result.GetValue(fail)));
+        var server = new Command("server", "Server commands") { run };
+        var root = new RootCommand("Nano-Run: an asynchronous HTTP request runner. With no command it runs `server run`.") { server };
+        root.SetAction((result, cancellationToken) => ServeAsync(config.DefaultValueFactory!(null!), fail.DefaultValueFactory!(null!)));
+
+        // The web host handles SIGINT/SIGTERM itself (graceful shutdown), so the parser must not.
+        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
+        return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);
+    }
+
+    private static bool IsTrue(string? value) =>
+        value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
+
+    private static async Task<int> ServeAsync(string configFile, bool failWhenMissing)
+    {
+        ServerOptions options;
+        IReadOnlyList<UnitDefinition> units;
+        try
+        {
+            if (File.Exists(configFile))
+            {
+                options = ServerConfigLoader.LoadFile(configFile);
+            }
+            else if (failWhenMissing)
+            {
+                await Console.Error.WriteLineAsync($"nano-run: configuration file {configFile} not found").ConfigureAwait(false);
+                return 2;
+            }
+            else
+            {
+                options = ServerOptions.CreateTransientDefault(Directory.GetCurrentDirectory());
+            }
+
+            Directory.CreateDirectory(options.ConfigDirectory);
+            Directory.CreateDirectory(options.DataDirectory);
+            units = UnitLoader.LoadDirectory(options.ConfigDirectory);
+        }
+        catch (ConfigFileException e)
+        {
+            await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);
+            return 2;
+        }
+
+        try
+        {
+            await using var app = NanoRunHost.Build(options, units);
+            await app.StartAsync().ConfigureAwait(false);
+            foreach (var address in NanoRunHost.Addresses(app))
+            {
+                Console.WriteLine($"nano-run: listening on {address} with {units.Count} units from {options.ConfigDirectory}");
+            }
+
+            await app.WaitForShutdownAsync().ConfigureAwait(false);
+            return 0;
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using System.Net;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using NanoRun.AspNetCore;
+using NanoRun.Storage.Sqlite;
+using NanoRun.Units;
+
+namespace NanoRun.Server;
+
+/// <summary>Builds the server's web application from <c>server.yaml</c> settings and the loaded units.</summary>
+internal static class NanoRunHost
+{
+    public static WebApplication Build(ServerOptions options, IReadOnlyList<UnitDefinition> units, string[]? args = null)
+    {
+        Directory.CreateDirectory(options.DataDirectory);
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.GracefulShutdown + TimeSpan.FromSeconds(10));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            Listen(kestrel, options.Bind);
+        });
+
+        builder.Services
+            .AddNanoRun(
+                engine => engine.GracefulShutdown = options.GracefulShutdown,
+                api => api.WaitTime = options.WaitTime)
+            .UseSqlite(options.DataDirectory)
+            .AddUnits(units);
+
+        var app = builder.Build();
+        app.MapGet("/", static context =>
+        {
+            context.Response.Redirect("/ui/");
+            return Task.CompletedTask;
+        });
+        app.MapNanoRun("/api");
+        return app;
+    }
+
+    /// <summary>The addresses Kestrel listens on once started (a bound port 0 shows its real port).</summary>
+    public static IReadOnlyCollection<string> Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+
+    /// <summary>Listens on <c>host:port</c>: an IP address, <c>localhost</c>, or an empty host for every interface.</summary>
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string bind)
+    {
+        var colon = bind.LastIndexOf(':');
+        var host = colon < 0 ? bind : bind[..colon];
+        var port = colon < 0 ? 8989 : int.Parse(bind.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
+        host = host.Trim('[', ']');
+        if (host.Length == 0 || host == "*" || host == "0.0.0.0")
+        {
+            kestrel.ListenAnyIP(port);
+        }
+        else if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            kestrel.ListenLocalhost(port);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(host), port);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System.Net;
+using NanoRun.Configuration;
+using NanoRun.Units;
+
+using Microsoft.AspNetCore.Builder;
+
+namespace NanoRun.Server.Tests;
+
+/// <summary>One test's isolated world: a temp folder with <c>server.yaml</c>, <c>conf.d</c> and <c>data</c>, and a server on a loopback port.</summary>
+internal sealed class TestWorld : IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    private TestWorld(string root)
+    {
+        Root = root;
+        Directory.CreateDirectory(ConfigDirectory);
+    }
+
+    public string Root { get; }
+
+    public string ConfigDirectory => Path.Combine(Root, "conf.d");
+
+    public string DataDirectory => Path.Combine(Root, "data");
+
+    public string ServerYaml => Path.Combine(Root, "server.yaml");
+
+    public HttpClient Client { get; private set; } = new();
+
+    public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
+
+    public static TestWorld Create(string serverYaml = "")
+    {
+        var root = Path.Combine(Path.GetTempPath(), "nano-run-test-" + Guid.NewGuid().ToString("N"));
+        var world = new TestWorld(root);
+        File.WriteAllText(world.ServerYaml, "bind: 127.0.0.1:0\nworking_directory: data\nconfig_directory: conf.d\ngraceful_shutdown: 2s\n" + serverYaml);
+        return world;
+    }
+
+    /// <summary>Writes a unit file; <paramref name="name"/> may contain folders.</summary>
+    public TestWorld WithUnit(string name, string yaml)
+    {
+        var path = Path.Combine(ConfigDirectory, name + ".yaml");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, yaml);
+        return this;
+    }
+
+    /// <summary>Starts the server in this process on a free loopback port, loading everything from disk as <c>nano-run server run</c> does.</summary>
+    public async Task<TestWorld> StartAsync()
+    {
+        var options = ServerConfigLoader.LoadFile(ServerYaml);
+        var units = UnitLoader.LoadDirectory(options.ConfigDirectory);
+        _app = NanoRunHost.Build(options, units);
+        await _app.StartAsync();
+        var address = NanoRunHost.Addresses(_app).First();
+        BaseAddress = new Uri(address + "/");
+        Client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        return this;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    /// <summary>Posts a body to the unit and returns the new id.</summary>
+    public async Task<string> PostAsync(string unit, string body, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/{unit}/") { Content = new StringContent(body) };
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+        return response.Headers.GetValues("X-Correlation-Id").Single();
+    }
+
+    /// <summary>Polls the record until it is complete, for at most <paramref name="timeout"/> (default 30 s).</summary>
+    public async Task<System.Text.Json.JsonElement> WaitCompleteAsync(string unit, string id, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var json = await GetRecordAsync(unit, id);
+            if (json.GetProperty("complete").GetBoolean())
+            {
+                return json;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"request {id} did not complete in time: {json}");
+            await Task.Delay(50);
+        }
+    }
+
+    public async Task<System.Text.Json.JsonElement> GetRecordAsync(string unit, string id)
+    {
+        using var response = await Client.GetAsync($"api/{unit}/{id}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.Clone();
+    }
+
+    public async Task<string> GetResultAsync(string unit, string id, string attemptId)
+    {
+        using var response = await Client.GetAsync($"api/{unit}/{id}/attempt/{attemptId}");
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Client.Dispose();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
