@@ -281,7 +281,7 @@ public sealed class BinRunnerTests
         var pidFile = Path.Combine(world.Folder, "escaped.pid");
         try
         {
-            var result = await world.RunAsync($"setsid sh -c 'echo $$ > {pidFile}; exec sleep 300' & echo done");
+            var result = await world.RunAsync($"setsid sh -c 'echo $$ > {pidFile}; exec sleep 300' & while [ ! -s {pidFile} ]; do sleep 0.01; done; echo done");
 
             Assert.Equal(200, result.Code);
             Assert.Equal("done\n", await world.ReadTextAsync(result.Result));
