@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using NanoRun.Queue;
+using NanoRun.Retention;
 using NanoRun.Runners;
 using NanoRun.Units;
 
@@ -27,6 +28,9 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton(static sp => new UnitCatalog(sp.GetServices<UnitDefinition>()));
         services.TryAddSingleton<NanoRunEngine>();
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());
+        services.TryAddSingleton<RetentionOptions>();
+        services.TryAddSingleton<RetentionCleaner>();
+        services.AddHostedService(static sp => sp.GetRequiredService<RetentionCleaner>());
         return new NanoRunBuilder(services);
     }
 }

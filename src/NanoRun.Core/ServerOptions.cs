@@ -36,6 +36,12 @@ public sealed class ServerOptions
     /// <summary>Provider-specific connection string; default none (the embedded store lives in <see cref="DataDirectory"/>).</summary>
     public string? StorageConnectionString { get; set; }
 
+    /// <summary>Server-wide retention of finished requests; a unit's own <c>retention</c> wins. Default 7 days and 10 000 per unit and outcome.</summary>
+    public Units.RetentionPolicy Retention { get; set; } = Units.RetentionPolicy.Default;
+
+    /// <summary>Free bytes the data folder's file system must keep; below it new requests get 503. Default 64 MiB; 0 turns the guard off.</summary>
+    public long MinFreeDisk { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>The settings used when no <c>server.yaml</c> exists: units in <c>run/conf.d</c> and data in <c>run/data</c> under <paramref name="baseDirectory"/>.</summary>
     public static ServerOptions CreateTransientDefault(string baseDirectory)
     {

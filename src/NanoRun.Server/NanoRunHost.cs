@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using NanoRun.AspNetCore;
+using NanoRun.Retention;
 using NanoRun.Storage.Sqlite;
 using NanoRun.Units;
 
@@ -23,9 +24,15 @@ internal static class NanoRunHost
             Listen(kestrel, options.Bind);
         });
 
+        builder.Services.AddSingleton(new RetentionOptions { Default = options.Retention });
         builder.Services
             .AddNanoRun(
-                engine => engine.GracefulShutdown = options.GracefulShutdown,
+                engine =>
+                {
+                    engine.GracefulShutdown = options.GracefulShutdown;
+                    engine.DiskGuardPath = options.DataDirectory;
+                    engine.MinFreeDisk = options.MinFreeDisk;
+                },
                 api => api.WaitTime = options.WaitTime)
             .UseSqlite(options.DataDirectory)
             .AddUnits(units);

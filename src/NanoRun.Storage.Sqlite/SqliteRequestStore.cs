@@ -416,6 +416,20 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task<long> CountWaitingAsync(string unit, CancellationToken cancellationToken = default)
+    {
+        EnsureOpen();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteSchema.CountWaiting;
+            command.Parameters.AddWithValue("@unit", unit);
+            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<RequestRecord?> GetAsync(string requestId, CancellationToken cancellationToken = default)
     {
         EnsureOpen();
@@ -539,10 +553,17 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
             using var transaction = writer.BeginTransaction();
             using (var select = writer.CreateCommand())
             {
-                select.CommandText = SqliteSchema.SelectPurgeable;
+                select.CommandText = purge.State is not null ? SqliteSchema.SelectPurgeableInState
+                    : purge.KeepNewest is not null ? SqliteSchema.SelectPurgeableKeeping
+                    : SqliteSchema.SelectPurgeable;
                 select.Parameters.AddWithValue("@unit", purge.Unit);
                 select.Parameters.AddWithValue("@before", Ms(purge.CompletedBefore));
                 select.Parameters.AddWithValue("@limit", purge.Limit);
+                select.Parameters.AddWithValue("@keep", purge.KeepNewest ?? 0);
+                if (purge.State is { } state)
+                {
+                    select.Parameters.AddWithValue("@state", (int)state);
+                }
                 using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {

@@ -123,6 +123,8 @@ internal static class SqliteSchema
         WHERE state = 1
         """;
 
+    public const string CountWaiting = "SELECT COUNT(*) FROM requests WHERE unit = @unit AND state IN (0, 2)";
+
     public const string NextDue = "SELECT MIN(next_run_at) FROM requests WHERE unit = @unit AND state IN (0, 2)";
 
     public const string SelectRequest = """
@@ -144,11 +146,27 @@ internal static class SqliteSchema
     public const string PageState = PageColumns + "WHERE unit = @unit AND state = @state" + PageOrder;
     public const string PageStateBefore = PageColumns + "WHERE unit = @unit AND state = @state" + BeforeCursor + PageOrder;
 
+    // Age-based purge: oldest completions first.
     public const string SelectPurgeable = """
         SELECT id FROM requests
         WHERE unit = @unit AND completed_at < @before AND state IN (3, 4, 5)
         ORDER BY completed_at
         LIMIT @limit
+        """;
+
+    // Count-based purge: newest arrivals first, so OFFSET @keep spares the newest requests.
+    public const string SelectPurgeableKeeping = """
+        SELECT id FROM requests
+        WHERE unit = @unit AND state IN (3, 4, 5) AND completed_at < @before
+        ORDER BY seq DESC
+        LIMIT @limit OFFSET @keep
+        """;
+
+    public const string SelectPurgeableInState = """
+        SELECT id FROM requests
+        WHERE unit = @unit AND state = @state AND completed_at < @before
+        ORDER BY seq DESC
+        LIMIT @limit OFFSET @keep
         """;
 
     public const string DeleteAttempts = "DELETE FROM attempts WHERE request_id = @id";

@@ -27,6 +27,9 @@ internal sealed class TestWorld : IAsyncDisposable
 
     public HttpClient Client { get; private set; } = new();
 
+    /// <summary>The running server's services.</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the server is not started");
+
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
 
     public static TestWorld Create(string serverYaml = "")

@@ -497,6 +497,64 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         Assert.Equal([ids[0], ids[1]], purged);
     }
 
+    [Fact]
+    public async Task CountWaiting_QueuedAndRetrying_CountedPerUnit()
+    {
+        await EnqueueManyAsync(4);
+        await EnqueueManyAsync(2, unit: "other");
+        var claimed = await ClaimAsync(limit: 2);
+        await Store.RecordAttemptAsync(Outcome(claimed[0], 500, RequestState.Retrying));
+
+        var waiting = await Store.CountWaitingAsync(Unit);
+        var other = await Store.CountWaitingAsync("other");
+        var none = await Store.CountWaitingAsync("nobody");
+
+        Assert.Equal(3, waiting);
+        Assert.Equal(2, other);
+        Assert.Equal(0, none);
+    }
+
+    [Fact]
+    public async Task Purge_KeepNewestInState_SparesNewestOfThatOutcomeOnly()
+    {
+        var ids = await EnqueueManyAsync(6);
+        var claimed = await ClaimAsync(limit: 5);
+        foreach (var request in claimed.Take(4))
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await Store.RecordAttemptAsync(Outcome(request, 200, RequestState.Succeeded));
+        }
+
+        await Store.RecordAttemptAsync(Outcome(claimed[4], 500, RequestState.Failed));
+
+        var purged = await Store.PurgeAsync(new PurgeParams(Unit, DateTimeOffset.MaxValue, 100, RequestState.Succeeded, KeepNewest: 2));
+        var again = await Store.PurgeAsync(new PurgeParams(Unit, DateTimeOffset.MaxValue, 100, RequestState.Succeeded, KeepNewest: 2));
+
+        Assert.Equal(new[] { ids[0], ids[1] }.Order(), purged.Order());
+        Assert.Empty(again);
+        Assert.NotNull(await Store.GetAsync(ids[2]));
+        Assert.NotNull(await Store.GetAsync(ids[3]));
+        Assert.NotNull(await Store.GetAsync(ids[4]));
+        Assert.NotNull(await Store.GetAsync(ids[5]));
+    }
+
+    [Fact]
+    public async Task Purge_KeepNewestAnyOutcome_NeverRemovesUnfinished()
+    {
+        var ids = await EnqueueManyAsync(4);
+        var claimed = await ClaimAsync(limit: 3);
+        foreach (var request in claimed)
+        {
+            await Store.RecordAttemptAsync(Outcome(request, 200, RequestState.Succeeded));
+        }
+
+        var purged = await Store.PurgeAsync(new PurgeParams(Unit, DateTimeOffset.MaxValue, 100, KeepNewest: 1));
+
+        Assert.Equal(new[] { ids[0], ids[1] }.Order(), purged.Order());
+        Assert.NotNull(await Store.GetAsync(ids[2]));
+        Assert.NotNull(await Store.GetAsync(ids[3]));
+    }
+
     // ---- blobs ----------------------------------------------------------------------------------------------------
 
     [Fact]

@@ -277,6 +277,16 @@ internal static class RequestEndpoints
             return null;
         }
 
+        if (await engine.CheckCapacityAsync(unit, context.RequestAborted).ConfigureAwait(false) is { } refusal)
+        {
+            // Nothing is stored; the client tries again later and existing work goes on.
+            context.Response.Headers.RetryAfter = "1";
+            await WritePlainAsync(context, StatusCodes.Status503ServiceUnavailable, refusal == CapacityRefusal.QueueFull
+                ? string.Create(CultureInfo.InvariantCulture, $"unit {unit.Name} already has max_queue ({unit.MaxQueue}) requests waiting")
+                : "the data folder is low on free space").ConfigureAwait(false);
+            return null;
+        }
+
         // The unit's max_request governs, enforced while streaming; the server-wide limit would cut large bodies of unlimited units.
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
@@ -303,7 +313,17 @@ internal static class RequestEndpoints
             await WritePlainAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
             return null;
         }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            // The blob store removed the partial body; nothing was queued.
+            context.Response.Headers.RetryAfter = "5";
+            await WritePlainAsync(context, StatusCodes.Status507InsufficientStorage, "the data folder ran out of space while saving the request").ConfigureAwait(false);
+            return null;
+        }
     }
+
+    /// <summary>ENOSPC (28) on Linux, ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) elsewhere.</summary>
+    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 112 or 39;
 
     private static string TooLarge(UnitDefinition unit) =>
         string.Create(CultureInfo.InvariantCulture, $"request body is larger than the unit's max_request of {unit.MaxRequest} bytes");

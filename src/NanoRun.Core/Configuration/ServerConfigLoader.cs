@@ -35,7 +35,7 @@ internal static class ServerConfigLoader
         var root = YamlSection.Load(yamlText, fileName, ServerError);
         root.AllowOnly(
             "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time",
-            "disable_ui", "ui_directory", "tls", "auth", "storage");
+            "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk");
 
         var defaults = new ServerOptions();
         var (provider, connectionString) = ReadStorage(root.GetSection("storage"));
@@ -52,6 +52,8 @@ internal static class ServerConfigLoader
             Auth = ReadAuth(root.GetSection("auth")),
             StorageProvider = provider,
             StorageConnectionString = connectionString,
+            Retention = RetentionReader.Read(root.GetSection("retention"), defaults.Retention)!,
+            MinFreeDisk = root.GetInteger("min_free_disk", defaults.MinFreeDisk, 0, long.MaxValue),
         };
     }
 

@@ -12,6 +12,12 @@ public sealed class EngineOptions
     /// <summary>Longest an idle unit waits before asking the store again; default 1 second.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>A folder on the file system the store writes to; with <see cref="MinFreeDisk"/> it guards free space. Default none.</summary>
+    public string? DiskGuardPath { get; set; }
+
+    /// <summary>Free bytes <see cref="DiskGuardPath"/> must keep, or new requests are refused; default 0 (off).</summary>
+    public long MinFreeDisk { get; set; }
+
     /// <summary>How long running attempts may finish after shutdown starts; default 5 seconds.</summary>
     public TimeSpan GracefulShutdown { get; set; } = TimeSpan.FromSeconds(5);
 }

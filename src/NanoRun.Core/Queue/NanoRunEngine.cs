@@ -22,6 +22,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<NanoRunEngine> _logger;
     private readonly CompletionSignals _completions = new();
+    private readonly DiskGuard _diskGuard = new();
 
     // Running attempts of this node by request id; owned by the unit workers, read by Cancel and the lease keeper.
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
@@ -81,8 +82,29 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             throw;
         }
 
-        Wake(unitName);
+        if (_workers.TryGetValue(unitName, out var worker))
+        {
+            worker.Enqueued();
+        }
+
         return id;
+    }
+
+    /// <summary>Returns why a new request for <paramref name="unit"/> must be refused before anything is stored, or <c>null</c> when there is room.</summary>
+    public async ValueTask<CapacityRefusal?> CheckCapacityAsync(UnitDefinition unit, CancellationToken cancellationToken)
+    {
+        if (_options.MinFreeDisk > 0 && _options.DiskGuardPath is { } path && _diskGuard.FreeBytes(path, _time) < _options.MinFreeDisk)
+        {
+            return CapacityRefusal.DiskFull;
+        }
+
+        if (unit.MaxQueue > 0 && _workers.TryGetValue(unit.Name, out var worker)
+            && await worker.WaitingAsync(cancellationToken).ConfigureAwait(false) >= unit.MaxQueue)
+        {
+            return CapacityRefusal.QueueFull;
+        }
+
+        return null;
     }
 
     /// <summary>Queues a new request with the saved content of <paramref name="original"/>; returns the new id, or <c>null</c> when the body is gone.</summary>
@@ -217,14 +239,6 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         _abortAttempts.Dispose();
     }
 
-    private void Wake(string unitName)
-    {
-        if (_workers.TryGetValue(unitName, out var worker))
-        {
-            worker.Wake();
-        }
-    }
-
     private async Task KeepLeasesAsync(CancellationToken stop)
     {
         var every = _options.LeaseDuration / 3;
@@ -306,6 +320,9 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>How stale the back-pressure count may be; a burst can overshoot <c>max_queue</c> by what arrives within it.</summary>
+    private static readonly TimeSpan WaitingRefresh = TimeSpan.FromMilliseconds(250);
+
     /// <summary>One unit's loop: claims only for free worker slots and runs exactly <c>workers</c> attempts at once.</summary>
     private sealed class UnitWorker : IDisposable
     {
@@ -313,6 +330,10 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         private readonly UnitDefinition _unit;
         private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
         private int _busy;
+
+        // Back-pressure count of waiting requests: read from the store at most every WaitingRefresh, counted up locally between reads.
+        private long _waiting;
+        private long _waitingReadAt;
 
         public UnitWorker(NanoRunEngine engine, UnitDefinition unit)
         {
@@ -327,6 +348,28 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         public void Start() => Completion = Task.Run(LoopAsync);
 
         public void Dispose() => _wake.Dispose();
+
+        /// <summary>Records a new request: wakes the loop and counts it as waiting.</summary>
+        public void Enqueued()
+        {
+            Interlocked.Increment(ref _waiting);
+            Wake();
+        }
+
+        /// <summary>How many requests wait, from the store at most every quarter second and counted locally in between.</summary>
+        public async ValueTask<long> WaitingAsync(CancellationToken cancellationToken)
+        {
+            var now = _engine._time.GetTimestamp();
+            var readAt = Volatile.Read(ref _waitingReadAt);
+            if (readAt == 0 || _engine._time.GetElapsedTime(readAt, now) > WaitingRefresh)
+            {
+                var count = await _engine._store.CountWaitingAsync(_unit.Name, cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _waiting, count);
+                Volatile.Write(ref _waitingReadAt, now);
+            }
+
+            return Volatile.Read(ref _waiting);
+        }
 
         public void Wake()
         {

@@ -28,6 +28,9 @@ public interface IRequestStore
     /// <summary>Returns running requests whose lease ended before <paramref name="now"/> to the queue; returns how many.</summary>
     Task<int> RequeueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>Returns how many of the unit's requests are waiting (queued or retrying), for back-pressure.</summary>
+    Task<long> CountWaitingAsync(string unit, CancellationToken cancellationToken = default);
+
     /// <summary>Returns when the unit's next queued or retrying request is due, or <c>null</c> when none is waiting.</summary>
     Task<DateTimeOffset?> NextDueAsync(string unit, CancellationToken cancellationToken = default);
 

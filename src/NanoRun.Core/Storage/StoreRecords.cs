@@ -117,8 +117,10 @@ public sealed record RequestSummary(string Id, string Unit, RequestState State, 
 /// <param name="State">Only requests in this state, or <c>null</c> for all.</param>
 public sealed record PageParams(string Unit, int Limit, string? Before = null, RequestState? State = null);
 
-/// <summary>Which finished requests of a unit to remove.</summary>
+/// <summary>Which finished requests of a unit to remove; requests that are not final are never removed.</summary>
 /// <param name="Unit">Unit name.</param>
-/// <param name="CompletedBefore">Remove final requests completed before this time.</param>
+/// <param name="CompletedBefore">Remove only final requests completed before this time.</param>
 /// <param name="Limit">Most requests to remove in this call.</param>
-public sealed record PurgeParams(string Unit, DateTimeOffset CompletedBefore, int Limit);
+/// <param name="State">Remove only requests in this final state, or any final state when <c>null</c>.</param>
+/// <param name="KeepNewest">Spare the newest this many matching requests (by arrival), or none when <c>null</c>.</param>
+public sealed record PurgeParams(string Unit, DateTimeOffset CompletedBefore, int Limit, RequestState? State = null, int? KeepNewest = null);

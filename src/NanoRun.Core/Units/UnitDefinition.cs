@@ -58,6 +58,12 @@ public sealed class UnitDefinition
     /// <summary>Largest request body in bytes; default 1 MiB; 0 means unlimited.</summary>
     public long MaxRequest { get; init; } = 1024 * 1024;
 
+    /// <summary>Most requests waiting (queued or retrying) before new ones are refused with 503; default 0, unlimited.</summary>
+    public long MaxQueue { get; init; }
+
+    /// <summary>How long and how many finished requests are kept; <c>null</c> means the server-wide policy.</summary>
+    public RetentionPolicy? Retention { get; init; }
+
     /// <summary>When <c>true</c> the unit is not exposed over the API (schedule-only); default <c>false</c>.</summary>
     public bool Private { get; init; }
 
@@ -66,6 +72,19 @@ public sealed class UnitDefinition
 
     /// <summary>Schedules that queue requests for this unit; default none.</summary>
     public IReadOnlyList<CronEntry> Cron { get; init; } = [];
+}
+
+/// <summary>Which finished requests are kept; unfinished ones are never removed.</summary>
+public sealed class RetentionPolicy
+{
+    /// <summary>The server-wide default: 7 days and 10 000 requests per unit and outcome.</summary>
+    public static RetentionPolicy Default { get; } = new() { MaxAge = TimeSpan.FromDays(7), MaxCount = 10_000 };
+
+    /// <summary>Finished requests older than this (by completion time) are removed; <c>null</c> keeps them regardless of age.</summary>
+    public TimeSpan? MaxAge { get; init; }
+
+    /// <summary>At most this many finished requests are kept per unit and outcome, newest first; <c>null</c> keeps any number.</summary>
+    public int? MaxCount { get; init; }
 }
 
 /// <summary>Per-unit API authorization. Any enabled method that accepts lets a request through; none enabled means open.</summary>

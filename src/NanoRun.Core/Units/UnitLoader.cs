@@ -133,7 +133,7 @@ internal static class UnitLoader
         var root = YamlSection.Load(yamlText, fileName, UnitError);
         root.AllowOnly(
             "command", "mode", "shell", "workdir", "environment", "user", "timeout", "graceful_timeout",
-            "attempts", "interval", "workers", "max_request", "private", "authorization", "cron");
+            "attempts", "interval", "workers", "max_request", "max_queue", "retention", "private", "authorization", "cron");
 
         var defaults = new UnitDefinition { Name = name };
         var mode = ReadMode(root);
@@ -159,6 +159,8 @@ internal static class UnitLoader
             Interval = root.GetDuration("interval", allowZero: true) ?? defaults.Interval,
             Workers = workers,
             MaxRequest = root.GetInteger("max_request", defaults.MaxRequest, 0, long.MaxValue),
+            MaxQueue = root.GetInteger("max_queue", defaults.MaxQueue, 0, long.MaxValue),
+            Retention = RetentionReader.Read(root.GetSection("retention"), null),
             Private = root.GetBool("private", defaults.Private),
             Authorization = ReadAuthorization(root.GetSection("authorization")),
             Cron = ReadCron(root, baseDirectory),

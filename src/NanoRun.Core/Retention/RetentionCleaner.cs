@@ -1,0 +1,164 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NanoRun.Requests;
+using NanoRun.Storage;
+using NanoRun.Units;
+
+namespace NanoRun.Retention;
+
+/// <summary>Settings of the background cleaner of finished requests.</summary>
+public sealed class RetentionOptions
+{
+    /// <summary>The policy of units without their own <c>retention</c>; default 7 days and 10 000 per unit and outcome.</summary>
+    public RetentionPolicy Default { get; set; } = RetentionPolicy.Default;
+
+    /// <summary>Pause between cleaning passes; default 1 minute.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Most requests removed in one store call; default 200, small so the queue's writes never wait long.</summary>
+    public int BatchSize { get; set; } = 200;
+}
+
+/// <summary>
+/// Removes finished requests past their unit's retention, records first and then their body and result blobs,
+/// a small batch at a time. Unfinished requests are never touched.
+/// </summary>
+internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposable
+{
+    private static readonly RequestState[] FinalStates = [RequestState.Succeeded, RequestState.Failed, RequestState.Cancelled];
+
+    private readonly UnitCatalog _units;
+    private readonly IRequestStore _store;
+    private readonly IBlobStore _blobs;
+    private readonly RetentionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RetentionCleaner> _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+    private int _lifecycle; // 0 new, 1 started, 2 stopped
+
+    public RetentionCleaner(UnitCatalog units, IRequestStore store, IBlobStore blobs, RetentionOptions options, TimeProvider time, ILogger<RetentionCleaner> logger)
+    {
+        _units = units;
+        _store = store;
+        _blobs = blobs;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _lifecycle, 1, 0) == 0)
+        {
+            _loop = Task.Run(() => LoopAsync(_stop.Token), CancellationToken.None);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _lifecycle, 2) != 1)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    /// <summary>One pass over every unit; returns how many requests were removed.</summary>
+    public async Task<int> CleanOnceAsync(CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var unit in _units.All)
+        {
+            var policy = unit.Retention ?? _options.Default;
+            if (policy.MaxAge is { } maxAge)
+            {
+                removed += await PurgeAllAsync(new PurgeParams(unit.Name, _time.GetUtcNow() - maxAge, _options.BatchSize), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (policy.MaxCount is { } maxCount)
+            {
+                foreach (var state in FinalStates)
+                {
+                    removed += await PurgeAllAsync(
+                        new PurgeParams(unit.Name, DateTimeOffset.MaxValue, _options.BatchSize, state, maxCount),
+                        cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    private async Task<int> PurgeAllAsync(PurgeParams purge, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        while (true)
+        {
+            // Records go first: a crash between the two steps leaves unreferenced blobs, never a record without its body.
+            var ids = await _store.PurgeAsync(purge, cancellationToken).ConfigureAwait(false);
+            foreach (var id in ids)
+            {
+                await _blobs.DeletePrefixAsync(id, cancellationToken).ConfigureAwait(false);
+            }
+
+            removed += ids.Count;
+            if (ids.Count < purge.Limit)
+            {
+                return removed;
+            }
+
+            // Between batches the store's writer is free for enqueues and claims.
+            await Task.Yield();
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var removed = await CleanOnceAsync(stop).ConfigureAwait(false);
+                if (removed > 0)
+                {
+                    LogRemoved(_logger, removed);
+                }
+
+                await Task.Delay(_options.Interval, _time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogFailed(_logger, e);
+                try
+                {
+                    await Task.Delay(_options.Interval, _time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Retention removed {Count} finished requests")]
+    private static partial void LogRemoved(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "Retention pass failed; trying again after the interval")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
