@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using NanoRun.AspNetCore.Authorization;
 using NanoRun.Queue;
 
 namespace NanoRun.AspNetCore;
@@ -14,6 +15,7 @@ public static class NanoRunServiceCollectionExtensions
         var api = new ApiOptions();
         configureApi?.Invoke(api);
         services.TryAddSingleton(api);
+        services.TryAddSingleton<UnitAuthorizer>();
         return NanoRunBuilder.AddEngine(services, configureEngine);
     }
 }

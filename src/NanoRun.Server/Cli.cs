@@ -76,6 +76,11 @@ internal static class Cli
             await app.WaitForShutdownAsync().ConfigureAwait(false);
             return 0;
         }
+        catch (TlsCertificateException e)
+        {
+            await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);
+            return 2;
+        }
         catch (IOException e)
         {
             await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);

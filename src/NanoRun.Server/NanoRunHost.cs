@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using NanoRun.AspNetCore;
@@ -14,6 +16,7 @@ internal static class NanoRunHost
     public static WebApplication Build(ServerOptions options, IReadOnlyList<UnitDefinition> units, string[]? args = null)
     {
         Directory.CreateDirectory(options.DataDirectory);
+        var certificate = options.Tls is null ? null : LoadCertificate(options.Tls);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -21,7 +24,7 @@ internal static class NanoRunHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            Listen(kestrel, options.Bind);
+            Listen(kestrel, options.Bind, certificate);
         });
 
         builder.Services.AddSingleton(new RetentionOptions { Default = options.Retention });
@@ -51,24 +54,45 @@ internal static class NanoRunHost
     public static IReadOnlyCollection<string> Addresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
 
-    /// <summary>Listens on <c>host:port</c>: an IP address, <c>localhost</c>, or an empty host for every interface.</summary>
-    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string bind)
+    /// <summary>Reads the PEM certificate and private key named by <c>tls</c>; any failure names both files.</summary>
+    private static X509Certificate2 LoadCertificate(TlsOptions tls)
     {
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            throw new TlsCertificateException($"tls: cannot load certificate {tls.CertFile} with key {tls.KeyFile}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Listens on <c>host:port</c>: an IP address, <c>localhost</c>, or an empty host for every interface; HTTPS when a certificate is given.</summary>
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string bind, X509Certificate2? certificate)
+    {
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> configure = listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        };
+
         var colon = bind.LastIndexOf(':');
         var host = colon < 0 ? bind : bind[..colon];
         var port = colon < 0 ? 8989 : int.Parse(bind.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
         host = host.Trim('[', ']');
         if (host.Length == 0 || host == "*" || host == "0.0.0.0")
         {
-            kestrel.ListenAnyIP(port);
+            kestrel.ListenAnyIP(port, configure);
         }
         else if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
         {
-            kestrel.ListenLocalhost(port);
+            kestrel.ListenLocalhost(port, configure);
         }
         else
         {
-            kestrel.Listen(IPAddress.Parse(host), port);
+            kestrel.Listen(IPAddress.Parse(host), port, configure);
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using NanoRun.AspNetCore.Authorization;
 using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Storage;
@@ -21,10 +22,9 @@ internal static class RequestEndpoints
     /// <summary><c>POST /{unit}/</c>: save and queue, answer 303 with the id.</summary>
     public static async Task EnqueueAsync(HttpContext context)
     {
-        var (engine, unit) = Resolve(context);
+        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
         if (unit is null)
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
 
@@ -43,10 +43,9 @@ internal static class RequestEndpoints
     /// <summary><c>PUT /{unit}/?wait=</c>: save, queue and wait for the final outcome.</summary>
     public static async Task EnqueueAndWaitAsync(HttpContext context)
     {
-        var (engine, unit) = Resolve(context);
+        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
         if (unit is null)
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
 
@@ -218,9 +217,14 @@ internal static class RequestEndpoints
     /// <summary><c>DELETE /{unit}/{id}</c>: no further attempts; a running attempt is cancelled.</summary>
     public static async Task CancelAsync(HttpContext context)
     {
-        var (engine, unit) = Resolve(context);
+        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
-        if (unit is null || id is null || !RequestId.IsValid(id))
+        if (unit is null)
+        {
+            return;
+        }
+
+        if (id is null || !RequestId.IsValid(id))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
@@ -238,20 +242,36 @@ internal static class RequestEndpoints
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
-    private static (NanoRunEngine Engine, UnitDefinition? Unit) Resolve(HttpContext context)
+    /// <summary>
+    /// Finds the public unit named by the route and checks the request against its authorization, before any body is
+    /// read so that a refused upload leaves nothing behind; answers 404, 401 or 403 itself and returns no unit then.
+    /// </summary>
+    private static async ValueTask<(NanoRunEngine Engine, UnitDefinition? Unit)> ResolveAsync(HttpContext context)
     {
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var name = context.Request.RouteValues["unit"] as string;
         var unit = name is null ? null : engine.Units.Find(name);
-        return (engine, unit is { Private: false } ? unit : null);
+        if (unit is not { Private: false })
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return (engine, null);
+        }
+
+        var authorizer = context.RequestServices.GetRequiredService<UnitAuthorizer>();
+        return (engine, await authorizer.AuthorizeAsync(context, unit).ConfigureAwait(false) ? unit : null);
     }
 
-    /// <summary>Loads the record named by the route, or answers 404 for an unknown unit, a malformed id or a record of another unit.</summary>
+    /// <summary>Loads the record named by the route, or answers 404 for an unknown unit, a malformed id or a record of another unit (401/403 when refused).</summary>
     private static async Task<RequestRecord?> FindAsync(HttpContext context)
     {
-        var (engine, unit) = Resolve(context);
+        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
-        if (unit is null || id is null || !RequestId.IsValid(id))
+        if (unit is null)
+        {
+            return null;
+        }
+
+        if (id is null || !RequestId.IsValid(id))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return null;

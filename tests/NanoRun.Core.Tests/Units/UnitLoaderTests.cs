@@ -293,6 +293,8 @@ public sealed class UnitLoaderTests
     [InlineData("environment: {A: [1]}", "environment.A", "single text value")]
     [InlineData("authorization: yes", "authorization", "mapping")]
     [InlineData("authorization: {jwt: {enable: true}}", "authorization.jwt.secret", "must be set")]
+    [InlineData("authorization: {jwt: {enable: true, secret: ''}}", "authorization.jwt.secret", "must be set")]
+    [InlineData("authorization: {basic: {enable: true, users: {}}}", "authorization.basic.users", "at least one login")]
     [InlineData("authorization: {jwt: {enable: true, secret: x, header: 'bad header'}}", "authorization.jwt.header", "valid header name")]
     [InlineData("authorization: {jwt: {enable: maybe, secret: x}}", "authorization.jwt.enable", "true or false")]
     [InlineData("authorization: {query_token: {enable: true}}", "authorization.query_token.tokens", "at least one token")]
