@@ -32,9 +32,6 @@ internal sealed class TestWorld : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
 
-    /// <summary>The running server's services, for checks that look behind the API (such as the store).</summary>
-    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the server is not running");
-
     public static TestWorld Create(string serverYaml = "")
     {
         var root = Path.Combine(Path.GetTempPath(), "nano-run-test-" + Guid.NewGuid().ToString("N"));
