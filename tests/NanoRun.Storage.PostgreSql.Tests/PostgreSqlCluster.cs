@@ -15,6 +15,7 @@ internal sealed class PostgreSqlCluster
 {
     private const string SearchedFolders = "/usr/lib/postgresql/*/bin and PATH";
     private const int Port = 5432;
+    private const string ClusterFolderPrefix = "nano-run-pg-";
 
     private static readonly Lazy<Task<PostgreSqlCluster>> Instance = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -69,7 +70,8 @@ internal sealed class PostgreSqlCluster
     {
         var binaries = FindBinaries() ?? throw new InvalidOperationException(
             $"PostgreSQL server binaries (initdb, pg_ctl) were not found in {SearchedFolders}. Install them, e.g. `apt-get install -y postgresql`; the shared-store tests need a real server.");
-        var root = Path.Combine(Path.GetTempPath(), "nano-run-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        RemoveStaleClusters();
+        var root = Path.Combine(Path.GetTempPath(), ClusterFolderPrefix + Guid.NewGuid().ToString("N")[..12]);
         var asPostgresUser = Environment.IsPrivilegedProcess;
         var cluster = new PostgreSqlCluster(binaries, root, asPostgresUser);
         Directory.CreateDirectory(cluster.SocketDirectory);
@@ -96,6 +98,30 @@ internal sealed class PostgreSqlCluster
         await cluster.RunToolAsync("pg_ctl", ["-D", cluster.DataDirectory, "-l", Path.Combine(root, "server.log"), "-w", "-t", "120", "start"]);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.Stop();
         return cluster;
+    }
+
+    /// <summary>Removes clusters of earlier test processes that could not clean up (their server is gone); running ones stay.</summary>
+    private static void RemoveStaleClusters()
+    {
+        foreach (var folder in Directory.GetDirectories(Path.GetTempPath(), ClusterFolderPrefix + "*"))
+        {
+            var pidFile = Path.Combine(folder, "data", "postmaster.pid");
+            try
+            {
+                if (File.Exists(pidFile)
+                    && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), CultureInfo.InvariantCulture, out var pid)
+                    && Directory.Exists($"/proc/{pid}"))
+                {
+                    continue;
+                }
+
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Another test process is cleaning it up.
+            }
+        }
     }
 
     private static string? FindBinaries()
