@@ -36,6 +36,11 @@ public sealed class ServerOptions
     /// <summary>Provider-specific connection string; default none (the embedded store lives in <see cref="DataDirectory"/>).</summary>
     public string? StorageConnectionString { get; set; }
 
+    /// <summary>How long a node's claim on a request lasts without renewal (<c>storage.lease</c>); default 30 seconds.</summary>
+    /// <remarks>A running node renews its leases every third of this; when a node dies, its requests run again on another
+    /// node once their lease ends.</remarks>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The settings used when no <c>server.yaml</c> exists: units in <c>run/conf.d</c> and data in <c>run/data</c> under <paramref name="baseDirectory"/>.</summary>
     public static ServerOptions CreateTransientDefault(string baseDirectory)
     {

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using NanoRun.AspNetCore;
+using NanoRun.Storage.PostgreSql;
 using NanoRun.Storage.Sqlite;
 using NanoRun.Units;
 
@@ -23,12 +24,23 @@ internal static class NanoRunHost
             Listen(kestrel, options.Bind);
         });
 
-        builder.Services
-            .AddNanoRun(
-                engine => engine.GracefulShutdown = options.GracefulShutdown,
-                api => api.WaitTime = options.WaitTime)
-            .UseSqlite(options.DataDirectory)
-            .AddUnits(units);
+        var nanoRun = builder.Services.AddNanoRun(
+            engine =>
+            {
+                engine.GracefulShutdown = options.GracefulShutdown;
+                engine.LeaseDuration = options.LeaseDuration;
+            },
+            api => api.WaitTime = options.WaitTime);
+        if (options.StorageProvider == "postgresql")
+        {
+            nanoRun.UsePostgreSql(options.StorageConnectionString!);
+        }
+        else
+        {
+            nanoRun.UseSqlite(options.DataDirectory);
+        }
+
+        nanoRun.AddUnits(units);
 
         var app = builder.Build();
         app.MapGet("/", static context =>
