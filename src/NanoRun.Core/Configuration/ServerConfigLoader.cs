@@ -33,7 +33,11 @@ internal static class ServerConfigLoader
     public const string ConnectionStringVariable = "NANO_RUN_STORAGE_CONNECTION_STRING";
 
     /// <summary>Parses <c>server.yaml</c> text; <paramref name="fileName"/> names the file in errors and relative paths resolve against <paramref name="baseDirectory"/>.</summary>
-    public static ServerOptions Parse(string yamlText, string fileName, string baseDirectory)
+    public static ServerOptions Parse(string yamlText, string fileName, string baseDirectory) =>
+        Parse(yamlText, fileName, baseDirectory, Environment.GetEnvironmentVariable);
+
+    /// <summary>Parses <c>server.yaml</c> text, reading environment variables through <paramref name="environment"/>.</summary>
+    internal static ServerOptions Parse(string yamlText, string fileName, string baseDirectory, Func<string, string?> environment)
     {
         var root = YamlSection.Load(yamlText, fileName, ServerError);
         root.AllowOnly(
@@ -42,7 +46,7 @@ internal static class ServerConfigLoader
 
         var defaults = new ServerOptions();
         var storage = root.GetSection("storage");
-        var (provider, connectionString) = ReadStorage(storage);
+        var (provider, connectionString) = ReadStorage(storage, environment);
         return new ServerOptions
         {
             DataDirectory = Resolve(root.GetNonEmptyString("working_directory") ?? defaults.DataDirectory, baseDirectory),
@@ -168,7 +172,7 @@ internal static class ServerConfigLoader
         };
     }
 
-    private static (string Provider, string? ConnectionString) ReadStorage(YamlSection? section)
+    private static (string Provider, string? ConnectionString) ReadStorage(YamlSection? section, Func<string, string?> environment)
     {
         if (section is null)
         {
@@ -185,7 +189,7 @@ internal static class ServerConfigLoader
         };
         // The variable keeps a password out of the file.
         var connectionString = section.GetNonEmptyString("connection_string")
-            ?? NullIfEmpty(Environment.GetEnvironmentVariable(ConnectionStringVariable));
+            ?? NullIfEmpty(environment(ConnectionStringVariable));
         if (provider == "postgresql" && connectionString is null)
         {
             throw section.Error("connection_string", $"must be set for the postgresql provider (here or in the {ConnectionStringVariable} environment variable)");
