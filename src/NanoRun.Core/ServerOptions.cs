@@ -42,6 +42,11 @@ public sealed class ServerOptions
     /// <summary>Free bytes the data folder's file system must keep; below it new requests get 503. Default 64 MiB; 0 turns the guard off.</summary>
     public long MinFreeDisk { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>How long a node's claim on a request lasts without renewal (<c>storage.lease</c>); default 30 seconds.</summary>
+    /// <remarks>A running node renews its leases every third of this; when a node dies, its requests run again on another
+    /// node once their lease ends.</remarks>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The settings used when no <c>server.yaml</c> exists: units in <c>run/conf.d</c> and data in <c>run/data</c> under <paramref name="baseDirectory"/>.</summary>
     public static ServerOptions CreateTransientDefault(string baseDirectory)
     {

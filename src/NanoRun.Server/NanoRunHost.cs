@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using NanoRun.AspNetCore;
 using NanoRun.Retention;
+using NanoRun.Storage.PostgreSql;
 using NanoRun.Storage.Sqlite;
 using NanoRun.Units;
 
@@ -28,17 +29,29 @@ internal static class NanoRunHost
         });
 
         builder.Services.AddSingleton(new RetentionOptions { Default = options.Retention });
-        builder.Services
-            .AddNanoRun(
-                engine =>
+        var nanoRun = builder.Services.AddNanoRun(
+            engine =>
+            {
+                engine.GracefulShutdown = options.GracefulShutdown;
+                engine.LeaseDuration = options.LeaseDuration;
+                if (options.StorageProvider != "postgresql")
                 {
-                    engine.GracefulShutdown = options.GracefulShutdown;
+                    // The embedded store writes to the data folder; guard its free space.
                     engine.DiskGuardPath = options.DataDirectory;
                     engine.MinFreeDisk = options.MinFreeDisk;
-                },
-                api => api.WaitTime = options.WaitTime)
-            .UseSqlite(options.DataDirectory)
-            .AddUnits(units);
+                }
+            },
+            api => api.WaitTime = options.WaitTime);
+        if (options.StorageProvider == "postgresql")
+        {
+            nanoRun.UsePostgreSql(options.StorageConnectionString!);
+        }
+        else
+        {
+            nanoRun.UseSqlite(options.DataDirectory);
+        }
+
+        nanoRun.AddUnits(units);
 
         var app = builder.Build();
         app.MapGet("/", static context =>

@@ -1,5 +1,6 @@
 using System.Net;
 using NanoRun.Configuration;
+using NanoRun.Storage.PostgreSql;
 using NanoRun.Units;
 
 using Microsoft.AspNetCore.Builder;
@@ -9,7 +10,12 @@ namespace NanoRun.Server.Tests;
 /// <summary>One test's isolated world: a temp folder with <c>server.yaml</c>, <c>conf.d</c> and <c>data</c>, and a server on a loopback port.</summary>
 internal sealed class TestWorld : IAsyncDisposable
 {
+    // Set by OnPostgreSqlAsync: worlds created inside start on a fresh PostgreSQL database instead of the embedded store.
+    private static readonly AsyncLocal<bool> PostgreSqlSwitch = new();
+
     private WebApplication? _app;
+    private bool _wantsOwnDatabase;
+    private TestDatabase? _ownDatabase;
 
     private TestWorld(string root)
     {
@@ -37,7 +43,31 @@ internal sealed class TestWorld : IAsyncDisposable
         var root = Path.Combine(Path.GetTempPath(), "nano-run-test-" + Guid.NewGuid().ToString("N"));
         var world = new TestWorld(root);
         File.WriteAllText(world.ServerYaml, "bind: 127.0.0.1:0\nworking_directory: data\nconfig_directory: conf.d\ngraceful_shutdown: 2s\n" + serverYaml);
+        world._wantsOwnDatabase = PostgreSqlSwitch.Value;
         return world;
+    }
+
+    /// <summary>Runs <paramref name="test"/> with every world it creates on its own fresh PostgreSQL database.</summary>
+    public static async Task OnPostgreSqlAsync(Func<Task> test)
+    {
+        PostgreSqlSwitch.Value = true;
+        await test();
+    }
+
+    /// <summary>Points this world's server at a PostgreSQL database (shared with other worlds for multi-node tests).</summary>
+    /// <param name="connectionString">The database.</param>
+    /// <param name="lease">Optional lease duration in Go syntax, such as <c>2s</c>.</param>
+    public TestWorld WithPostgreSql(string connectionString, string? lease = null)
+    {
+        _wantsOwnDatabase = false;
+        var storage = $"storage:\n  provider: postgresql\n  connection_string: '{connectionString}'\n";
+        if (lease is not null)
+        {
+            storage += $"  lease: {lease}\n";
+        }
+
+        File.AppendAllText(ServerYaml, storage);
+        return this;
     }
 
     /// <summary>Writes a unit file; <paramref name="name"/> may contain folders.</summary>
@@ -52,6 +82,12 @@ internal sealed class TestWorld : IAsyncDisposable
     /// <summary>Starts the server in this process on a free loopback port, loading everything from disk as <c>nano-run server run</c> does.</summary>
     public async Task<TestWorld> StartAsync()
     {
+        if (_wantsOwnDatabase && _ownDatabase is null)
+        {
+            _ownDatabase = await TestDatabase.CreateAsync();
+            WithPostgreSql(_ownDatabase.ConnectionString);
+        }
+
         var options = ServerConfigLoader.LoadFile(ServerYaml);
         var units = UnitLoader.LoadDirectory(options.ConfigDirectory);
         _app = NanoRunHost.Build(options, units);
@@ -121,6 +157,11 @@ internal sealed class TestWorld : IAsyncDisposable
     {
         await StopAsync();
         Client.Dispose();
+        if (_ownDatabase is not null)
+        {
+            await _ownDatabase.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(Root, recursive: true);

@@ -29,8 +29,15 @@ internal static class ServerConfigLoader
         return Parse(text, path, Path.GetDirectoryName(fullPath)!);
     }
 
+    /// <summary>Environment variable read for <c>storage.connection_string</c> when the file leaves it out.</summary>
+    public const string ConnectionStringVariable = "NANO_RUN_STORAGE_CONNECTION_STRING";
+
     /// <summary>Parses <c>server.yaml</c> text; <paramref name="fileName"/> names the file in errors and relative paths resolve against <paramref name="baseDirectory"/>.</summary>
-    public static ServerOptions Parse(string yamlText, string fileName, string baseDirectory)
+    public static ServerOptions Parse(string yamlText, string fileName, string baseDirectory) =>
+        Parse(yamlText, fileName, baseDirectory, Environment.GetEnvironmentVariable);
+
+    /// <summary>Parses <c>server.yaml</c> text, reading environment variables through <paramref name="environment"/>.</summary>
+    internal static ServerOptions Parse(string yamlText, string fileName, string baseDirectory, Func<string, string?> environment)
     {
         var root = YamlSection.Load(yamlText, fileName, ServerError);
         root.AllowOnly(
@@ -38,7 +45,8 @@ internal static class ServerConfigLoader
             "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk");
 
         var defaults = new ServerOptions();
-        var (provider, connectionString) = ReadStorage(root.GetSection("storage"));
+        var storage = root.GetSection("storage");
+        var (provider, connectionString) = ReadStorage(storage, environment);
         return new ServerOptions
         {
             DataDirectory = Resolve(root.GetNonEmptyString("working_directory") ?? defaults.DataDirectory, baseDirectory),
@@ -54,6 +62,7 @@ internal static class ServerConfigLoader
             StorageConnectionString = connectionString,
             Retention = RetentionReader.Read(root.GetSection("retention"), defaults.Retention)!,
             MinFreeDisk = root.GetInteger("min_free_disk", defaults.MinFreeDisk, 0, long.MaxValue),
+            LeaseDuration = storage?.GetDuration("lease", allowZero: false) ?? defaults.LeaseDuration,
         };
     }
 
@@ -165,14 +174,14 @@ internal static class ServerConfigLoader
         };
     }
 
-    private static (string Provider, string? ConnectionString) ReadStorage(YamlSection? section)
+    private static (string Provider, string? ConnectionString) ReadStorage(YamlSection? section, Func<string, string?> environment)
     {
         if (section is null)
         {
             return ("sqlite", null);
         }
 
-        section.AllowOnly("provider", "connection_string");
+        section.AllowOnly("provider", "connection_string", "lease");
         var text = section.GetNonEmptyString("provider");
         var provider = text?.ToUpperInvariant() switch
         {
@@ -180,14 +189,18 @@ internal static class ServerConfigLoader
             "POSTGRESQL" or "POSTGRES" => "postgresql",
             _ => throw section.Error("provider", $"must be sqlite (also called embedded) or postgresql, got '{text}'"),
         };
-        var connectionString = section.GetNonEmptyString("connection_string");
+        // The variable keeps a password out of the file.
+        var connectionString = section.GetNonEmptyString("connection_string")
+            ?? NullIfEmpty(environment(ConnectionStringVariable));
         if (provider == "postgresql" && connectionString is null)
         {
-            throw section.Error("connection_string", "must be set for the postgresql provider");
+            throw section.Error("connection_string", $"must be set for the postgresql provider (here or in the {ConnectionStringVariable} environment variable)");
         }
 
         return (provider, connectionString);
     }
+
+    private static string? NullIfEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
     private static string Required(YamlSection section, string key) =>
         section.GetNonEmptyString(key) ?? throw section.Error(key, "must be set");

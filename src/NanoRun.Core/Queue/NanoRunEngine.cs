@@ -32,6 +32,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _abortAttempts = new();
     private Task _leaseKeeper = Task.CompletedTask;
+    private IDisposable? _queueSignal;
     private int _lifecycle; // 0 new, 1 started, 2 stopped
 
     public NanoRunEngine(
@@ -191,6 +192,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             worker.Start();
         }
 
+        // Work queued by other nodes wakes the workers at once; without a signal the poll finds it.
+        _queueSignal = (_store as IQueueSignal)?.Subscribe(Wake);
         _leaseKeeper = KeepLeasesAsync(_stopClaiming.Token);
         LogStarted(_logger, _units.All.Count, _options.NodeId);
     }
@@ -202,6 +205,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             return;
         }
 
+        _queueSignal?.Dispose();
         await _stopClaiming.CancelAsync().ConfigureAwait(false);
         var loops = new List<Task>(_workers.Count + 1) { _leaseKeeper };
         foreach (var worker in _workers.Values)
@@ -237,6 +241,14 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
         _stopClaiming.Dispose();
         _abortAttempts.Dispose();
+    }
+
+    private void Wake(string unitName)
+    {
+        if (_workers.TryGetValue(unitName, out var worker))
+        {
+            worker.Wake();
+        }
     }
 
     private async Task KeepLeasesAsync(CancellationToken stop)

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace NanoRun.Storage.PostgreSql;
+
+/// <summary>Registers the shared store.</summary>
+public static class PostgreSqlNanoRunBuilderExtensions
+{
+    /// <summary>Stores records, bodies and results in the PostgreSQL database named by <paramref name="connectionString"/>, which
+    /// several nodes may share; the schema is created or migrated when the engine starts.</summary>
+    /// <param name="builder">The builder returned by <c>AddNanoRun</c>.</param>
+    /// <param name="connectionString">An Npgsql connection string, such as <c>Host=db;Database=nanorun;Username=nanorun;Password=…</c>.</param>
+    public static NanoRunBuilder UsePostgreSql(this NanoRunBuilder builder, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        builder.Services.TryAddKeyedSingleton(ServiceKey, (_, _) => PostgreSqlDataSource.Create(connectionString));
+        builder.Services.TryAddSingleton<IRequestStore>(static sp => new PostgreSqlRequestStore(
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(ServiceKey),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILogger<PostgreSqlRequestStore>>()));
+        builder.Services.TryAddSingleton<IBlobStore>(static sp => new PostgreSqlBlobStore(sp.GetRequiredKeyedService<NpgsqlDataSource>(ServiceKey)));
+        return builder;
+    }
+
+    // The data source is keyed so that a host's own NpgsqlDataSource registration is neither used nor replaced.
+    private static readonly object ServiceKey = new();
+}

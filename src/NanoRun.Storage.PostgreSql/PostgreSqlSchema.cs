@@ -1,0 +1,236 @@
+namespace NanoRun.Storage.PostgreSql;
+
+/// <summary>The schema, versioned in <c>nano_run_schema</c>; migration <c>n</c> moves version <c>n</c> to <c>n + 1</c>.</summary>
+/// <remarks>
+/// States are stored as <see cref="Requests.RequestState"/> numbers: 0 Queued, 1 Running, 2 Retrying, 3 Succeeded, 4 Failed,
+/// 5 Cancelled. Ids and blob keys use the <c>C</c> collation so that prefix ranges follow byte order. Times are
+/// <c>timestamptz</c> (microseconds) from the calling node's clock, so nodes need synchronised clocks.
+/// </remarks>
+internal static class PostgreSqlSchema
+{
+    /// <summary>Advisory lock held while migrating, so nodes starting together migrate one after another ("NanoRun" in ASCII).</summary>
+    public const long MigrationLock = 0x4E616E6F52756E;
+
+    /// <summary>Channel on which a unit name is announced whenever it may have work due.</summary>
+    public const string QueueChannel = "nano_run_queue";
+
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE nano_run_requests (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text COLLATE "C" NOT NULL UNIQUE,
+            unit text NOT NULL,
+            state smallint NOT NULL,
+            method text NOT NULL,
+            uri text NOT NULL,
+            header_names text[] NOT NULL,
+            header_values text[] NOT NULL,
+            body_key text COLLATE "C",
+            body_inline bytea,
+            body_length bigint NOT NULL,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            completed_at timestamptz,
+            attempt_count integer NOT NULL DEFAULT 0,
+            next_run_at timestamptz NOT NULL,
+            lease_owner text,
+            lease_until timestamptz
+        );
+
+        -- Claims and NextDue: only waiting requests, in due order, so a claim reads LIMIT rows and never sorts.
+        CREATE INDEX nano_run_requests_due ON nano_run_requests (unit, next_run_at, seq) WHERE state IN (0, 2);
+
+        -- History pages, newest first, with and without a state filter.
+        CREATE INDEX nano_run_requests_page ON nano_run_requests (unit, seq);
+        CREATE INDEX nano_run_requests_page_state ON nano_run_requests (unit, state, seq);
+
+        -- The lease reaper: only running requests.
+        CREATE INDEX nano_run_requests_running ON nano_run_requests (lease_until) WHERE state = 1;
+
+        -- Retention: only final requests.
+        CREATE INDEX nano_run_requests_completed ON nano_run_requests (unit, completed_at) WHERE completed_at IS NOT NULL;
+
+        CREATE TABLE nano_run_attempts (
+            request_id text COLLATE "C" NOT NULL,
+            number integer NOT NULL,
+            id text NOT NULL,
+            code integer NOT NULL,
+            header_names text[] NOT NULL,
+            header_values text[] NOT NULL,
+            result_key text COLLATE "C",
+            result_inline bytea,
+            result_length bigint NOT NULL,
+            started_at timestamptz NOT NULL,
+            created_at timestamptz NOT NULL,
+            PRIMARY KEY (request_id, number)
+        );
+
+        -- Bodies and results larger than the inline limit, in fixed-size chunks numbered from 0.
+        CREATE TABLE nano_run_blob_chunks (
+            key text COLLATE "C" NOT NULL,
+            seq integer NOT NULL,
+            data bytea NOT NULL,
+            PRIMARY KEY (key, seq)
+        );
+
+        -- Chunks go out of line uncompressed: bodies are often already compressed, and pglz would only burn CPU on them.
+        ALTER TABLE nano_run_blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+        """,
+    ];
+
+    public const string LockForMigration = "SELECT pg_advisory_xact_lock(@lock)";
+
+    public const string CreateVersionTable = "CREATE TABLE IF NOT EXISTS nano_run_schema (version integer NOT NULL)";
+
+    public const string SelectVersion = "SELECT version FROM nano_run_schema";
+
+    public const string InsertVersion = "INSERT INTO nano_run_schema (version) VALUES (0)";
+
+    public const string UpdateVersion = "UPDATE nano_run_schema SET version = @version";
+
+    public const string InsertRequest = """
+        INSERT INTO nano_run_requests (id, unit, state, method, uri, header_names, header_values, body_key, body_inline,
+                                       body_length, created_at, updated_at, attempt_count, next_run_at)
+        VALUES (@id, @unit, 0, @method, @uri, @header_names, @header_values, @body_key, @body_inline,
+                @body_length, @created_at, @created_at, 0, @created_at)
+        """;
+
+    public const string Notify = "SELECT pg_notify('" + QueueChannel + "', @unit)";
+
+    public const string Listen = "LISTEN " + QueueChannel;
+
+    // SKIP LOCKED: concurrent claimers (other nodes, other units' workers) pass over each other's rows instead of waiting.
+    public const string Claim = """
+        UPDATE nano_run_requests AS r
+        SET state = 1, lease_owner = @owner, lease_until = @until, updated_at = @now
+        FROM (SELECT seq FROM nano_run_requests
+              WHERE unit = @unit AND state IN (0, 2) AND next_run_at <= @now
+              ORDER BY next_run_at, seq
+              LIMIT @limit
+              FOR UPDATE SKIP LOCKED) AS due
+        WHERE r.seq = due.seq
+        RETURNING r.seq, r.next_run_at, r.id, r.unit, r.method, r.uri, r.header_names, r.header_values,
+                  r.body_key, r.body_inline, r.body_length, r.attempt_count, r.created_at
+        """;
+
+    public const string RenewLeases = """
+        UPDATE nano_run_requests SET lease_until = @until WHERE id = ANY(@ids) AND state = 1 AND lease_owner = @owner
+        """;
+
+    public const string LockForAttempt = """
+        SELECT state, lease_owner, (SELECT COALESCE(MAX(number), 0) + 1 FROM nano_run_attempts WHERE request_id = @id)
+        FROM nano_run_requests WHERE id = @id
+        FOR UPDATE
+        """;
+
+    public const string InsertAttempt = """
+        INSERT INTO nano_run_attempts (request_id, number, id, code, header_names, header_values, result_key, result_inline,
+                                       result_length, started_at, created_at)
+        VALUES (@request_id, @number, @id, @code, @header_names, @header_values, @result_key, @result_inline,
+                @result_length, @started_at, @created_at)
+        """;
+
+    public const string ApplyOutcome = """
+        UPDATE nano_run_requests
+        SET state = @state, attempt_count = attempt_count + 1, updated_at = @now,
+            completed_at = @completed_at, next_run_at = COALESCE(@next_run_at, next_run_at),
+            lease_owner = NULL, lease_until = NULL
+        WHERE id = @id
+        """;
+
+    public const string CountAttempt = "UPDATE nano_run_requests SET attempt_count = attempt_count + 1, updated_at = @now WHERE id = @id";
+
+    public const string Release = """
+        WITH released AS (
+            UPDATE nano_run_requests SET state = 0, lease_owner = NULL, lease_until = NULL, updated_at = @now
+            WHERE id = @id AND state = 1 AND lease_owner = @owner
+            RETURNING unit)
+        SELECT pg_notify('nano_run_queue', unit) FROM released
+        """;
+
+    public const string Cancel = """
+        UPDATE nano_run_requests SET state = 5, completed_at = @now, updated_at = @now, lease_owner = NULL, lease_until = NULL
+        WHERE id = @id AND state IN (0, 1, 2)
+        """;
+
+    public const string SelectState = "SELECT state FROM nano_run_requests WHERE id = @id";
+
+    // Only leases that ended: other nodes' live leases are never touched.
+    public const string RequeueExpired = """
+        WITH requeued AS (
+            UPDATE nano_run_requests SET state = 0, lease_owner = NULL, lease_until = NULL, updated_at = @now
+            WHERE state = 1 AND lease_until < @now
+            RETURNING unit)
+        SELECT count(*)::integer, pg_notify('nano_run_queue', unit) FROM requeued GROUP BY unit
+        """;
+
+    public const string NextDue = "SELECT MIN(next_run_at) FROM nano_run_requests WHERE unit = @unit AND state IN (0, 2)";
+
+    public const string SelectRequest = """
+        SELECT id, unit, state, method, uri, header_names, header_values, body_key, body_inline, body_length,
+               created_at, updated_at, completed_at
+        FROM nano_run_requests WHERE id = @id
+        """;
+
+    public const string SelectAttempts = """
+        SELECT id, number, code, header_names, header_values, result_key, result_inline, result_length, started_at, created_at
+        FROM nano_run_attempts WHERE request_id = @id ORDER BY number
+        """;
+
+    private const string PageColumns = "SELECT id, unit, state, attempt_count, created_at, completed_at FROM nano_run_requests ";
+    private const string BeforeCursor = " AND seq < (SELECT seq FROM nano_run_requests WHERE id = @before)";
+    private const string PageOrder = " ORDER BY seq DESC LIMIT @limit";
+
+    public const string Page = PageColumns + "WHERE unit = @unit" + PageOrder;
+    public const string PageBefore = PageColumns + "WHERE unit = @unit" + BeforeCursor + PageOrder;
+    public const string PageState = PageColumns + "WHERE unit = @unit AND state = @state" + PageOrder;
+    public const string PageStateBefore = PageColumns + "WHERE unit = @unit AND state = @state" + BeforeCursor + PageOrder;
+
+    // Age-based purge: oldest completions first.
+    public const string Purge = PurgeHead + """
+            WHERE unit = @unit AND completed_at < @before AND state IN (3, 4, 5)
+            ORDER BY completed_at, seq
+            LIMIT @limit
+        """ + PurgeTail;
+
+    // Count-based purge: newest arrivals first, so OFFSET @keep spares the newest requests.
+    public const string PurgeKeeping = PurgeHead + """
+            WHERE unit = @unit AND completed_at < @before AND state IN (3, 4, 5)
+            ORDER BY seq DESC
+            LIMIT @limit OFFSET @keep
+        """ + PurgeTail;
+
+    public const string PurgeInState = PurgeHead + """
+            WHERE unit = @unit AND completed_at < @before AND state = @state
+            ORDER BY seq DESC
+            LIMIT @limit OFFSET @keep
+        """ + PurgeTail;
+
+    public const string CountWaiting = "SELECT count(*) FROM nano_run_requests WHERE unit = @unit AND state IN (0, 2)";
+
+    private const string PurgeHead = """
+        WITH doomed AS (
+            SELECT seq, id, completed_at FROM nano_run_requests
+
+        """;
+
+    private const string PurgeTail = """
+
+            FOR UPDATE SKIP LOCKED),
+        attempts AS (
+            DELETE FROM nano_run_attempts AS a USING doomed AS d WHERE a.request_id = d.id)
+        DELETE FROM nano_run_requests AS r USING doomed AS d
+        WHERE r.seq = d.seq
+        RETURNING r.id, r.completed_at, r.seq
+        """;
+
+    public const string DeleteBlob = "DELETE FROM nano_run_blob_chunks WHERE key = @key";
+
+    public const string InsertChunk = "INSERT INTO nano_run_blob_chunks (key, seq, data) VALUES (@key, @seq, @data)";
+
+    public const string SelectChunk = "SELECT data FROM nano_run_blob_chunks WHERE key = @key AND seq = @seq";
+
+    // '0' follows '/' in byte order, so [prefix + '/', prefix + '0') is every key under the prefix.
+    public const string DeletePrefix = "DELETE FROM nano_run_blob_chunks WHERE key >= @low AND key < @high";
+}
