@@ -223,24 +223,10 @@ internal sealed class CgiResponseHead
     }
 
     /// <summary>The bytes read past the header block, then the rest of the output; returns the pooled buffer when disposed.</summary>
-    private sealed class PrefixedStream(byte[] buffer, int start, int end, Stream rest) : Stream
+    private sealed class PrefixedStream(byte[] buffer, int start, int end, Stream rest) : ReadOnlyStream
     {
         private byte[]? _buffer = buffer;
         private int _start = start;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
         {
@@ -255,9 +241,6 @@ internal sealed class CgiResponseHead
             return rest.ReadAsync(destination, cancellationToken);
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override int Read(byte[] buffer, int offset, int count)
         {
             if (_buffer is not null && _start < end)
@@ -271,15 +254,6 @@ internal sealed class CgiResponseHead
             return rest.Read(buffer, offset, count);
         }
 
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

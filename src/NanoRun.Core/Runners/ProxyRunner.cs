@@ -271,23 +271,9 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
     }
 
     /// <summary>The upstream's body; remembers whether reading it failed, which makes the attempt a 502 rather than a store error.</summary>
-    private sealed class UpstreamStream(Stream inner) : Stream
+    private sealed class UpstreamStream(Stream inner) : ReadOnlyStream
     {
         public bool Failed { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -302,9 +288,6 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
             }
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         public override int Read(byte[] buffer, int offset, int count)
         {
             try
@@ -318,15 +301,6 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
             }
         }
 
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         public override async ValueTask DisposeAsync()
         {

@@ -65,44 +65,21 @@ public sealed class CgiResponseHeadTests
     }
 
     /// <summary>Hands out at most a few bytes per read, like a slow pipe.</summary>
-    private sealed class TrickleStream(byte[] data, int piece) : Stream
+    private sealed class TrickleStream(byte[] data, int piece) : ReadOnlyStream
     {
         public int Consumed { get; private set; }
 
-        public override bool CanRead => true;
+        public override int Read(byte[] buffer, int offset, int count) => Take(buffer.AsSpan(offset, count));
 
-        public override bool CanSeek => false;
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Take(buffer.Span));
 
-        public override bool CanWrite => false;
-
-        public override long Length => data.Length;
-
-        public override long Position { get => Consumed; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
+        private int Take(Span<byte> buffer)
         {
-            var n = Math.Min(Math.Min(count, piece), data.Length - Consumed);
-            data.AsSpan(Consumed, n).CopyTo(buffer.AsSpan(offset));
+            var n = Math.Min(Math.Min(buffer.Length, piece), data.Length - Consumed);
+            data.AsSpan(Consumed, n).CopyTo(buffer);
             Consumed += n;
             return n;
         }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var n = Math.Min(Math.Min(buffer.Length, piece), data.Length - Consumed);
-            data.AsMemory(Consumed, n).CopyTo(buffer);
-            Consumed += n;
-            return ValueTask.FromResult(n);
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
