@@ -24,6 +24,8 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<BinRunner>();
+        services.TryAddSingleton<CgiRunner>();
+        services.TryAddSingleton<ProxyRunner>();
         services.TryAddSingleton<AttemptRunnerSelector>();
         services.TryAddSingleton(static sp => new UnitCatalog(sp.GetServices<UnitDefinition>()));
         services.TryAddSingleton<NanoRunEngine>();

@@ -4,7 +4,10 @@ using NanoRun.Units;
 
 namespace NanoRun.Server;
 
-/// <summary>The command line: <c>nano-run [server run [-c FILE] [--fail]]</c>; every flag also reads a <c>NANO_RUN_…</c> variable.</summary>
+/// <summary>
+/// The command line: <c>nano-run [server run [-c FILE] [--fail]]</c>, <c>nano-run server init</c> and
+/// <c>nano-run run EXECUTABLE [ARGS…]</c>; every flag also reads a <c>NANO_RUN_…</c> variable.
+/// </summary>
 internal static class Cli
 {
     public static async Task<int> RunAsync(string[] args)
@@ -21,20 +24,57 @@ internal static class Cli
         };
 
         var run = new Command("run", "Run the server: units from the config folder, the API on the bound address") { config, fail };
-        run.SetAction((result, cancellationToken) => ServeAsync(result.GetValue(config)!, result.GetValue(fail)));
-        var server = new Command("server", "Server commands") { run };
-        var root = new RootCommand("Nano-Run: an asynchronous HTTP request runner. With no command it runs `server run`.") { server };
-        root.SetAction((result, cancellationToken) => ServeAsync(config.DefaultValueFactory!(null!), fail.DefaultValueFactory!(null!)));
+        run.SetAction((result, cancellationToken) => ServeConfiguredAsync(result.GetValue(config)!, result.GetValue(fail)));
+        var server = new Command("server", "Server commands") { run, InitCommand.Create() };
+        var root = new RootCommand("Nano-Run: an asynchronous HTTP request runner. With no command it runs `server run`.") { server, RunCommand.Create() };
+        root.SetAction((result, cancellationToken) => ServeConfiguredAsync(config.DefaultValueFactory!(null!), fail.DefaultValueFactory!(null!)));
 
         // The web host handles SIGINT/SIGTERM itself (graceful shutdown), so the parser must not.
         var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
-        return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);
+        return await root.Parse(RunCommand.SeparateProgram(args)).InvokeAsync(invocation).ConfigureAwait(false);
     }
 
-    private static bool IsTrue(string? value) =>
+    /// <summary>Whether an environment value means yes: <c>1</c>, <c>true</c> or <c>yes</c>.</summary>
+    public static bool IsTrue(string? value) =>
         value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
 
-    private static async Task<int> ServeAsync(string configFile, bool failWhenMissing)
+    /// <summary>Serves <paramref name="units"/> until SIGINT/SIGTERM; a unit that cannot start (such as an unknown <c>user</c>) ends it with exit code 2.</summary>
+    public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source)
+    {
+        try
+        {
+            await using var app = NanoRunHost.Build(options, units);
+            try
+            {
+                await app.StartAsync().ConfigureAwait(false);
+            }
+            catch (ConfigFileException e)
+            {
+                await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);
+                return 2;
+            }
+
+            foreach (var address in NanoRunHost.Addresses(app))
+            {
+                Console.WriteLine($"nano-run: listening on {address} with {units.Count} units from {source}");
+            }
+
+            await app.WaitForShutdownAsync().ConfigureAwait(false);
+            return 0;
+        }
+        catch (TlsCertificateException e)
+        {
+            await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);
+            return 2;
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static async Task<int> ServeConfiguredAsync(string configFile, bool failWhenMissing)
     {
         ServerOptions options;
         IReadOnlyList<UnitDefinition> units;
@@ -64,27 +104,6 @@ internal static class Cli
             return 2;
         }
 
-        try
-        {
-            await using var app = NanoRunHost.Build(options, units);
-            await app.StartAsync().ConfigureAwait(false);
-            foreach (var address in NanoRunHost.Addresses(app))
-            {
-                Console.WriteLine($"nano-run: listening on {address} with {units.Count} units from {options.ConfigDirectory}");
-            }
-
-            await app.WaitForShutdownAsync().ConfigureAwait(false);
-            return 0;
-        }
-        catch (TlsCertificateException e)
-        {
-            await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);
-            return 2;
-        }
-        catch (IOException e)
-        {
-            await Console.Error.WriteLineAsync("nano-run: " + e.Message).ConfigureAwait(false);
-            return 1;
-        }
+        return await ServeAsync(options, units, options.ConfigDirectory).ConfigureAwait(false);
     }
 }

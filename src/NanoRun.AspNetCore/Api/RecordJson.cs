@@ -98,6 +98,11 @@ internal static class RecordJson
         var map = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
         foreach (var pair in pairs)
         {
+            if (SavedHeaders.IsReserved(pair.Key))
+            {
+                continue;
+            }
+
             if (!map.TryGetValue(pair.Key, out var values))
             {
                 values = [];

@@ -326,7 +326,7 @@ internal static class RequestEndpoints
         var uri = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
         try
         {
-            return await engine.EnqueueAsync(unit, new IncomingRequest(request.Method, uri, headers, request.Body), context.RequestAborted).ConfigureAwait(false);
+            return await engine.EnqueueAsync(unit, new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context) }, context.RequestAborted).ConfigureAwait(false);
         }
         catch (BodyTooLargeException)
         {
@@ -345,6 +345,12 @@ internal static class RequestEndpoints
     /// <summary>ENOSPC (28) on Linux, ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) elsewhere.</summary>
     private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 112 or 39;
 
+    /// <summary>The client's address as text, IPv4 rather than IPv4-mapped IPv6; <c>null</c> when unknown.</summary>
+    private static string? RemoteAddress(HttpContext context) =>
+        context.Connection.RemoteIpAddress is { } address
+            ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString()
+            : null;
+
     private static string TooLarge(UnitDefinition unit) =>
         string.Create(CultureInfo.InvariantCulture, $"request body is larger than the unit's max_request of {unit.MaxRequest} bytes");
 
@@ -352,9 +358,10 @@ internal static class RequestEndpoints
     private static string BaseFor(HttpContext context, UnitDefinition unit) =>
         context.Request.Path.Value is { } path && path.EndsWith('/') ? string.Empty : unit.Name + "/";
 
-    /// <summary>Headers that describe a message's framing or connection, never copied from a stored message.</summary>
+    /// <summary>Headers that describe a message's framing or connection, and reserved saved pairs; never copied from a stored message.</summary>
     private static bool IsFramingHeader(string name) =>
-        name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+        SavedHeaders.IsReserved(name)
+        || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)
         || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)

@@ -74,7 +74,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         try
         {
             await _store.EnqueueAsync(
-                new NewRequest(id, unitName, request.Method, request.Uri, request.Headers, body, _time.GetUtcNow()),
+                new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow()),
                 cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -179,6 +179,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        RunAsUser.Validate(_units.All);
         if (Interlocked.CompareExchange(ref _lifecycle, 1, 0) != 0)
         {
             return;
@@ -294,7 +295,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         {
             var number = claimed.AttemptsSoFar + 1;
             var attemptId = RequestId.New(_time);
-            var context = new AttemptContext(unit, claimed.Id, attemptId, number, claimed.Method, claimed.Uri, claimed.Headers, claimed.Body, _blobs);
+            var headers = SavedHeaders.Split(claimed.Headers, out var remoteAddress);
+            var context = new AttemptContext(unit, claimed.Id, attemptId, number, claimed.Method, claimed.Uri, headers, claimed.Body, _blobs, remoteAddress);
             var startedAt = _time.GetUtcNow();
             LogAttemptStarting(_logger, unit.Name, claimed.Id, number);
             var result = await _runners.For(unit.Mode).RunAsync(context, attempt.Token).ConfigureAwait(false);

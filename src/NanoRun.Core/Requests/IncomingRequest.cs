@@ -9,4 +9,8 @@ public sealed record IncomingRequest(
     string Method,
     string Uri,
     IReadOnlyList<KeyValuePair<string, string>> Headers,
-    Stream Body);
+    Stream Body)
+{
+    /// <summary>The client's IP address, saved with the request for CGI's <c>REMOTE_ADDR</c>; default <c>null</c> (unknown, such as a scheduled request).</summary>
+    public string? RemoteAddress { get; init; }
+}

@@ -13,6 +13,7 @@ namespace NanoRun.Runners;
 /// <param name="Headers">Header pairs of the saved request.</param>
 /// <param name="Body">The saved body.</param>
 /// <param name="Blobs">Where the body is read from and the result written to.</param>
+/// <param name="RemoteAddress">The client's IP address saved at enqueue, or <c>null</c> when unknown.</param>
 internal sealed record AttemptContext(
     UnitDefinition Unit,
     string RequestId,
@@ -22,7 +23,8 @@ internal sealed record AttemptContext(
     string Uri,
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     BodyRef Body,
-    IBlobStore Blobs)
+    IBlobStore Blobs,
+    string? RemoteAddress = null)
 {
     /// <summary>The blob key of this attempt's result.</summary>
     public string ResultKey => $"{RequestId}/{AttemptId}";

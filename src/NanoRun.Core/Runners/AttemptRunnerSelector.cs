@@ -1,4 +1,3 @@
-using NanoRun.Storage;
 using NanoRun.Units;
 
 namespace NanoRun.Runners;
@@ -6,23 +5,21 @@ namespace NanoRun.Runners;
 /// <summary>Picks the runner for a unit's mode.</summary>
 internal sealed class AttemptRunnerSelector
 {
-    private readonly IAttemptRunner _bin;
-    private readonly IAttemptRunner _unavailable = new UnavailableModeRunner();
+    private readonly BinRunner _bin;
+    private readonly CgiRunner _cgi;
+    private readonly ProxyRunner _proxy;
 
-    public AttemptRunnerSelector(BinRunner bin) => _bin = bin;
+    public AttemptRunnerSelector(BinRunner bin, CgiRunner cgi, ProxyRunner proxy)
+    {
+        _bin = bin;
+        _cgi = cgi;
+        _proxy = proxy;
+    }
 
     public IAttemptRunner For(UnitMode mode) => mode switch
     {
-        UnitMode.Bin => _bin,
-        _ => _unavailable,
+        UnitMode.Cgi => _cgi,
+        UnitMode.Proxy => _proxy,
+        _ => _bin,
     };
-
-    /// <summary>Answers every attempt with 502 for a mode this build cannot run yet.</summary>
-    private sealed class UnavailableModeRunner : IAttemptRunner
-    {
-        private static readonly KeyValuePair<string, string>[] Headers = [new("X-Nano-Run-Error", "mode not supported by this build")];
-
-        public Task<AttemptResult> RunAsync(AttemptContext context, CancellationToken cancellationToken) =>
-            Task.FromResult(new AttemptResult(502, Headers, BodyRef.Empty));
-    }
 }

@@ -36,7 +36,7 @@ internal sealed partial class ProcessGroup
     public static void OnGracefulTimeout(object? state)
     {
         var group = (ProcessGroup)state!;
-        BinRunnerLog.GracefulTimeout(group._logger, group._requestId, group._attemptId, group.Id);
+        ShellRunnerLog.GracefulTimeout(group._logger, group._requestId, group._attemptId, group.Id);
         group.Send(SigInt);
     }
 
@@ -44,7 +44,7 @@ internal sealed partial class ProcessGroup
     public static void OnTimeout(object? state)
     {
         var group = (ProcessGroup)state!;
-        BinRunnerLog.Timeout(group._logger, group._requestId, group._attemptId, group.Id);
+        ShellRunnerLog.Timeout(group._logger, group._requestId, group._attemptId, group.Id);
         group.Send(SigKill);
     }
 
@@ -52,7 +52,7 @@ internal sealed partial class ProcessGroup
     public static void OnCancelled(object? state)
     {
         var group = (ProcessGroup)state!;
-        BinRunnerLog.Cancelled(group._logger, group._requestId, group._attemptId, group.Id);
+        ShellRunnerLog.Cancelled(group._logger, group._requestId, group._attemptId, group.Id);
         group.Send(SigKill);
     }
 
@@ -66,7 +66,7 @@ internal sealed partial class ProcessGroup
             var error = Marshal.GetLastPInvokeError();
             if (error != NoSuchProcess)
             {
-                BinRunnerLog.SignalFailed(_logger, _requestId, _attemptId, signal, Id, error);
+                ShellRunnerLog.SignalFailed(_logger, _requestId, _attemptId, signal, Id, error);
             }
         }
     }

@@ -8,7 +8,7 @@ namespace NanoRun.Runners;
 /// A process that left the group (its own <c>setsid</c>) can keep the pipe open after the group is
 /// killed; cutting off keeps what was read so far instead of waiting for it forever.
 /// </remarks>
-internal sealed class ProcessOutputStream : Stream
+internal sealed class ProcessOutputStream : ReadOnlyStream
 {
     private readonly Stream _inner;
     private readonly CancellationToken _cutOff;
@@ -25,20 +25,6 @@ internal sealed class ProcessOutputStream : Stream
 
     /// <summary>Whether the output was cut off before its end.</summary>
     public bool WasCutOff { get; private set; }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -69,9 +55,6 @@ internal sealed class ProcessOutputStream : Stream
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override int Read(byte[] buffer, int offset, int count)
     {
         var read = _inner.Read(buffer, offset, count);
@@ -83,13 +66,4 @@ internal sealed class ProcessOutputStream : Stream
         return read;
     }
 
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -5,7 +5,7 @@ using NanoRun.Units;
 
 namespace NanoRun.Core.Tests.Runners;
 
-/// <summary>One test's isolated world: a temp folder, a blob store in it and a bin runner on real time.</summary>
+/// <summary>One test's isolated world: a temp folder, a blob store in it, and bin and cgi runners on real time.</summary>
 internal sealed class BinRunnerWorld : IDisposable
 {
     public BinRunnerWorld()
@@ -13,6 +13,7 @@ internal sealed class BinRunnerWorld : IDisposable
         Folder = Directory.CreateTempSubdirectory("nano-run-test-").FullName;
         Blobs = new TempFolderBlobStore(Path.Combine(Folder, "blobs"));
         Runner = new BinRunner(Logger, TimeProvider.System);
+        Cgi = new CgiRunner(CgiLogger, TimeProvider.System);
     }
 
     /// <summary>A folder of this test only, free for scripts (pid files, work folders).</summary>
@@ -23,6 +24,10 @@ internal sealed class BinRunnerWorld : IDisposable
     public RecordingLogger<BinRunner> Logger { get; } = new();
 
     public BinRunner Runner { get; }
+
+    public RecordingLogger<CgiRunner> CgiLogger { get; } = new();
+
+    public CgiRunner Cgi { get; }
 
     public string RequestId { get; } = Guid.NewGuid().ToString("N");
 
@@ -45,6 +50,27 @@ internal sealed class BinRunnerWorld : IDisposable
     {
         var context = await ContextAsync(Unit(command), body, headers);
         return await Runner.RunAsync(context, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Runs one cgi-mode attempt of <paramref name="command"/> with a deadline.</summary>
+    public async Task<AttemptResult> RunCgiAsync(string command, byte[]? body = null, params KeyValuePair<string, string>[] headers)
+    {
+        var context = await ContextAsync(new UnitDefinition { Name = "test", Command = command, Mode = UnitMode.Cgi }, body, headers);
+        return await Cgi.RunAsync(context, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>The value of a result header, or <c>null</c>.</summary>
+    public static string? Header(AttemptResult result, string name)
+    {
+        foreach (var header in result.Headers)
+        {
+            if (string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return header.Value;
+            }
+        }
+
+        return null;
     }
 
     public static UnitDefinition Unit(string command) => new() { Name = "test", Command = command };

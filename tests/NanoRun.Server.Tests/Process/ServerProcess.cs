@@ -33,7 +33,11 @@ internal sealed partial class ServerProcess : IDisposable
         }
     }
 
-    public static ServerProcess Start(string workingDirectory, params string[] args)
+    public static ServerProcess Start(string workingDirectory, params string[] args) =>
+        StartWithEnvironment(workingDirectory, new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the server with extra environment variables (the <c>NANO_RUN_…</c> flags).</summary>
+    public static ServerProcess StartWithEnvironment(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "nano-run.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -43,6 +47,11 @@ internal sealed partial class ServerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(dll);
         foreach (var arg in args)
         {
@@ -74,6 +83,20 @@ internal sealed partial class ServerProcess : IDisposable
     }
 
     public void KillHard() => _process.Kill();
+
+    /// <summary>The server's peak resident memory so far in KiB (<c>VmHWM</c>).</summary>
+    public long PeakResidentKiB()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException("no VmHWM in /proc status");
+    }
 
     public void Signal(string signal)
     {

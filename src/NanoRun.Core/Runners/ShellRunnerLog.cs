@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace NanoRun.Runners;
 
-/// <summary>Source-generated log messages of the bin runner; event ids 3100–3199.</summary>
-internal static partial class BinRunnerLog
+/// <summary>Source-generated log messages of the bin and cgi runners; event ids 3100–3199.</summary>
+internal static partial class ShellRunnerLog
 {
     [LoggerMessage(EventId = 3100, Level = LogLevel.Information, Message = "{RequestId}/{AttemptId} stderr: {Line}")]
     public static partial void Stderr(ILogger logger, string requestId, string attemptId, string line);

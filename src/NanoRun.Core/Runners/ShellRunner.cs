@@ -1,0 +1,385 @@
+using System.Buffers;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using NanoRun.Storage;
+
+namespace NanoRun.Runners;
+
+/// <summary>
+/// Runs <c>shell -c command</c> for one attempt in its own process group, as the unit's <c>user</c> when set,
+/// in the unit's <c>workdir</c> or a fresh temporary folder: the saved body on stdin, stderr into the log,
+/// stdout handed to the mode's reader; <c>timeout</c>, <c>graceful_timeout</c> and cancellation signal the whole group.
+/// </summary>
+/// <typeparam name="TOutput">What the mode's reader makes of stdout.</typeparam>
+/// <remarks>
+/// The return code is the exit code, <c>128 + signal</c> when the shell was killed by a signal
+/// (137 for SIGKILL, 130 for SIGINT), or -1 when nothing could be started.
+/// </remarks>
+internal abstract class ShellRunner<TOutput> : IAttemptRunner
+{
+    /// <summary>The return code of an attempt whose process could not be started.</summary>
+    protected const int NotStarted = -1;
+
+    private const string SetsidPath = "/usr/bin/setsid";
+    private const string SetprivPath = "/usr/bin/setpriv";
+    private const string ReturnCodeHeader = "X-Return-Code";
+    private const int CopyBufferSize = 81920;
+    private const int StderrReadSize = 4096;
+
+    // Longer stderr lines are cut here so one runaway line cannot take the server's memory.
+    private const int MaxStderrLine = 8192;
+
+    // After the group is killed nothing in it can write; output still open this long means a process
+    // left the group. The output of a killed group drains in microseconds, so a second is generous.
+    private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(1);
+
+    private readonly TimeProvider _time;
+
+    protected ShellRunner(ILogger logger, TimeProvider time)
+    {
+        Logger = logger;
+        _time = time;
+    }
+
+    /// <summary>The runner's log.</summary>
+    protected ILogger Logger { get; }
+
+    public async Task<AttemptResult> RunAsync(AttemptContext context, CancellationToken cancellationToken)
+    {
+        var unit = context.Unit;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Failed(NotStarted);
+        }
+
+        uint uid = 0, gid = 0;
+        if (unit.User is not null)
+        {
+            if (!UnixUser.IsRoot)
+            {
+                ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "user is set but the server does not run as root");
+                return Failed(NotStarted);
+            }
+
+            if (!UnixUser.TryFind(unit.User, out uid, out gid))
+            {
+                ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "no such user: " + unit.User);
+                return Failed(NotStarted);
+            }
+        }
+
+        if (Path.IsPathRooted(unit.Shell) && !File.Exists(unit.Shell))
+        {
+            ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "no such shell: " + unit.Shell);
+            return Failed(NotStarted);
+        }
+
+        string? workFolder = null;
+        Process? process = null;
+        ProcessGroup? group = null;
+        try
+        {
+            var startInfo = new ProcessStartInfo(SetsidPath)
+            {
+                UseShellExecute = false,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+
+            if (unit.WorkDirectory is not null)
+            {
+                startInfo.WorkingDirectory = unit.WorkDirectory;
+            }
+            else
+            {
+                workFolder = Directory.CreateTempSubdirectory("nano-run-").FullName;
+                startInfo.WorkingDirectory = workFolder;
+                if (unit.User is not null && !UnixUser.TryChown(workFolder, uid, gid))
+                {
+                    ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "cannot give the work folder to user " + unit.User);
+                    return Failed(NotStarted);
+                }
+            }
+
+            // setsid execs in place (its parent is not a group leader), so the shell's pid is the new
+            // process group's id; every child and grandchild inherits that group.
+            var arguments = startInfo.ArgumentList;
+            if (unit.User is not null)
+            {
+                arguments.Add(SetprivPath);
+                arguments.Add("--reuid=" + uid.ToString(CultureInfo.InvariantCulture));
+                arguments.Add("--regid=" + gid.ToString(CultureInfo.InvariantCulture));
+                arguments.Add("--init-groups");
+            }
+
+            arguments.Add(unit.Shell);
+            arguments.Add("-c");
+            arguments.Add(unit.Command);
+            SetEnvironment(startInfo.Environment, context);
+
+            process = new Process { StartInfo = startInfo };
+            try
+            {
+                process.Start();
+            }
+            catch (Win32Exception exception)
+            {
+                ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, exception);
+                return Failed(NotStarted);
+            }
+
+            group = new ProcessGroup(process.Id, Logger, context.RequestId, context.AttemptId);
+            var result = await SuperviseAsync(context, process, group, cancellationToken).ConfigureAwait(false);
+            group = null; // swept by SuperviseAsync; its id may belong to someone else by now
+            return result;
+        }
+        finally
+        {
+            // After an exception nothing of the attempt may keep running.
+            group?.Kill();
+            process?.Dispose();
+            if (workFolder is not null)
+            {
+                RemoveWorkFolder(context, workFolder);
+            }
+        }
+    }
+
+    private async Task<AttemptResult> SuperviseAsync(AttemptContext context, Process process, ProcessGroup group, CancellationToken cancellationToken)
+    {
+        var unit = context.Unit;
+        using var drain = new CancellationTokenSource();
+        var output = new ProcessOutputStream(process.StandardOutput.BaseStream, drain.Token);
+        var stdinTask = WriteBodyAsync(context, process.StandardInput, cancellationToken);
+        var stderrTask = LogStderrAsync(context, process.StandardError.BaseStream, drain.Token);
+
+        // The output is read even when the attempt is cancelled: killing the group ends it.
+        var outputTask = ReadOutputAsync(context, output);
+
+        int returnCode;
+        using (var graceful = unit.GracefulTimeout is { } g ? _time.CreateTimer(ProcessGroup.OnGracefulTimeout, group, g, Timeout.InfiniteTimeSpan) : null)
+        using (var timeout = unit.Timeout is { } t ? _time.CreateTimer(ProcessGroup.OnTimeout, group, t, Timeout.InfiniteTimeSpan) : null)
+        using (cancellationToken.UnsafeRegister(ProcessGroup.OnCancelled, group))
+        {
+            var exited = process.WaitForExitAsync(CancellationToken.None);
+            var first = await Task.WhenAny(exited, outputTask).ConfigureAwait(false);
+            if (first == outputTask && (outputTask.IsFaulted || !output.Ended.IsCompleted))
+            {
+                // The store failed, or the reader stopped before the end (malformed CGI headers):
+                // nothing reads the output any more, so the attempt is over.
+                group.Kill();
+                await outputTask.ConfigureAwait(false);
+            }
+
+            await exited.ConfigureAwait(false);
+            returnCode = process.ExitCode;
+        }
+
+        // The shell is gone; children and grandchildren go with it, then the output ends
+        // (or its reader has already stopped reading it).
+        group.Kill();
+        try
+        {
+            await Task.WhenAll(Task.WhenAny(output.Ended, outputTask), stderrTask).WaitAsync(OutputGrace, _time, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            ShellRunnerLog.OutputCutOff(Logger, context.RequestId, context.AttemptId);
+            await drain.CancelAsync().ConfigureAwait(false);
+        }
+
+        var read = await outputTask.ConfigureAwait(false);
+        await stderrTask.ConfigureAwait(false);
+        await stdinTask.ConfigureAwait(false);
+        return Complete(context, returnCode, cancellationToken.IsCancellationRequested, read);
+    }
+
+    /// <summary>Copies the saved body to stdin and closes it; a process that stops reading is not an error.</summary>
+    private async Task WriteBodyAsync(AttemptContext context, StreamWriter stdin, CancellationToken cancellationToken)
+    {
+        var target = stdin.BaseStream;
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        try
+        {
+            var body = await context.Blobs.OpenReadAsync(context.Body, cancellationToken).ConfigureAwait(false);
+            if (body is null)
+            {
+                ShellRunnerLog.BodyMissing(Logger, context.RequestId, context.AttemptId);
+                return;
+            }
+
+            await using (body.ConfigureAwait(false))
+            {
+                while (true)
+                {
+                    var read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    try
+                    {
+                        await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        // Broken pipe: the process closed stdin or exited without reading it.
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The attempt is cancelled; its group is being killed.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            try
+            {
+                await stdin.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Logs stderr line by line; lines longer than <see cref="MaxStderrLine"/> bytes are cut.</summary>
+    private async Task LogStderrAsync(AttemptContext context, Stream stderr, CancellationToken drain)
+    {
+        var chunk = ArrayPool<byte>.Shared.Rent(StderrReadSize);
+        var line = ArrayPool<byte>.Shared.Rent(MaxStderrLine);
+        var length = 0;
+        var cut = false;
+        try
+        {
+            while (true)
+            {
+                var read = await stderr.ReadAsync(chunk.AsMemory(0, StderrReadSize), drain).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                var rest = chunk.AsSpan(0, read);
+                while (!rest.IsEmpty)
+                {
+                    var end = rest.IndexOf((byte)'\n');
+                    var piece = end < 0 ? rest : rest[..end];
+                    var room = MaxStderrLine - length;
+                    if (piece.Length > room)
+                    {
+                        piece = piece[..room];
+                        cut = true;
+                    }
+
+                    piece.CopyTo(line.AsSpan(length));
+                    length += piece.Length;
+                    if (end < 0)
+                    {
+                        break;
+                    }
+
+                    LogLine(context, line, length, cut);
+                    length = 0;
+                    cut = false;
+                    rest = rest[(end + 1)..];
+                }
+            }
+        }
+        catch (OperationCanceledException) when (drain.IsCancellationRequested)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        finally
+        {
+            if (length > 0 || cut)
+            {
+                LogLine(context, line, length, cut);
+            }
+
+            ArrayPool<byte>.Shared.Return(chunk);
+            ArrayPool<byte>.Shared.Return(line);
+        }
+    }
+
+    private void LogLine(AttemptContext context, byte[] line, int length, bool cut)
+    {
+        if (length > 0 && line[length - 1] == '\r')
+        {
+            length--;
+        }
+
+        var text = Encoding.UTF8.GetString(line, 0, length);
+        ShellRunnerLog.Stderr(Logger, context.RequestId, context.AttemptId, cut ? text + "…" : text);
+    }
+
+    /// <summary>Variables a request header may not set even when the server leaves them unset.</summary>
+    protected static bool IsProtected(string name) =>
+        name.StartsWith("LD_", StringComparison.Ordinal)
+        || name is "PATH" or "IFS" or "ENV" or "BASH_ENV" or "SHELLOPTS" or "BASHOPTS" or "PS4" or "CDPATH" or "GLOBIGNORE" or "HOME" or "SHELL";
+
+    /// <summary>Maps a header name to a variable name (upper case, <c>-</c> to <c>_</c>), or <c>null</c> when the result is not <c>[A-Z0-9_]+</c>.</summary>
+    protected static string? VariableName(string header)
+    {
+        if (header.Length == 0)
+        {
+            return null;
+        }
+
+        foreach (var c in header)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_')
+            {
+                return null;
+            }
+        }
+
+        return string.Create(header.Length, header, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                var c = source[i];
+                span[i] = c == '-' ? '_' : char.ToUpperInvariant(c);
+            }
+        });
+    }
+
+    private void RemoveWorkFolder(AttemptContext context, string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            ShellRunnerLog.WorkFolderNotRemoved(Logger, context.RequestId, context.AttemptId, folder, exception);
+        }
+    }
+
+    /// <summary>Fills the process environment; it starts as a copy of the server's own.</summary>
+    protected abstract void SetEnvironment(IDictionary<string, string?> environment, AttemptContext context);
+
+    /// <summary>Reads stdout to its end, or stops early (the process group is then killed); runs even when the attempt is cancelled.</summary>
+    protected abstract Task<TOutput> ReadOutputAsync(AttemptContext context, Stream output);
+
+    /// <summary>Turns the return code and what was read into the attempt's result.</summary>
+    protected abstract AttemptResult Complete(AttemptContext context, int returnCode, bool cancelled, TOutput output);
+
+    /// <summary>A 502 result carrying <c>X-Return-Code</c>.</summary>
+    protected static AttemptResult Failed(int returnCode) =>
+        new(502, ReturnCodeHeaders(returnCode), BodyRef.Empty);
+
+    /// <summary>The <c>X-Return-Code</c> header alone.</summary>
+    protected static KeyValuePair<string, string>[] ReturnCodeHeaders(int returnCode) =>
+        [new(ReturnCodeHeader, returnCode.ToString(CultureInfo.InvariantCulture))];
+}
