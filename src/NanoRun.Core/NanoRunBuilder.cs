@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using NanoRun.Queue;
 using NanoRun.Runners;
+using NanoRun.Scheduling;
 using NanoRun.Units;
 
 namespace NanoRun;
@@ -27,6 +28,10 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton(static sp => new UnitCatalog(sp.GetServices<UnitDefinition>()));
         services.TryAddSingleton<NanoRunEngine>();
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());
+
+        // Registered after the engine: hosted services start in order, so schedules begin once the store is open.
+        services.TryAddSingleton<CronScheduler>();
+        services.AddHostedService(static sp => sp.GetRequiredService<CronScheduler>());
         return new NanoRunBuilder(services);
     }
 }
