@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using NanoRun.Queue;
 using NanoRun.Retention;
 using NanoRun.Runners;
+using NanoRun.Scheduling;
 using NanoRun.Units;
 
 namespace NanoRun;
@@ -33,6 +34,10 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton<RetentionOptions>();
         services.TryAddSingleton<RetentionCleaner>();
         services.AddHostedService(static sp => sp.GetRequiredService<RetentionCleaner>());
+
+        // Registered after the engine: hosted services start in order, so schedules begin once the store is open.
+        services.TryAddSingleton<CronScheduler>();
+        services.AddHostedService(static sp => sp.GetRequiredService<CronScheduler>());
         return new NanoRunBuilder(services);
     }
 }

@@ -110,7 +110,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, IQueueSign
     }
 
     /// <inheritdoc />
-    public async Task EnqueueAsync(NewRequest request, CancellationToken cancellationToken = default)
+    public async Task<bool> EnqueueAsync(NewRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         EnsureOpen();
@@ -126,6 +126,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, IQueueSign
             insert.Parameters.Headers(request.Headers);
             insert.Parameters.Body("body", request.Body);
             insert.Parameters.Time("created_at", request.CreatedAt);
+            insert.Parameters.Text("dedupe_key", request.DedupeKey);
             batch.BatchCommands.Add(insert);
             var notify = Sql.BatchCommand(PostgreSqlSchema.Notify);
             notify.Parameters.Text("unit", request.Unit);
@@ -135,6 +136,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, IQueueSign
             // commit returns only once the row is durable (synchronous_commit); the caller acknowledges after that, and
             // the NOTIFY goes out with the commit.
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return insert.RecordsAffected == 1;
         }
     }
 

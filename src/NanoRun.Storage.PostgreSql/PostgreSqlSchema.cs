@@ -77,6 +77,11 @@ internal static class PostgreSqlSchema
         -- Chunks go out of line uncompressed: bodies are often already compressed, and pglz would only burn CPU on them.
         ALTER TABLE nano_run_blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
         """,
+        """
+        -- Idempotent enqueues (one request per schedule tick across nodes): a repeated key inserts nothing.
+        ALTER TABLE nano_run_requests ADD COLUMN dedupe_key text COLLATE "C";
+        CREATE UNIQUE INDEX nano_run_requests_dedupe ON nano_run_requests (dedupe_key) WHERE dedupe_key IS NOT NULL;
+        """,
     ];
 
     public const string LockForMigration = "SELECT pg_advisory_xact_lock(@lock)";
@@ -91,9 +96,10 @@ internal static class PostgreSqlSchema
 
     public const string InsertRequest = """
         INSERT INTO nano_run_requests (id, unit, state, method, uri, header_names, header_values, body_key, body_inline,
-                                       body_length, created_at, updated_at, attempt_count, next_run_at)
+                                       body_length, created_at, updated_at, attempt_count, next_run_at, dedupe_key)
         VALUES (@id, @unit, 0, @method, @uri, @header_names, @header_values, @body_key, @body_inline,
-                @body_length, @created_at, @created_at, 0, @created_at)
+                @body_length, @created_at, @created_at, 0, @created_at, @dedupe_key)
+        ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         """;
 
     public const string Notify = "SELECT pg_notify('" + QueueChannel + "', @unit)";

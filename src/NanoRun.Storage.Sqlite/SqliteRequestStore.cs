@@ -141,7 +141,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
     /// <inheritdoc />
     /// <remarks>Concurrent calls are committed together in one transaction. Once the request is handed to the commit loop
     /// the call no longer observes <paramref name="cancellationToken"/>: it completes when the commit does.</remarks>
-    public async Task EnqueueAsync(NewRequest request, CancellationToken cancellationToken = default)
+    public async Task<bool> EnqueueAsync(NewRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         EnsureOpen();
@@ -157,7 +157,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
 
         // Enqueue order: the caller committed the body before calling; this await returns after the row's commit is
         // durable; the caller acknowledges only after that.
-        await pending.Task.ConfigureAwait(false);
+        return await pending.Task.ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -685,6 +685,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
         insert.Parameters.Add("@body_inline", SqliteType.Blob);
         insert.Parameters.Add("@body_length", SqliteType.Integer);
         insert.Parameters.Add("@created_at", SqliteType.Integer);
+        insert.Parameters.Add("@dedupe_key", SqliteType.Text);
         return insert;
     }
 
@@ -818,7 +819,8 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
                 insert.Parameters[6].Value = request.Body.Key is null ? request.Body.Inline ?? [] : DBNull.Value;
                 insert.Parameters[7].Value = request.Body.Length;
                 insert.Parameters[8].Value = Ms(request.CreatedAt);
-                await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                insert.Parameters[9].Value = (object?)request.DedupeKey ?? DBNull.Value;
+                pending.Added = await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
             }
 
             // Durability checkpoint: with synchronous=FULL, Commit returns after the WAL holds every row on disk. Only
@@ -829,7 +831,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
         insert.Transaction = null;
         foreach (var pending in batch)
         {
-            pending.TrySetResult();
+            pending.TrySetResult(pending.Added);
         }
     }
 
@@ -840,8 +842,11 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
 
     /// <summary>One enqueue waiting for its commit; continuations run off the commit loop.</summary>
-    private sealed class PendingEnqueue(NewRequest request) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class PendingEnqueue(NewRequest request) : TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public NewRequest Request { get; } = request;
+
+        // Set by the commit loop before the commit; read only after it.
+        public bool Added { get; set; }
     }
 }

@@ -58,13 +58,20 @@ internal static class SqliteSchema
             PRIMARY KEY (request_id, number)
         );
         """,
+        """
+        -- Schedules: one request per (unit, entry, tick) however many nodes queue it.
+        ALTER TABLE requests ADD COLUMN dedupe_key TEXT;
+        CREATE UNIQUE INDEX requests_dedupe ON requests (dedupe_key) WHERE dedupe_key IS NOT NULL;
+        """,
     ];
 
+    // A repeated dedupe_key inserts nothing (0 rows changed); a repeated id still fails.
     public const string InsertRequest = """
         INSERT INTO requests (id, unit, state, method, uri, headers, body_key, body_inline, body_length,
-                              created_at, updated_at, attempt_count, next_run_at)
+                              created_at, updated_at, attempt_count, next_run_at, dedupe_key)
         VALUES (@id, @unit, 0, @method, @uri, @headers, @body_key, @body_inline, @body_length,
-                @created_at, @created_at, 0, @created_at)
+                @created_at, @created_at, 0, @created_at, @dedupe_key)
+        ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         """;
 
     public const string Claim = """

@@ -115,6 +115,31 @@ public sealed class SqliteRequestStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Initialize_SchemaVersionOne_AddsDedupeKeysAndKeepsRequests()
+    {
+        var old = RequestId.New(_time);
+        await using (var connection = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "nano-run.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteSchema.Migrations[0] + $"""
+                ;INSERT INTO requests (id, unit, state, method, uri, headers, body_inline, body_length, created_at, updated_at, next_run_at)
+                VALUES ('{old}', 'unit', 0, 'POST', '/', '[]', x'', 0, 1, 1, 1);
+                PRAGMA user_version = 1;
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var store = await OpenAsync();
+        var first = await store.EnqueueAsync(new NewRequest(RequestId.New(_time), "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow(), "tick"));
+        var again = await store.EnqueueAsync(new NewRequest(RequestId.New(_time), "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow(), "tick"));
+
+        Assert.Equal(RequestState.Queued, (await store.GetAsync(old))!.State);
+        Assert.True(first);
+        Assert.False(again);
+    }
+
+    [Fact]
     public async Task Enqueue_BeforeInitialize_Throws()
     {
         await using var store = new SqliteRequestStore(_folder.Path, _time);

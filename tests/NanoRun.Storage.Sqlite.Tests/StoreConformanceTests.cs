@@ -83,6 +83,42 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Enqueue_SameDedupeKeyTwice_StoresOnlyTheFirst()
+    {
+        var first = NewRequest() with { DedupeKey = "cron:unit:1735787045000:index:0" };
+        var second = NewRequest() with { DedupeKey = first.DedupeKey };
+        var otherKey = NewRequest() with { DedupeKey = "cron:unit:1735787046000:index:0" };
+        var noKey = NewRequest();
+
+        var added = new[]
+        {
+            await Store.EnqueueAsync(first),
+            await Store.EnqueueAsync(second),
+            await Store.EnqueueAsync(otherKey),
+            await Store.EnqueueAsync(noKey),
+        };
+
+        Assert.Equal([true, false, true, true], added);
+        Assert.NotNull(await Store.GetAsync(first.Id));
+        Assert.Null(await Store.GetAsync(second.Id));
+        Assert.Equal([noKey.Id, otherKey.Id, first.Id], (await PageAsync(new PageParams(Unit, 10))).Select(s => s.Id));
+    }
+
+    [Fact]
+    public async Task Enqueue_SameDedupeKeyConcurrently_StoresExactlyOne()
+    {
+        var requests = Enumerable.Range(0, 20).Select(_ => NewRequest() with { DedupeKey = "cron:unit:1735787045000:name:nightly" }).ToArray();
+        var plain = Enumerable.Range(0, 20).Select(_ => NewRequest()).ToArray();
+
+        var added = await Task.WhenAll(requests.Concat(plain).Select(r => Task.Run(() => Store.EnqueueAsync(r))));
+
+        Assert.Equal(21, added.Count(a => a));
+        Assert.Equal(21, (await PageAsync(new PageParams(Unit, 100))).Count);
+        var kept = Assert.Single(requests.Where((_, i) => added[i]));
+        Assert.Equal(RequestState.Queued, (await Store.GetAsync(kept.Id))!.State);
+    }
+
+    [Fact]
     public async Task Get_UnknownId_ReturnsNull()
     {
         var record = await Store.GetAsync(RequestId.New(Time));

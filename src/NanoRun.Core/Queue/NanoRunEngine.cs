@@ -61,26 +61,37 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
     /// <summary>Saves a request durably and queues it; returns its id only once body and record are on disk.</summary>
     /// <exception cref="BodyTooLargeException">The body is over the unit's <c>max_request</c>; nothing is stored.</exception>
-    public Task<string> EnqueueAsync(UnitDefinition unit, IncomingRequest request, CancellationToken cancellationToken) =>
-        EnqueueAsync(unit.Name, request, unit.MaxRequest, cancellationToken);
+    public async Task<string> EnqueueAsync(UnitDefinition unit, IncomingRequest request, CancellationToken cancellationToken) =>
+        (await EnqueueAsync(unit.Name, request, unit.MaxRequest, null, cancellationToken).ConfigureAwait(false))!;
 
-    private async Task<string> EnqueueAsync(string unitName, IncomingRequest request, long maxLength, CancellationToken cancellationToken)
+    /// <summary>Like <see cref="EnqueueAsync(UnitDefinition, IncomingRequest, CancellationToken)"/>, but returns <c>null</c> and keeps nothing when a request with <paramref name="dedupeKey"/> is already stored.</summary>
+    internal Task<string?> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
+        EnqueueAsync(unit.Name, request, unit.MaxRequest, dedupeKey, cancellationToken);
+
+    private async Task<string?> EnqueueAsync(string unitName, IncomingRequest request, long maxLength, string? dedupeKey, CancellationToken cancellationToken)
     {
         var id = RequestId.New(_time);
 
         // Durability order: (1) the body is written, fsynced and renamed into place by the blob store,
         // (2) the row that points at it is committed, (3) only then does the caller see the id.
         var body = await _blobs.WriteAsync(id + "/body", request.Body, maxLength, cancellationToken).ConfigureAwait(false);
+        bool added;
         try
         {
-            await _store.EnqueueAsync(
-                new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow()),
+            added = await _store.EnqueueAsync(
+                new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey),
                 cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
             throw;
+        }
+
+        if (!added)
+        {
+            await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
+            return null;
         }
 
         if (_workers.TryGetValue(unitName, out var worker))
@@ -121,7 +132,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         {
             // The copy is not limited by max_request: the content was accepted once already.
             var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body);
-            return await EnqueueAsync(original.Unit, request, 0, cancellationToken).ConfigureAwait(false);
+            return await EnqueueAsync(original.Unit, request, 0, null, cancellationToken).ConfigureAwait(false);
         }
     }
 

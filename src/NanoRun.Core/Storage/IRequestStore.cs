@@ -6,8 +6,9 @@ public interface IRequestStore
     /// <summary>Creates or migrates the schema and, for a single-node provider, returns requests left running by a previous process to the queue.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Saves a queued request whose body is already durable; returns once the record is durable.</summary>
-    Task EnqueueAsync(NewRequest request, CancellationToken cancellationToken = default);
+    /// <summary>Saves a queued request whose body is already durable; returns <c>true</c> once the record is durable.</summary>
+    /// <remarks>Returns <c>false</c> and stores nothing when a request with the same <see cref="NewRequest.DedupeKey"/> is already stored.</remarks>
+    Task<bool> EnqueueAsync(NewRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Claims up to <see cref="ClaimParams.Limit"/> due requests of one unit under a lease, oldest due first, and marks them running.</summary>
     Task<IReadOnlyList<ClaimedRequest>> ClaimAsync(ClaimParams claim, CancellationToken cancellationToken = default);

@@ -10,6 +10,10 @@ namespace NanoRun.Storage;
 /// <param name="Headers">Header pairs.</param>
 /// <param name="Body">The committed body.</param>
 /// <param name="CreatedAt">When it was received.</param>
+/// <param name="DedupeKey">
+/// When set, the store keeps at most one request with this key: enqueueing it again is a no-op (a schedule's tick queued
+/// by several nodes); default <c>null</c>, no de-duplication.
+/// </param>
 public sealed record NewRequest(
     string Id,
     string Unit,
@@ -17,7 +21,8 @@ public sealed record NewRequest(
     string Uri,
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     BodyRef Body,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    string? DedupeKey = null);
 
 /// <summary>Parameters of a claim: up to <paramref name="Limit"/> due requests of one unit, leased to one node.</summary>
 /// <param name="Unit">Unit name.</param>

@@ -133,10 +133,14 @@ public sealed class BasicAuthorization
     public required IReadOnlyDictionary<string, string> Users { get; init; }
 }
 
-/// <summary>One schedule entry of a unit.</summary>
+/// <summary>One schedule entry of a unit: at each tick a <c>POST</c> request with URI <c>/api/{unit}/?cron={name or index}</c> is queued.</summary>
 public sealed class CronEntry
 {
-    /// <summary>5-field cron expression, macro or <c>@every DURATION</c>.</summary>
+    /// <summary>
+    /// 5-field cron expression (6 with seconds first), a macro (<c>@yearly</c>, <c>@annually</c>, <c>@monthly</c>,
+    /// <c>@weekly</c>, <c>@daily</c>, <c>@midnight</c>, <c>@hourly</c>) or <c>@every DURATION</c> (at least 1 second,
+    /// ticking on whole periods since the Unix epoch).
+    /// </summary>
     public required string Spec { get; init; }
 
     /// <summary>Optional entry name; default the entry's index.</summary>
@@ -151,6 +155,6 @@ public sealed class CronEntry
     /// <summary>File whose contents become the body of each queued request.</summary>
     public string? ContentFile { get; init; }
 
-    /// <summary>IANA time zone for the ticks; default UTC.</summary>
+    /// <summary>IANA time zone for cron expressions and macros (not <c>@every</c>); default UTC.</summary>
     public string? TimeZone { get; init; }
 }

@@ -1,4 +1,5 @@
 using NanoRun.Configuration;
+using NanoRun.Scheduling;
 
 namespace NanoRun.Units;
 
@@ -350,15 +351,6 @@ internal static class UnitLoader
                 throw section.Error("spec", "must be set: a 5-field cron expression, a macro such as @daily, or @every DURATION");
             }
 
-            if (spec.StartsWith("@every", StringComparison.Ordinal))
-            {
-                var every = spec["@every".Length..].Trim();
-                if (!GoDuration.TryParse(every, out var period) || period <= TimeSpan.Zero)
-                {
-                    throw section.Error("spec", $"@every needs a positive duration such as 30s or 1h, got '{spec}'");
-                }
-            }
-
             var name = section.GetNonEmptyString("name");
             if (name is not null && !names.Add(name))
             {
@@ -378,6 +370,11 @@ internal static class UnitLoader
             if (timeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out _))
             {
                 throw section.Error("timezone", $"unknown time zone '{timeZone}'");
+            }
+
+            if (!CronSchedule.TryParse(spec, timeZone, out _, out var specError))
+            {
+                throw section.Error("spec", name is null ? specError : $"schedule '{name}': {specError}");
             }
 
             entries.Add(new CronEntry

@@ -312,6 +312,11 @@ public sealed class UnitLoaderTests
     [InlineData("cron: [{spec: '@daily', timezone: Mars/Olympus}]", "cron[0].timezone", "unknown time zone")]
     [InlineData("cron: [{spec: '@daily', headers: {'a b': c}}]", "cron[0].headers.a b", "valid header name")]
     [InlineData("cron: [daily]", "cron[0]", "mapping")]
+    [InlineData("cron: [{spec: '@daily'}, {spec: '61 * * * *'}]", "cron[1].spec", "not a valid cron expression")]
+    [InlineData("cron: [{spec: '* * *', name: nightly}]", "cron[0].spec", "schedule 'nightly': '* * *' has 3 fields")]
+    [InlineData("cron: [{spec: '@weekdays'}]", "cron[0].spec", "unknown macro")]
+    [InlineData("cron: [{spec: '@every 100ms'}]", "cron[0].spec", "at least 1s")]
+    [InlineData("cron: [{spec: '0 0 31 4 *'}]", "cron[0].spec", "never fires")]
     public void Parse_InvalidValue_NamesFileAndKey(string yaml, string key, string reason)
     {
         var act = () => UnitLoader.Parse(yaml, "conf.d/build.yaml", "build");

@@ -1,0 +1,259 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NanoRun.Queue;
+using NanoRun.Requests;
+using NanoRun.Units;
+
+namespace NanoRun.Scheduling;
+
+/// <summary>
+/// Queues a request for a unit at every tick of each of its <c>cron</c> entries (SPEC §6), private units included and
+/// without unit authorization. One loop per entry sleeps until its next tick, so a slow enqueue of one entry never delays
+/// another.
+/// </summary>
+/// <remarks>
+/// Ticks continue from the current time after a start: a tick missed while the process was down, or while an enqueue
+/// was still running, is not replayed. Each tick carries a dedupe key made of unit, entry and tick time, so nodes
+/// sharing one store queue it once.
+/// </remarks>
+internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
+{
+    /// <summary>The method of every scheduled request.</summary>
+    public const string Method = "POST";
+
+    // Longest single sleep: long ticks (@yearly) sleep in slices, which also bounds the effect of a wall-clock jump.
+    private static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
+
+    private readonly NanoRunEngine _engine;
+    private readonly TimeProvider _time;
+    private readonly ILogger<CronScheduler> _logger;
+    private readonly List<ScheduledEntry> _entries;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _lifecycleLock = new();
+    private Task _loops = Task.CompletedTask;
+    private int _lifecycle; // 0 new, 1 started, 2 stopped; guarded by _lifecycleLock
+
+    /// <exception cref="InvalidOperationException">An entry has an invalid spec or time zone (units defined in code skip the loader's checks).</exception>
+    public CronScheduler(UnitCatalog units, NanoRunEngine engine, TimeProvider time, ILogger<CronScheduler> logger)
+    {
+        _entries = Prepare(units.All);
+        _engine = engine;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Starts one loop per entry, each sleeping until its first tick after now. Starting after a stop does nothing.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lock (_lifecycleLock)
+        {
+            if (_lifecycle != 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _lifecycle = 1;
+            var loops = new List<Task>(_entries.Count);
+            var now = _time.GetUtcNow();
+            var stop = _stop.Token;
+            foreach (var entry in _entries)
+            {
+                if (entry.Schedule.NextAfter(now) is { } first)
+                {
+                    loops.Add(Task.Run(() => RunAsync(entry, first, stop), CancellationToken.None));
+                }
+            }
+
+            _loops = Task.WhenAll(loops);
+            LogStarted(_logger, loops.Count);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops the loops; an enqueue in progress is cancelled. Stopping before start or twice does nothing more.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_lifecycleLock)
+        {
+            var started = _lifecycle == 1;
+            _lifecycle = 2;
+            if (!started)
+            {
+                return;
+            }
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loops.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    /// <summary>The dedupe key of one tick: the same on every node for the same unit, entry (name, or index when unnamed) and tick time.</summary>
+    /// <remarks>Unit names hold no <c>:</c>, and the free-form entry name comes last behind its kind, so two entries never share a key.</remarks>
+    internal static string DedupeKey(string unit, string? entryName, int entryIndex, DateTimeOffset tick) =>
+        entryName is null
+            ? string.Create(CultureInfo.InvariantCulture, $"cron:{unit}:{tick.ToUnixTimeMilliseconds()}:index:{entryIndex}")
+            : string.Create(CultureInfo.InvariantCulture, $"cron:{unit}:{tick.ToUnixTimeMilliseconds()}:name:{entryName}");
+
+    /// <summary>The URI recorded for a scheduled request: the unit's API path with the entry in the query.</summary>
+    internal static string UriOf(string unit, string entryLabel) => $"/api/{unit}/?cron={Uri.EscapeDataString(entryLabel)}";
+
+    private static List<ScheduledEntry> Prepare(IReadOnlyCollection<UnitDefinition> units)
+    {
+        var entries = new List<ScheduledEntry>();
+        foreach (var unit in units)
+        {
+            for (var i = 0; i < unit.Cron.Count; i++)
+            {
+                var entry = unit.Cron[i];
+                var label = entry.Name ?? i.ToString(CultureInfo.InvariantCulture);
+                if (!CronSchedule.TryParse(entry.Spec, entry.TimeZone, out var schedule, out var error))
+                {
+                    throw new InvalidOperationException(
+                        $"unit '{unit.Name}' ({unit.SourceFile ?? "defined in code"}), schedule {label}: {error}");
+                }
+
+                // Config-sized text, encoded once; each tick reads it through its own read-only stream.
+                var content = entry.Content is null ? null : Encoding.UTF8.GetBytes(entry.Content);
+                entries.Add(new ScheduledEntry(unit, entry, i, label, schedule, content, UriOf(unit.Name, label)));
+            }
+        }
+
+        return entries;
+    }
+
+    private async Task RunAsync(ScheduledEntry entry, DateTimeOffset tick, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await SleepUntilAsync(tick, stop).ConfigureAwait(false);
+                await FireAsync(entry, tick, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogTickFailed(_logger, entry.Unit.Name, entry.Label, tick, e);
+            }
+
+            // The next tick follows the one just handled; one that is already past is skipped, not replayed.
+            var now = _time.GetUtcNow();
+            var next = entry.Schedule.NextAfter(tick);
+            if (next is { } n && n < now)
+            {
+                next = entry.Schedule.NextAfter(now);
+            }
+
+            if (next is not { } following)
+            {
+                LogNoMoreTicks(_logger, entry.Unit.Name, entry.Label);
+                return;
+            }
+
+            tick = following;
+        }
+    }
+
+    private async Task SleepUntilAsync(DateTimeOffset tick, CancellationToken stop)
+    {
+        while (true)
+        {
+            var left = tick - _time.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            await Task.Delay(left < MaxSleep ? left : MaxSleep, _time, stop).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FireAsync(ScheduledEntry entry, DateTimeOffset tick, CancellationToken stop)
+    {
+        Stream body;
+        if (entry.Content is { } content)
+        {
+            body = new MemoryStream(content, writable: false);
+        }
+        else if (entry.Entry.ContentFile is { } path)
+        {
+            try
+            {
+                body = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogContentFileMissing(_logger, entry.Unit.Name, entry.Label, path, e.Message);
+                return;
+            }
+        }
+        else
+        {
+            body = Stream.Null;
+        }
+
+        await using (body.ConfigureAwait(false))
+        {
+            var request = new IncomingRequest(Method, entry.Uri, entry.Headers, body);
+            var id = await _engine.EnqueueOnceAsync(entry.Unit, request, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
+            if (id is null)
+            {
+                LogTickTaken(_logger, entry.Unit.Name, entry.Label, tick);
+            }
+            else
+            {
+                LogTickQueued(_logger, entry.Unit.Name, entry.Label, tick, id);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Scheduler started with {Count} schedules")]
+    private static partial void LogStarted(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Unit {Unit} schedule {Entry}: tick {Tick:o} queued as {RequestId}")]
+    private static partial void LogTickQueued(ILogger logger, string unit, string entry, DateTimeOffset tick, string requestId);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "Unit {Unit} schedule {Entry}: tick {Tick:o} was queued already (by another node)")]
+    private static partial void LogTickTaken(ILogger logger, string unit, string entry, DateTimeOffset tick);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Error, Message = "Unit {Unit} schedule {Entry}: content_file {Path} cannot be read ({Reason}); tick skipped, the next one tries again")]
+    private static partial void LogContentFileMissing(ILogger logger, string unit, string entry, string path, string reason);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "Unit {Unit} schedule {Entry}: tick {Tick:o} could not be queued; the next one tries again")]
+    private static partial void LogTickFailed(ILogger logger, string unit, string entry, DateTimeOffset tick, Exception exception);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Unit {Unit} schedule {Entry}: no further ticks")]
+    private static partial void LogNoMoreTicks(ILogger logger, string unit, string entry);
+
+    /// <summary>One entry ready to run: its parsed schedule, encoded content and fixed request parts.</summary>
+    private sealed class ScheduledEntry(UnitDefinition unit, CronEntry entry, int index, string label, CronSchedule schedule, byte[]? content, string uri)
+    {
+        public UnitDefinition Unit { get; } = unit;
+
+        public CronEntry Entry { get; } = entry;
+
+        public int Index { get; } = index;
+
+        public string Label { get; } = label;
+
+        public CronSchedule Schedule { get; } = schedule;
+
+        public byte[]? Content { get; } = content;
+
+        public string Uri { get; } = uri;
+
+        public IReadOnlyList<KeyValuePair<string, string>> Headers { get; } = [.. entry.Headers];
+    }
+}
