@@ -524,6 +524,31 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default)
+    {
+        EnsureOpen();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteSchema.CountByState;
+            command.Parameters.AddWithValue("@unit", unit);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var byState = new long[6];
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var state = reader.GetInt32(0);
+                if ((uint)state < (uint)byState.Length)
+                {
+                    byState[state] = reader.GetInt64(1);
+                }
+            }
+
+            return new StateCounts(byState[0], byState[1], byState[2], byState[3], byState[4], byState[5]);
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<string>> PurgeAsync(PurgeParams purge, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(purge);

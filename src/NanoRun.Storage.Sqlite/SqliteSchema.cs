@@ -144,6 +144,9 @@ internal static class SqliteSchema
     public const string PageState = PageColumns + "WHERE unit = @unit AND state = @state" + PageOrder;
     public const string PageStateBefore = PageColumns + "WHERE unit = @unit AND state = @state" + BeforeCursor + PageOrder;
 
+    // Reads only the (unit, state, seq) index.
+    public const string CountByState = "SELECT state, COUNT(*) FROM requests WHERE unit = @unit GROUP BY state";
+
     public const string SelectPurgeable = """
         SELECT id FROM requests
         WHERE unit = @unit AND completed_at < @before AND state IN (3, 4, 5)

@@ -459,6 +459,27 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CountByState_MixedStates_CountsEachStateOfThatUnitOnly()
+    {
+        var ids = await EnqueueManyAsync(8);
+        await EnqueueManyAsync(3, unit: "other");
+        var claimed = await ClaimAsync(limit: 5);
+        await Store.RecordAttemptAsync(Outcome(claimed[0], 200, RequestState.Succeeded));
+        await Store.RecordAttemptAsync(Outcome(claimed[1], 500, RequestState.Failed));
+        await Store.RecordAttemptAsync(Outcome(claimed[2], 500, RequestState.Retrying));
+        await Store.CancelAsync(ids[7], Time.GetUtcNow());
+
+        var counts = await Store.CountByStateAsync(Unit);
+        var other = await Store.CountByStateAsync("other");
+        var none = await Store.CountByStateAsync("nobody");
+
+        Assert.Equal(new StateCounts(Queued: 2, Running: 2, Retrying: 1, Succeeded: 1, Failed: 1, Cancelled: 1), counts);
+        Assert.Equal(3, counts.Waiting);
+        Assert.Equal(new StateCounts(3, 0, 0, 0, 0, 0), other);
+        Assert.Equal(StateCounts.None, none);
+    }
+
+    [Fact]
     public async Task Purge_MixedRequests_RemovesOnlyFinalAndOldAndReturnsIds()
     {
         var ids = await EnqueueManyAsync(5);

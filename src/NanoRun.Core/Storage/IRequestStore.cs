@@ -37,6 +37,9 @@ public interface IRequestStore
     /// <summary>Returns one page of a unit's requests, newest first.</summary>
     IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default);
 
+    /// <summary>Returns how many of a unit's stored requests are in each state.</summary>
+    Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default);
+
     /// <summary>Removes up to <see cref="PurgeParams.Limit"/> final requests and their attempts; returns the removed ids so their blobs can be deleted.</summary>
     Task<IReadOnlyList<string>> PurgeAsync(PurgeParams purge, CancellationToken cancellationToken = default);
 }
