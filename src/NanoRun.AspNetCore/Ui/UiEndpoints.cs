@@ -390,7 +390,7 @@ internal sealed partial class UiEndpoints(string prefix)
     private static Task RenderAsync(HttpContext context, RazorSlice page, int status = StatusCodes.Status200OK)
     {
         var response = context.Response;
-        response.StatusCode = status;
+        page.StatusCode = status;
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers["Referrer-Policy"] = "same-origin";
