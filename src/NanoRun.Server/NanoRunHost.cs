@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using NanoRun.AspNetCore;
@@ -52,15 +53,48 @@ internal static class NanoRunHost
         }
 
         nanoRun.AddUnits(units);
+        if (!options.DisableUi)
+        {
+            AddUi(builder, nanoRun, options);
+        }
 
         var app = builder.Build();
-        app.MapGet("/", static context =>
-        {
-            context.Response.Redirect("/ui/");
-            return Task.CompletedTask;
-        });
         app.MapNanoRun("/api");
+        if (!options.DisableUi)
+        {
+            app.MapGet("/", static context =>
+            {
+                context.Response.Redirect("/ui/");
+                return Task.CompletedTask;
+            });
+            app.MapNanoRunUi("/ui");
+        }
+
         return app;
+    }
+
+    /// <summary>The UI, with its session and form keys kept in the data folder so logins survive a restart.</summary>
+    private static void AddUi(WebApplicationBuilder builder, NanoRunBuilder nanoRun, ServerOptions options)
+    {
+        nanoRun.AddUi(ui =>
+        {
+            ui.StaticDirectory = Path.Combine(options.UiDirectory, "static");
+            ui.Auth = options.Auth;
+        });
+        var keys = Path.Combine(options.DataDirectory, "keys");
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(keys);
+        }
+        else
+        {
+            Directory.CreateDirectory(keys, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        builder.Services.AddDataProtection().SetApplicationName("nano-run").PersistKeysToFileSystem(new DirectoryInfo(keys));
+
+        // The keys are as private as the rest of the data folder; the warning about keys stored unencrypted says nothing new.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
     }
 
     /// <summary>The addresses Kestrel listens on once started (a bound port 0 shows its real port).</summary>

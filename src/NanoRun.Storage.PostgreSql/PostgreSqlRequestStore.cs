@@ -383,16 +383,30 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, IQueueSign
     }
 
     /// <inheritdoc />
-    public async Task<long> CountWaitingAsync(string unit, CancellationToken cancellationToken = default)
+    public async Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default)
     {
         EnsureOpen();
+        var byState = new long[6];
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var command = Sql.Command(connection, PostgreSqlSchema.CountWaiting);
+            using var command = Sql.Command(connection, PostgreSqlSchema.CountByState);
             command.Parameters.Text("unit", unit);
-            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var state = reader.GetInt16(0);
+                    if ((uint)state < (uint)byState.Length)
+                    {
+                        byState[state] = reader.GetInt64(1);
+                    }
+                }
+            }
         }
+
+        return new StateCounts(byState[0], byState[1], byState[2], byState[3], byState[4], byState[5]);
     }
 
     /// <inheritdoc />

@@ -213,7 +213,7 @@ internal static class PostgreSqlSchema
             LIMIT @limit OFFSET @keep
         """ + PurgeTail;
 
-    public const string CountWaiting = "SELECT count(*) FROM nano_run_requests WHERE unit = @unit AND state IN (0, 2)";
+    public const string CountByState = "SELECT state, count(*) FROM nano_run_requests WHERE unit = @unit GROUP BY state";
 
     private const string PurgeHead = """
         WITH doomed AS (

@@ -416,20 +416,6 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async Task<long> CountWaitingAsync(string unit, CancellationToken cancellationToken = default)
-    {
-        EnsureOpen();
-        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = SqliteSchema.CountWaiting;
-            command.Parameters.AddWithValue("@unit", unit);
-            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-    }
-
-    /// <inheritdoc />
     public async Task<RequestRecord?> GetAsync(string requestId, CancellationToken cancellationToken = default)
     {
         EnsureOpen();
@@ -534,6 +520,31 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
         foreach (var summary in summaries)
         {
             yield return summary;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default)
+    {
+        EnsureOpen();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteSchema.CountByState;
+            command.Parameters.AddWithValue("@unit", unit);
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var byState = new long[6];
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var state = reader.GetInt32(0);
+                if ((uint)state < (uint)byState.Length)
+                {
+                    byState[state] = reader.GetInt64(1);
+                }
+            }
+
+            return new StateCounts(byState[0], byState[1], byState[2], byState[3], byState[4], byState[5]);
         }
     }
 

@@ -130,8 +130,6 @@ internal static class SqliteSchema
         WHERE state = 1
         """;
 
-    public const string CountWaiting = "SELECT COUNT(*) FROM requests WHERE unit = @unit AND state IN (0, 2)";
-
     public const string NextDue = "SELECT MIN(next_run_at) FROM requests WHERE unit = @unit AND state IN (0, 2)";
 
     public const string SelectRequest = """
@@ -152,6 +150,9 @@ internal static class SqliteSchema
     public const string PageBefore = PageColumns + "WHERE unit = @unit" + BeforeCursor + PageOrder;
     public const string PageState = PageColumns + "WHERE unit = @unit AND state = @state" + PageOrder;
     public const string PageStateBefore = PageColumns + "WHERE unit = @unit AND state = @state" + BeforeCursor + PageOrder;
+
+    // Reads only the (unit, state, seq) index.
+    public const string CountByState = "SELECT state, COUNT(*) FROM requests WHERE unit = @unit GROUP BY state";
 
     // Age-based purge: oldest completions first.
     public const string SelectPurgeable = """

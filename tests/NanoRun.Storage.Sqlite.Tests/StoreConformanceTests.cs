@@ -495,6 +495,27 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CountByState_MixedStates_CountsEachStateOfThatUnitOnly()
+    {
+        var ids = await EnqueueManyAsync(8);
+        await EnqueueManyAsync(3, unit: "other");
+        var claimed = await ClaimAsync(limit: 5);
+        await Store.RecordAttemptAsync(Outcome(claimed[0], 200, RequestState.Succeeded));
+        await Store.RecordAttemptAsync(Outcome(claimed[1], 500, RequestState.Failed));
+        await Store.RecordAttemptAsync(Outcome(claimed[2], 500, RequestState.Retrying));
+        await Store.CancelAsync(ids[7], Time.GetUtcNow());
+
+        var counts = await Store.CountByStateAsync(Unit);
+        var other = await Store.CountByStateAsync("other");
+        var none = await Store.CountByStateAsync("nobody");
+
+        Assert.Equal(new StateCounts(Queued: 2, Running: 2, Retrying: 1, Succeeded: 1, Failed: 1, Cancelled: 1), counts);
+        Assert.Equal(3, counts.Waiting);
+        Assert.Equal(new StateCounts(3, 0, 0, 0, 0, 0), other);
+        Assert.Equal(StateCounts.None, none);
+    }
+
+    [Fact]
     public async Task Purge_MixedRequests_RemovesOnlyFinalAndOldAndReturnsIds()
     {
         var ids = await EnqueueManyAsync(5);
@@ -531,23 +552,6 @@ public abstract class StoreConformanceTests : IAsyncLifetime
         var purged = await Store.PurgeAsync(new PurgeParams(Unit, Time.GetUtcNow().AddDays(1), 2));
 
         Assert.Equal([ids[0], ids[1]], purged);
-    }
-
-    [Fact]
-    public async Task CountWaiting_QueuedAndRetrying_CountedPerUnit()
-    {
-        await EnqueueManyAsync(4);
-        await EnqueueManyAsync(2, unit: "other");
-        var claimed = await ClaimAsync(limit: 2);
-        await Store.RecordAttemptAsync(Outcome(claimed[0], 500, RequestState.Retrying));
-
-        var waiting = await Store.CountWaitingAsync(Unit);
-        var other = await Store.CountWaitingAsync("other");
-        var none = await Store.CountWaitingAsync("nobody");
-
-        Assert.Equal(3, waiting);
-        Assert.Equal(2, other);
-        Assert.Equal(0, none);
     }
 
     [Fact]

@@ -388,7 +388,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             var readAt = Volatile.Read(ref _waitingReadAt);
             if (readAt == 0 || _engine._time.GetElapsedTime(readAt, now) > WaitingRefresh)
             {
-                var count = await _engine._store.CountWaitingAsync(_unit.Name, cancellationToken).ConfigureAwait(false);
+                var count = (await _engine._store.CountByStateAsync(_unit.Name, cancellationToken).ConfigureAwait(false)).Waiting;
                 Volatile.Write(ref _waiting, count);
                 Volatile.Write(ref _waitingReadAt, now);
             }

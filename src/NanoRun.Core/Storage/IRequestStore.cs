@@ -29,9 +29,6 @@ public interface IRequestStore
     /// <summary>Returns running requests whose lease ended before <paramref name="now"/> to the queue; returns how many.</summary>
     Task<int> RequeueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
 
-    /// <summary>Returns how many of the unit's requests are waiting (queued or retrying), for back-pressure.</summary>
-    Task<long> CountWaitingAsync(string unit, CancellationToken cancellationToken = default);
-
     /// <summary>Returns when the unit's next queued or retrying request is due, or <c>null</c> when none is waiting.</summary>
     Task<DateTimeOffset?> NextDueAsync(string unit, CancellationToken cancellationToken = default);
 
@@ -40,6 +37,9 @@ public interface IRequestStore
 
     /// <summary>Returns one page of a unit's requests, newest first.</summary>
     IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns how many of a unit's stored requests are in each state.</summary>
+    Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default);
 
     /// <summary>Removes up to <see cref="PurgeParams.Limit"/> final requests and their attempts; returns the removed ids so their blobs can be deleted.</summary>
     Task<IReadOnlyList<string>> PurgeAsync(PurgeParams purge, CancellationToken cancellationToken = default);

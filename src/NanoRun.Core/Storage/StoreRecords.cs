@@ -122,6 +122,22 @@ public sealed record RequestSummary(string Id, string Unit, RequestState State, 
 /// <param name="State">Only requests in this state, or <c>null</c> for all.</param>
 public sealed record PageParams(string Unit, int Limit, string? Before = null, RequestState? State = null);
 
+/// <summary>How many of one unit's stored requests are in each state.</summary>
+/// <param name="Queued">Waiting for their first attempt.</param>
+/// <param name="Running">Claimed, with an attempt under way.</param>
+/// <param name="Retrying">Waiting for another attempt after a failed one.</param>
+/// <param name="Succeeded">Final: succeeded.</param>
+/// <param name="Failed">Final: every allowed attempt failed.</param>
+/// <param name="Cancelled">Final: cancelled.</param>
+public sealed record StateCounts(long Queued, long Running, long Retrying, long Succeeded, long Failed, long Cancelled)
+{
+    /// <summary>No requests at all.</summary>
+    public static StateCounts None { get; } = new(0, 0, 0, 0, 0, 0);
+
+    /// <summary>Requests waiting for an attempt: queued and retrying.</summary>
+    public long Waiting => Queued + Retrying;
+}
+
 /// <summary>Which finished requests of a unit to remove; requests that are not final are never removed.</summary>
 /// <param name="Unit">Unit name.</param>
 /// <param name="CompletedBefore">Remove only final requests completed before this time.</param>

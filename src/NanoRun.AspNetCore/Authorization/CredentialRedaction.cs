@@ -1,0 +1,59 @@
+using NanoRun.Requests;
+using NanoRun.Storage;
+using NanoRun.Units;
+
+namespace NanoRun.AspNetCore.Authorization;
+
+/// <summary>Hides the credentials a stored request carried (and the server's reserved pairs) before a page shows it.</summary>
+internal static class CredentialRedaction
+{
+    /// <summary>What a page shows instead of a credential.</summary>
+    public const string Hidden = "(hidden)";
+
+    /// <summary>The record with credential headers and the query token replaced by <see cref="Hidden"/> and reserved pairs left out.</summary>
+    public static RequestRecord Redact(UnitDefinition unit, RequestRecord record)
+    {
+        var headers = new List<KeyValuePair<string, string>>(record.Headers.Count);
+        foreach (var pair in record.Headers)
+        {
+            if (SavedHeaders.IsReserved(pair.Key))
+            {
+                continue;
+            }
+
+            headers.Add(IsCredentialHeader(unit, pair.Key) ? new(pair.Key, Hidden) : pair);
+        }
+
+        return record with { Headers = headers, Uri = RedactQuery(record.Uri, unit.Authorization.QueryToken?.Name) };
+    }
+
+    private static bool IsCredentialHeader(UnitDefinition unit, string name) =>
+        name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Cookie", StringComparison.OrdinalIgnoreCase)
+        || (unit.Authorization.Jwt is { } jwt && name.Equals(jwt.Header, StringComparison.OrdinalIgnoreCase))
+        || (unit.Authorization.HeaderToken is { } token && name.Equals(token.Name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Replaces the value of every <paramref name="parameter"/> in the URI's query string.</summary>
+    private static string RedactQuery(string uri, string? parameter)
+    {
+        var question = uri.IndexOf('?', StringComparison.Ordinal);
+        if (parameter is null || question < 0)
+        {
+            return uri;
+        }
+
+        var parts = uri[(question + 1)..].Split('&');
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
+            var name = Uri.UnescapeDataString(equals < 0 ? parts[i] : parts[i][..equals]);
+            if (name.Equals(parameter, StringComparison.Ordinal))
+            {
+                parts[i] = parts[i][..(equals < 0 ? parts[i].Length : equals)] + "=" + Hidden;
+            }
+        }
+
+        return uri[..(question + 1)] + string.Join('&', parts);
+    }
+}

@@ -1,0 +1,29 @@
+// Nano-Run UI: optional enhancements; every page works without this file.
+(function () {
+  "use strict";
+  var seconds = parseInt(document.body.getAttribute("data-refresh") || "", 10);
+  if (seconds > 0) {
+    // Reload a processing request's page until it is final, but never while someone is typing or selecting.
+    var timer = setInterval(function () {
+      var active = document.activeElement;
+      var busy = active && (active.tagName === "TEXTAREA" || active.tagName === "INPUT");
+      var selecting = window.getSelection && String(window.getSelection()).length > 0;
+      if (!document.hidden && !busy && !selecting) {
+        clearInterval(timer);
+        window.location.reload();
+      }
+    }, seconds * 1000);
+  }
+
+  // Show times in the reader's own time zone; the server writes UTC.
+  var times = document.querySelectorAll("time[datetime]");
+  for (var i = 0; i < times.length; i++) {
+    var t = times[i];
+    if (t.textContent.indexOf("ago") >= 0) continue;
+    var d = new Date(t.getAttribute("datetime"));
+    if (!isNaN(d.getTime())) {
+      t.title = t.textContent;
+      t.textContent = d.toLocaleString();
+    }
+  }
+})();

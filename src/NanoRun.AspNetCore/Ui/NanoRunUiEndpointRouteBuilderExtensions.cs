@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using NanoRun.AspNetCore.Ui;
+
+namespace NanoRun.AspNetCore;
+
+/// <summary>Mounts the Nano-Run web UI.</summary>
+public static class NanoRunUiEndpointRouteBuilderExtensions
+{
+    /// <summary>Maps the UI's pages, forms, assets and login under <paramref name="prefix"/>; register its services first with <c>AddUi</c>.</summary>
+    /// <exception cref="InvalidOperationException"><c>AddUi</c> was not called.</exception>
+    public static IEndpointConventionBuilder MapNanoRunUi(this IEndpointRouteBuilder endpoints, string prefix = "/ui")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(prefix);
+        var options = endpoints.ServiceProvider.GetService<UiOptions>()
+            ?? throw new InvalidOperationException("The Nano-Run UI needs its services: call AddUi() on the builder that AddNanoRun() returns.");
+        var ui = new UiEndpoints(prefix);
+        var group = endpoints.MapGroup(ui.Prefix);
+        group.MapGet("/", (RequestDelegate)ui.UnitsAsync);
+        group.MapGet("/schedules", (RequestDelegate)ui.SchedulesAsync);
+        group.MapGet("/static/{file}", (RequestDelegate)UiEndpoints.StaticAsync);
+        group.MapGet("/units/{unit}", (RequestDelegate)ui.UnitAsync);
+        group.MapPost("/units/{unit}", (RequestDelegate)ui.SubmitAsync);
+        group.MapGet("/units/{unit}/requests/{id}", (RequestDelegate)ui.RequestAsync);
+        group.MapGet("/units/{unit}/requests/{id}/payload", (RequestDelegate)ui.PayloadAsync);
+        group.MapPost("/units/{unit}/requests/{id}/retry", (RequestDelegate)ui.RetryAsync);
+        group.MapPost("/units/{unit}/requests/{id}/cancel", (RequestDelegate)ui.CancelAsync);
+        group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}", (RequestDelegate)ui.AttemptAsync);
+        group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}/result", (RequestDelegate)ui.ResultAsync);
+        group.MapGet("/auth/login", (RequestDelegate)ui.LoginPageAsync);
+        group.MapGet("/auth/start", (RequestDelegate)ui.LoginStartAsync);
+        group.MapGet("/auth/callback", (RequestDelegate)ui.CallbackAsync);
+        group.MapPost("/auth/logout", (RequestDelegate)ui.LogoutAsync);
+
+        // A registered redirect URI elsewhere on this server is answered too.
+        var callback = options.Auth?.OAuth2.CallbackUrl?.AbsolutePath;
+        if (callback is not null && callback != ui.Prefix + "/auth/callback")
+        {
+            endpoints.MapGet(callback, (RequestDelegate)ui.CallbackAsync);
+        }
+
+        return group;
+    }
+}

@@ -1,0 +1,77 @@
+using NanoRun.Requests;
+using NanoRun.Storage;
+using NanoRun.Units;
+
+namespace NanoRun.AspNetCore.Ui;
+
+/// <summary>What the shared page frame shows: title, navigation, the user and whether the page refreshes itself.</summary>
+/// <param name="Title">The page title.</param>
+/// <param name="Session">Links, user and form token.</param>
+/// <param name="Section">The navigation entry to mark: <c>units</c>, <c>schedules</c> or none.</param>
+/// <param name="RefreshSeconds">When set, the page reloads itself after this many seconds (with scripts on).</param>
+internal sealed record LayoutModel(string Title, UiSession Session, string? Section = null, int? RefreshSeconds = null);
+
+/// <summary>One line of the units list.</summary>
+internal sealed record UnitRow(UnitDefinition Unit, StateCounts Counts);
+
+/// <summary>The units list.</summary>
+internal sealed record UnitsPageModel(LayoutModel Layout, IReadOnlyList<UnitRow> Units);
+
+/// <summary>A unit: its configuration, a submit form and one page of its requests.</summary>
+/// <param name="Layout">The frame.</param>
+/// <param name="Unit">The unit.</param>
+/// <param name="Counts">Its requests by state.</param>
+/// <param name="Requests">This page of requests, newest first.</param>
+/// <param name="Filter">The state the list is limited to, or <c>null</c> for all.</param>
+/// <param name="OlderHref">Link to the next (older) page, or <c>null</c> on the last page.</param>
+/// <param name="NewestHref">Link back to the first page, or <c>null</c> when this is it.</param>
+/// <param name="Now">The current time, for ages.</param>
+internal sealed record UnitPageModel(
+    LayoutModel Layout,
+    UnitDefinition Unit,
+    StateCounts Counts,
+    IReadOnlyList<RequestSummary> Requests,
+    RequestState? Filter,
+    string? OlderHref,
+    string? NewestHref,
+    DateTimeOffset Now)
+{
+    /// <summary>The filter links: label, state (null = all).</summary>
+    public static IReadOnlyList<RequestState?> Filters { get; } =
+        [null, RequestState.Queued, RequestState.Running, RequestState.Retrying, RequestState.Succeeded, RequestState.Failed, RequestState.Cancelled];
+
+    public string FilterHref(RequestState? state) =>
+        state is { } s ? Layout.Session.Unit(Unit.Name) + "?state=" + s.ToWire() : Layout.Session.Unit(Unit.Name);
+}
+
+/// <summary>One request with its attempts and payload.</summary>
+internal sealed record RequestPageModel(LayoutModel Layout, UnitDefinition Unit, RequestRecord Record, BodyPreview Payload, DateTimeOffset Now)
+{
+    public string Href => Layout.Session.Request(Unit.Name, Record.Id);
+}
+
+/// <summary>One attempt with its result.</summary>
+internal sealed record AttemptPageModel(LayoutModel Layout, UnitDefinition Unit, RequestRecord Record, AttemptRecord Attempt, BodyPreview Result)
+{
+    public string Href => Layout.Session.Attempt(Unit.Name, Record.Id, Attempt.Id);
+}
+
+/// <summary>One schedule entry and the unit it queues requests for.</summary>
+/// <param name="Unit">The unit.</param>
+/// <param name="Entry">The entry.</param>
+/// <param name="Index">Its 0-based position in the unit's <c>cron</c> list.</param>
+internal sealed record ScheduleRow(UnitDefinition Unit, CronEntry Entry, int Index);
+
+/// <summary>Every schedule entry of every unit.</summary>
+internal sealed record SchedulesPageModel(LayoutModel Layout, IReadOnlyList<ScheduleRow> Entries);
+
+/// <summary>The login page.</summary>
+/// <param name="Layout">The frame.</param>
+/// <param name="Provider">The provider's title.</param>
+/// <param name="Icon">Optional icon URL of the provider.</param>
+/// <param name="StartHref">Link that starts the login.</param>
+/// <param name="Message">A note to show, such as why the last login failed.</param>
+internal sealed record LoginPageModel(LayoutModel Layout, string Provider, string? Icon, string StartHref, string? Message);
+
+/// <summary>A page that only says something: not found, forbidden, refused.</summary>
+internal sealed record MessagePageModel(LayoutModel Layout, string Heading, string Text, string? BackHref = null);

@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using NanoRun.Requests;
+using NanoRun.Storage;
+
+namespace NanoRun.AspNetCore.Ui;
+
+internal sealed partial class UiEndpoints
+{
+    private const string DefaultContentType = "text/plain; charset=utf-8";
+
+    /// <summary><c>POST /units/{unit}</c>: queues the form's payload (typed text or an uploaded file) as a request to the unit.</summary>
+    public async Task SubmitAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var engine = Engine(context);
+        var unit = FindUnit(context, engine);
+        if (unit is null || unit.Private)
+        {
+            await NotFoundAsync(context, session, "No public unit of that name.").ConfigureAwait(false);
+            return;
+        }
+
+        // The antiforgery check has read the form already; an uploaded file waits in a temporary file, not in memory.
+        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        Stream body;
+        string contentType;
+        var file = form.Files.GetFile("file");
+        if (file is { Length: > 0 })
+        {
+            body = file.OpenReadStream();
+            contentType = string.IsNullOrWhiteSpace(file.ContentType) ? "application/octet-stream" : file.ContentType;
+        }
+        else
+        {
+            // Browsers send a textarea's line breaks as CRLF; commands on this side expect LF. The text is bounded by
+            // the form value limit (4 MiB by default).
+            var text = form["payload"].ToString().ReplaceLineEndings("\n");
+            body = new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false);
+            var declared = form["content_type"].ToString().Trim();
+            contentType = declared.Length > 0 ? declared : DefaultContentType;
+        }
+
+        string id;
+        await using (body.ConfigureAwait(false))
+        {
+            KeyValuePair<string, string>[] headers =
+            [
+                new("Content-Type", contentType),
+                new("Content-Length", body.Length.ToString(CultureInfo.InvariantCulture)),
+            ];
+            try
+            {
+                var request = new IncomingRequest(HttpMethods.Post, "/api/" + unit.Name + "/", headers, body);
+                id = await engine.EnqueueAsync(unit, request, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (BodyTooLargeException)
+            {
+                var text = string.Create(CultureInfo.InvariantCulture, $"The payload is larger than the unit's limit of {Display.Size(unit.MaxRequest)}.");
+                await MessageAsync(context, session, StatusCodes.Status413PayloadTooLarge, "Payload too large", text, session.Unit(unit.Name)).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        context.Response.Redirect(session.Request(unit.Name, id));
+        context.Response.StatusCode = StatusCodes.Status303SeeOther;
+    }
+
+    /// <summary><c>POST /units/{unit}/requests/{id}/retry</c>: queues a new request with the same saved content.</summary>
+    public async Task RetryAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
+        if (unit is null || record is null)
+        {
+            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
+            return;
+        }
+
+        var id = await Engine(context).RetryAsync(record, context.RequestAborted).ConfigureAwait(false);
+        if (id is null)
+        {
+            await MessageAsync(context, session, StatusCodes.Status410Gone, "Cannot retry", "The saved payload is no longer stored.", session.Request(unit.Name, record.Id)).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Redirect(session.Request(unit.Name, id));
+        context.Response.StatusCode = StatusCodes.Status303SeeOther;
+    }
+
+    /// <summary><c>POST /units/{unit}/requests/{id}/cancel</c>: no further attempts; a running attempt is stopped.</summary>
+    public async Task CancelAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
+        if (unit is null || record is null)
+        {
+            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
+            return;
+        }
+
+        await Engine(context).CancelAsync(record.Id, context.RequestAborted).ConfigureAwait(false);
+        context.Response.Redirect(session.Request(unit.Name, record.Id));
+        context.Response.StatusCode = StatusCodes.Status303SeeOther;
+    }
+}

@@ -1,0 +1,402 @@
+using NanoRun.AspNetCore.Authorization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using NanoRun.Queue;
+using NanoRun.Requests;
+using NanoRun.Storage;
+using NanoRun.Units;
+using RazorSlices;
+
+namespace NanoRun.AspNetCore.Ui;
+
+/// <summary>The UI's request handlers under one prefix; each page and form adapts one engine or store call.</summary>
+internal sealed partial class UiEndpoints(string prefix)
+{
+    /// <summary>Seconds between reloads of a request page while the request is processing.</summary>
+    private const int RefreshSeconds = 2;
+
+    /// <summary>Limits what a page may load and where its forms may post: only this origin, no inline script.</summary>
+    private const string ContentSecurityPolicy =
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    /// <summary>The UI's path under the host's path base, such as <c>/ui</c>.</summary>
+    public string Prefix { get; } = prefix.TrimEnd('/');
+
+    /// <summary><c>GET /</c>: every unit with its markers and counts.</summary>
+    public async Task UnitsAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var engine = Engine(context);
+        var rows = new List<UnitRow>();
+        foreach (var unit in engine.Units.All.OrderBy(u => u.Name, StringComparer.Ordinal))
+        {
+            rows.Add(new UnitRow(unit, await engine.Store.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false)));
+        }
+
+        await RenderAsync(context, Pages.Units(new UnitsPageModel(new LayoutModel("Units", session, "units"), rows))).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /units/{unit}?state=&amp;before=</c>: a unit's configuration and one page of its requests.</summary>
+    public async Task UnitAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var engine = Engine(context);
+        var unit = FindUnit(context, engine);
+        if (unit is null)
+        {
+            await NotFoundAsync(context, session, "No unit of that name.").ConfigureAwait(false);
+            return;
+        }
+
+        var filter = ParseState(context.Request.Query["state"].ToString());
+        var before = context.Request.Query["before"].ToString();
+        if (!RequestId.IsValid(before))
+        {
+            before = string.Empty;
+        }
+
+        var pageSize = context.RequestServices.GetRequiredService<UiOptions>().PageSize;
+        var requests = new List<RequestSummary>(pageSize + 1);
+        var page = new PageParams(unit.Name, pageSize + 1, before.Length > 0 ? before : null, filter);
+        await foreach (var summary in engine.Store.PageAsync(page, context.RequestAborted).ConfigureAwait(false))
+        {
+            requests.Add(summary);
+        }
+
+        var model = new UnitPageModel(
+            new LayoutModel(unit.Name, session, "units"),
+            unit,
+            await engine.Store.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false),
+            requests,
+            filter,
+            OlderHref: null,
+            NewestHref: null,
+            Time(context).GetUtcNow());
+        if (requests.Count > pageSize)
+        {
+            // One more than a page was read only to learn that an older page exists.
+            requests.RemoveAt(pageSize);
+            var older = session.Unit(unit.Name) + "?before=" + requests[^1].Id;
+            model = model with { OlderHref = filter is { } s ? older + "&state=" + s.ToWire() : older };
+        }
+
+        if (before.Length > 0)
+        {
+            model = model with { NewestHref = model.FilterHref(filter) };
+        }
+
+        await RenderAsync(context, Pages.Unit(model)).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /units/{unit}/requests/{id}</c>: a request's details, payload preview and attempts.</summary>
+    public async Task RequestAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
+        if (unit is null || record is null)
+        {
+            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
+            return;
+        }
+
+        var engine = Engine(context);
+        var payload = await BodyPreview.ReadAsync(engine.Blobs, record.Body, BodyPreview.Header(record.Headers, "Content-Type"), context.RequestAborted).ConfigureAwait(false);
+        var layout = new LayoutModel("Request " + record.Id, session, "units", record.State.IsFinal() ? null : RefreshSeconds);
+        var shown = CredentialRedaction.Redact(unit, record);
+        await RenderAsync(context, Pages.Request(new RequestPageModel(layout, unit, shown, payload, Time(context).GetUtcNow()))).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /units/{unit}/requests/{id}/attempts/{attemptId}</c>: one attempt with its result preview.</summary>
+    public async Task AttemptAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
+        var attempt = record is null ? null : FindAttempt(context, record);
+        if (unit is null || record is null || attempt is null)
+        {
+            await NotFoundAsync(context, session, "No attempt of that id in this request.").ConfigureAwait(false);
+            return;
+        }
+
+        var engine = Engine(context);
+        var result = await BodyPreview.ReadAsync(engine.Blobs, attempt.Result, BodyPreview.Header(attempt.Headers, "Content-Type"), context.RequestAborted).ConfigureAwait(false);
+        var layout = new LayoutModel($"Attempt {attempt.Number} of {record.Id}", session, "units");
+        await RenderAsync(context, Pages.Attempt(new AttemptPageModel(layout, unit, record, attempt, result))).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /units/{unit}/requests/{id}/payload</c>: the saved body as a download.</summary>
+    public async Task PayloadAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
+        if (unit is null || record is null)
+        {
+            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
+            return;
+        }
+
+        await DownloadAsync(context, session, record.Body, "request-" + record.Id + ".body").ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /units/{unit}/requests/{id}/attempts/{attemptId}/result</c>: an attempt's result as a download.</summary>
+    public async Task ResultAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
+        var attempt = record is null ? null : FindAttempt(context, record);
+        if (unit is null || record is null || attempt is null)
+        {
+            await NotFoundAsync(context, session, "No attempt of that id in this request.").ConfigureAwait(false);
+            return;
+        }
+
+        await DownloadAsync(context, session, attempt.Result, "attempt-" + attempt.Id + ".result").ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /schedules</c>: every schedule entry of every unit.</summary>
+    public async Task SchedulesAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var rows = new List<ScheduleRow>();
+        foreach (var unit in Engine(context).Units.All.OrderBy(u => u.Name, StringComparer.Ordinal))
+        {
+            for (var i = 0; i < unit.Cron.Count; i++)
+            {
+                rows.Add(new ScheduleRow(unit, unit.Cron[i], i));
+            }
+        }
+
+        await RenderAsync(context, Pages.Schedules(new SchedulesPageModel(new LayoutModel("Schedules", session, "schedules"), rows))).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /static/{file}</c>: the UI's assets, open to everyone so the login page has its style.</summary>
+    public static Task StaticAsync(HttpContext context) => context.RequestServices.GetRequiredService<UiAssets>().ServeAsync(context);
+
+    /// <summary>
+    /// Admits a request to a UI page or form: checks the login when one is configured (redirecting a page view to the
+    /// login page), and for a form also its origin and antiforgery token. Answers the request itself and returns
+    /// <c>null</c> when it is refused.
+    /// </summary>
+    private async Task<UiSession?> EnterAsync(HttpContext context, bool form)
+    {
+        var services = context.RequestServices;
+        var auth = services.GetRequiredService<UiOptions>().Auth;
+        var uiBase = context.Request.PathBase + Prefix;
+        string? login = null;
+        if (auth is not null)
+        {
+            var result = await context.AuthenticateAsync(UiSession.Scheme).ConfigureAwait(false);
+            login = result.Principal?.Identity?.Name;
+            if (login is null || !IsAllowed(auth, login))
+            {
+                if (login is not null)
+                {
+                    await context.SignOutAsync(UiSession.Scheme).ConfigureAwait(false);
+                }
+
+                if (form || !HttpMethods.IsGet(context.Request.Method))
+                {
+                    await MessageAsync(context, Anonymous(uiBase), StatusCodes.Status403Forbidden, "Signed out", "Sign in again, then repeat the action.", uiBase + "/auth/login").ConfigureAwait(false);
+                }
+                else
+                {
+                    var back = context.Request.PathBase + context.Request.Path + context.Request.QueryString;
+                    context.Response.Redirect(uiBase + "/auth/login?return=" + Uri.EscapeDataString(back));
+                }
+
+                return null;
+            }
+
+            context.User = result.Principal!;
+        }
+
+        var antiforgery = services.GetRequiredService<IAntiforgery>();
+        if (form)
+        {
+            if (!IsSameOrigin(context.Request) || !await antiforgery.IsRequestValidAsync(context).ConfigureAwait(false))
+            {
+                await MessageAsync(context, Anonymous(uiBase), StatusCodes.Status403Forbidden, "Form refused", "The form did not come from this site, or it is too old. Reload the page and try again.", uiBase + "/").ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        var tokens = antiforgery.GetAndStoreTokens(context);
+        return new UiSession
+        {
+            Base = uiBase,
+            Login = login,
+            AuthEnabled = auth is not null,
+            CsrfField = tokens.FormFieldName,
+            CsrfToken = tokens.RequestToken ?? string.Empty,
+        };
+    }
+
+    private static bool IsAllowed(UiAuthOptions auth, string login)
+    {
+        if (auth.AllowedUsers.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var user in auth.AllowedUsers)
+        {
+            if (string.Equals(user, login, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A form post is accepted only from this site: a browser's <c>Origin</c> must name this host, and a
+    /// <c>Sec-Fetch-Site</c> of <c>cross-site</c> is refused. The antiforgery token is checked as well.</summary>
+    private static bool IsSameOrigin(HttpRequest request)
+    {
+        if (request.Headers["Sec-Fetch-Site"].ToString().Equals("cross-site", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length == 0)
+        {
+            return true;
+        }
+
+        // The scheme is not compared: a TLS-terminating proxy in front makes the request look like plain HTTP.
+        return Uri.TryCreate(origin, UriKind.Absolute, out var uri)
+            && string.Equals(uri.IsDefaultPort ? uri.Host : uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static UiSession Anonymous(string uiBase) => new() { Base = uiBase, CsrfField = string.Empty, CsrfToken = string.Empty };
+
+    private static NanoRunEngine Engine(HttpContext context) => context.RequestServices.GetRequiredService<NanoRunEngine>();
+
+    private static TimeProvider Time(HttpContext context) => context.RequestServices.GetRequiredService<TimeProvider>();
+
+    private static UnitDefinition? FindUnit(HttpContext context, NanoRunEngine engine) =>
+        context.Request.RouteValues["unit"] is string name ? engine.Units.Find(name) : null;
+
+    private static async Task<(UnitDefinition? Unit, RequestRecord? Record)> FindRequestAsync(HttpContext context)
+    {
+        var engine = Engine(context);
+        var unit = FindUnit(context, engine);
+        if (unit is null || context.Request.RouteValues["id"] is not string id || !RequestId.IsValid(id))
+        {
+            return (unit, null);
+        }
+
+        var record = await engine.Store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        return record is not null && string.Equals(record.Unit, unit.Name, StringComparison.Ordinal) ? (unit, record) : (unit, null);
+    }
+
+    private static AttemptRecord? FindAttempt(HttpContext context, RequestRecord record)
+    {
+        var attemptId = context.Request.RouteValues["attemptId"] as string;
+        foreach (var attempt in record.Attempts)
+        {
+            if (string.Equals(attempt.Id, attemptId, StringComparison.Ordinal))
+            {
+                return attempt;
+            }
+        }
+
+        return null;
+    }
+
+    private static RequestState? ParseState(string value)
+    {
+        foreach (var state in Enum.GetValues<RequestState>())
+        {
+            if (state.ToWire() == value)
+            {
+                return state;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Sends a stored body as an attachment that a browser never renders.</summary>
+    private static async Task DownloadAsync(HttpContext context, UiSession session, BodyRef body, string fileName)
+    {
+        var stream = await Engine(context).Blobs.OpenReadAsync(body, context.RequestAborted).ConfigureAwait(false);
+        if (stream is null)
+        {
+            await NotFoundAsync(context, session, "The stored body is missing.").ConfigureAwait(false);
+            return;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            var response = context.Response;
+            response.ContentType = "application/octet-stream";
+            response.ContentLength = body.Length;
+            response.Headers.ContentDisposition = "attachment; filename=\"" + fileName + "\"";
+            response.Headers.XContentTypeOptions = "nosniff";
+            response.Headers.ContentSecurityPolicy = "sandbox";
+            if (body.Length > 0)
+            {
+                // Stream.CopyToAsync copies through one pooled buffer.
+                await stream.CopyToAsync(response.Body, 64 * 1024, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static Task NotFoundAsync(HttpContext context, UiSession session, string text) =>
+        MessageAsync(context, session, StatusCodes.Status404NotFound, "Not found", text, session.Home);
+
+    private static Task MessageAsync(HttpContext context, UiSession session, int status, string heading, string text, string? back) =>
+        RenderAsync(context, Pages.Message(new MessagePageModel(new LayoutModel(heading, session), heading, text, back)), status);
+
+    private static Task RenderAsync(HttpContext context, RazorSlice page, int status = StatusCodes.Status200OK)
+    {
+        var response = context.Response;
+        page.StatusCode = status;
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers["Referrer-Policy"] = "same-origin";
+        response.Headers.CacheControl = "no-store";
+        return ((IResult)page).ExecuteAsync(context);
+    }
+}

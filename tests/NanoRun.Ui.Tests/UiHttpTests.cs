@@ -1,0 +1,227 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+
+namespace NanoRun.Ui.Tests;
+
+/// <summary>The UI's answers over plain HTTP: routes, assets, downloads, previews and the form guards.</summary>
+public sealed partial class UiHttpTests
+{
+    [Fact]
+    public async Task DisableUi_True_MapsNoUiRoutes()
+    {
+        await using var world = await UiWorld.Create("disable_ui: true\n").WithUnit("echo", "command: cat\n").StartAsync();
+
+        using var units = await world.Client.GetAsync("ui/");
+        using var asset = await world.Client.GetAsync("ui/static/site.css");
+        using var root = await world.Client.GetAsync("");
+        using var api = await world.Client.GetAsync("api/echo/00000000000000000000000000000000");
+
+        Assert.Equal(HttpStatusCode.NotFound, units.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, asset.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, root.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, api.StatusCode);
+    }
+
+    [Fact]
+    public async Task StaticAssets_FileInUiDirectory_OverridesBuiltInAndNothingElseIsReachable()
+    {
+        await using var world = await UiWorld.Create().WithStaticFile("site.css", "body { color: hotpink; }").StartAsync();
+
+        var css = await world.Client.GetStringAsync("ui/static/site.css");
+        using var js = await world.Client.GetAsync("ui/static/site.js");
+        using var traversal = await world.Client.GetAsync("ui/static/..%2F..%2Fserver.yaml");
+        using var missing = await world.Client.GetAsync("ui/static/nope.css");
+
+        Assert.Equal("body { color: hotpink; }", css);
+        Assert.Equal(HttpStatusCode.OK, js.StatusCode);
+        Assert.Equal("text/javascript", js.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("data-refresh", await js.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, traversal.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task SubmitForm_TokenAndOriginChecks_RefuseForeignOriginAndMissingToken()
+    {
+        await using var world = await UiWorld.Create().WithUnit("echo", "command: cat\n").StartAsync();
+        var (token, cookie) = await FormTokenAsync(world, "ui/units/echo");
+
+        using var foreign = await PostFormAsync(world, "ui/units/echo", token, cookie, origin: "http://evil.example");
+        using var noToken = await PostFormAsync(world, "ui/units/echo", token: null, cookie, origin: null);
+        using var crossSite = await PostFormAsync(world, "ui/units/echo", token, cookie, origin: null, fetchSite: "cross-site");
+        using var sameSite = await PostFormAsync(world, "ui/units/echo", token, cookie, origin: world.BaseAddress.GetLeftPart(UriPartial.Authority));
+
+        Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, noToken.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, crossSite.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, sameSite.StatusCode);
+        Assert.Matches("^/ui/units/echo/requests/[0-9a-f]{32}$", sameSite.Headers.Location!.OriginalString);
+    }
+
+    [Fact]
+    public async Task UnitPages_OutcomeFilterAndCounts_ListOnlyThatOutcome()
+    {
+        await using var world = await UiWorld.Create().WithUnit("check", "command: 'read x; [ \"$x\" = ok ]'\nattempts: 1\n").StartAsync();
+        var ids = new List<(string Id, bool Ok)>();
+        foreach (var ok in new[] { true, false, true, false, false })
+        {
+            ids.Add((await world.PostAsync("check", ok ? "ok\n" : "bad\n"), ok));
+        }
+
+        foreach (var (id, _) in ids)
+        {
+            await world.WaitCompleteAsync("check", id);
+        }
+
+        var failed = await world.Client.GetStringAsync("ui/units/check?state=failed");
+        var succeeded = await world.Client.GetStringAsync("ui/units/check?state=succeeded");
+        var units = await world.Client.GetStringAsync("ui/");
+
+        Assert.Equal(ids.Where(i => !i.Ok).Select(i => i.Id).Reverse(), ListedIds(failed));
+        Assert.Equal(ids.Where(i => i.Ok).Select(i => i.Id).Reverse(), ListedIds(succeeded));
+        Assert.Contains("<b>3</b> failed", failed, StringComparison.Ordinal);
+        Assert.Contains("data-label=\"Failed\">3</td>", units, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AttemptPage_LargeResult_ShowsBoundedPreviewAndDownloadsWhole()
+    {
+        await using var world = await UiWorld.Create().WithUnit("big", "command: head -c 300000 /dev/zero | tr '\\0' a\n").StartAsync();
+        var id = await world.PostAsync("big", "");
+        var attemptId = (await world.WaitCompleteAsync("big", id)).GetProperty("attempts")[0].GetProperty("id").GetString();
+
+        var page = await world.Client.GetStringAsync($"ui/units/big/requests/{id}/attempts/{attemptId}");
+        using var download = await world.Client.GetAsync($"ui/units/big/requests/{id}/attempts/{attemptId}/result");
+        var bytes = await download.Content.ReadAsByteArrayAsync();
+
+        Assert.Contains(new string('a', 64 * 1024), page, StringComparison.Ordinal);
+        Assert.DoesNotContain(new string('a', (64 * 1024) + 1), page, StringComparison.Ordinal);
+        Assert.Contains("Showing the first 64 KiB of 293 KiB", page, StringComparison.Ordinal);
+        Assert.Equal(300_000, bytes.Length);
+        Assert.All(bytes, b => Assert.Equal((byte)'a', b));
+        Assert.Equal("application/octet-stream", download.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("attachment", download.Content.Headers.ContentDisposition?.DispositionType);
+    }
+
+    [Fact]
+    public async Task RequestPage_BinaryPayload_OfferedOnlyAsDownload()
+    {
+        await using var world = await UiWorld.Create().WithUnit("sink", "command: wc -c\n").StartAsync();
+        var binary = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
+        using var content = new ByteArrayContent(binary);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var post = await world.Client.PostAsync("api/sink/", content);
+        var id = post.Headers.GetValues("X-Correlation-Id").Single();
+
+        var page = await world.Client.GetStringAsync($"ui/units/sink/requests/{id}");
+        using var download = await world.Client.GetAsync($"ui/units/sink/requests/{id}/payload");
+
+        Assert.Contains("Binary content", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"payload\"", page, StringComparison.Ordinal);
+        Assert.Equal(binary, await download.Content.ReadAsByteArrayAsync());
+        Assert.Equal("nosniff", download.Headers.GetValues("X-Content-Type-Options").Single());
+    }
+
+    [Fact]
+    public async Task RequestPage_Credentials_AreHiddenAndReservedPairsLeftOut()
+    {
+        await using var world = await UiWorld.Create()
+            .WithUnit("locked", "command: cat\nauthorization:\n  header_token: {enable: true, tokens: [header-secret-1]}\n  query_token: {enable: true, tokens: [query-secret-2]}\n")
+            .StartAsync();
+        using var post = new HttpRequestMessage(HttpMethod.Post, "api/locked/?token=query-secret-2&keep=visible") { Content = new StringContent("x") };
+        post.Headers.Add("X-Api-Token", "header-secret-1");
+        post.Headers.TryAddWithoutValidation("Authorization", "Bearer bearer-secret-3");
+        using var posted = await world.Client.SendAsync(post);
+        var id = posted.Headers.GetValues("X-Correlation-Id").Single();
+
+        var page = await world.Client.GetStringAsync($"ui/units/locked/requests/{id}");
+
+        Assert.DoesNotContain("header-secret-1", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("query-secret-2", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("bearer-secret-3", page, StringComparison.Ordinal);
+        Assert.DoesNotContain(":remote-addr", page, StringComparison.Ordinal);
+        Assert.Contains("keep=visible", page, StringComparison.Ordinal);
+        Assert.Contains("(hidden)", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pages_UnknownUnitRequestOrPrivateSubmit_AnswerNotFound()
+    {
+        await using var world = await UiWorld.Create().WithUnit("cronly", "command: cat\nprivate: true\n").WithUnit("open", "command: cat\n").StartAsync();
+        var (token, cookie) = await FormTokenAsync(world, "ui/units/open");
+
+        using var unknownUnit = await world.Client.GetAsync("ui/units/nope");
+        using var unknownRequest = await world.Client.GetAsync("ui/units/cronly/requests/00000000000000000000000000000000");
+        using var badId = await world.Client.GetAsync("ui/units/cronly/requests/..%2F..%2Fserver.yaml");
+        using var privateSubmit = await PostFormAsync(world, "ui/units/cronly", token, cookie, origin: null);
+        var privatePage = await world.Client.GetStringAsync("ui/units/cronly");
+
+        Assert.Equal(HttpStatusCode.NotFound, unknownUnit.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknownRequest.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, badId.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, privateSubmit.StatusCode);
+        Assert.Contains("only runs from its schedules", privatePage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Login_CallbackWithoutStartedLogin_IsRefusedAndPagesRedirectToLogin()
+    {
+        await using var provider = await FakeOAuthProvider.StartAsync();
+        await using var world = await UiWorld.Create(provider.ServerYaml()).StartAsync();
+
+        using var page = await world.Client.GetAsync("ui/schedules");
+        using var callback = await world.Client.GetAsync("ui/auth/callback?code=abc&state=forged");
+        using var start = await world.Client.GetAsync("ui/auth/start?return=https%3A%2F%2Fevil.example%2F");
+        using var asset = await world.Client.GetAsync("ui/static/site.css");
+
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.Equal("/ui/auth/login?return=%2Fui%2Fschedules", page.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.BadRequest, callback.StatusCode);
+        Assert.Equal(0, provider.TokensIssued);
+        Assert.Equal(HttpStatusCode.Redirect, start.StatusCode);
+        Assert.StartsWith(provider.BaseAddress + "authorize?response_type=code&client_id=nano-run-ui&redirect_uri=", start.Headers.Location!.AbsoluteUri, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, asset.StatusCode);
+    }
+
+    private static async Task<(string Token, string Cookie)> FormTokenAsync(UiWorld world, string page)
+    {
+        using var response = await world.Client.GetAsync(page);
+        var html = await response.Content.ReadAsStringAsync();
+        var token = TokenField().Match(html).Groups[1].Value;
+        var cookie = response.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0]).Single(c => c.StartsWith(".AspNetCore.Antiforgery", StringComparison.Ordinal));
+        Assert.NotEmpty(token);
+        return (token, cookie);
+    }
+
+    private static async Task<HttpResponseMessage> PostFormAsync(UiWorld world, string path, string? token, string cookie, string? origin, string? fetchSite = null)
+    {
+        var form = new MultipartFormDataContent { { new StringContent("payload text"), "payload" } };
+        if (token is not null)
+        {
+            form.Add(new StringContent(token), "__RequestVerificationToken");
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = form };
+        request.Headers.Add("Cookie", cookie);
+        if (origin is not null)
+        {
+            request.Headers.Add("Origin", origin);
+        }
+
+        if (fetchSite is not null)
+        {
+            request.Headers.Add("Sec-Fetch-Site", fetchSite);
+        }
+
+        return await world.Client.SendAsync(request);
+    }
+
+    private static List<string> ListedIds(string html) => RequestLink().Matches(html).Select(m => m.Groups[1].Value).ToList();
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+    private static partial Regex TokenField();
+
+    [GeneratedRegex("<a class=\"id\" href=\"[^\"]*/requests/([0-9a-f]{32})\"")]
+    private static partial Regex RequestLink();
+}
