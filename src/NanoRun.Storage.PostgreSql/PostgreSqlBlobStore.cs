@@ -19,8 +19,6 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
     /// that one pooled buffer per open stream stays well below the large object heap threshold times a few.</remarks>
     internal const int ChunkSize = 256 * 1024;
 
-    private const int MaxKeyLength = 200;
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly int _inlineThreshold;
 
@@ -100,7 +98,7 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
     /// <inheritdoc />
     public async Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
-        if (prefix is null || prefix.Length < 2 || !IsValidSegment(prefix, 0, prefix.Length))
+        if (!BlobKeys.IsValidPrefix(prefix))
         {
             throw new ArgumentException($"'{prefix}' is not a valid blob prefix: a request id is expected", nameof(prefix));
         }
@@ -115,53 +113,9 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
         }
     }
 
-    /// <summary>Whether <paramref name="key"/> is a valid key: at least two <c>/</c>-separated segments of <c>[a-z0-9.]</c>,
-    /// none empty or starting with <c>.</c>, no <c>..</c>, the first at least two characters long.</summary>
-    internal static bool IsValidKey(string? key)
-    {
-        if (string.IsNullOrEmpty(key) || key.Length > MaxKeyLength || key.Contains("..", StringComparison.Ordinal))
-        {
-            return false;
-        }
+    /// <summary>Whether <paramref name="key"/> is a valid key; see <see cref="BlobKeys.IsValidKey"/>.</summary>
+    internal static bool IsValidKey(string? key) => BlobKeys.IsValidKey(key);
 
-        var segments = 0;
-        var start = 0;
-        for (var i = 0; i <= key.Length; i++)
-        {
-            if (i < key.Length && key[i] != '/')
-            {
-                continue;
-            }
-
-            if (!IsValidSegment(key, start, i - start) || (segments == 0 && i - start < 2))
-            {
-                return false;
-            }
-
-            segments++;
-            start = i + 1;
-        }
-
-        return segments >= 2;
-    }
-
-    private static bool IsValidSegment(string text, int start, int length)
-    {
-        if (length == 0 || text[start] == '.')
-        {
-            return false;
-        }
-
-        foreach (var c in text.AsSpan(start, length))
-        {
-            if (!char.IsAsciiLetterLower(c) && !char.IsAsciiDigit(c) && c != '.')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 
     private static void EnsureWithinLimit(long length, long maxLength)
     {

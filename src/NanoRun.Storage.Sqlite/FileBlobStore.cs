@@ -20,8 +20,6 @@ public sealed class FileBlobStore : IBlobStore
 
     // One pooled buffer per write; 64 KiB keeps syscalls few without landing on the large object heap.
     private const int BufferSize = 64 * 1024;
-    private const int MaxKeyLength = 200;
-
     private readonly string _root;
     private readonly int _inlineThreshold;
 
@@ -107,7 +105,7 @@ public sealed class FileBlobStore : IBlobStore
     /// <inheritdoc />
     public Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
-        if (!IsValidSegment(prefix, 0, prefix?.Length ?? 0) || prefix!.Length < 2)
+        if (!BlobKeys.IsValidPrefix(prefix))
         {
             throw new ArgumentException($"'{prefix}' is not a valid blob prefix: a request id is expected", nameof(prefix));
         }
@@ -125,35 +123,8 @@ public sealed class FileBlobStore : IBlobStore
         return Task.CompletedTask;
     }
 
-    /// <summary>Whether <paramref name="key"/> is a valid key: segments of <c>[a-z0-9.]</c> joined by <c>/</c>, at least two,
-    /// none empty or starting with <c>.</c>, no <c>..</c> anywhere, the first at least two characters long.</summary>
-    internal static bool IsValidKey(string? key)
-    {
-        if (string.IsNullOrEmpty(key) || key.Length > MaxKeyLength || key.Contains("..", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var segments = 0;
-        var start = 0;
-        for (var i = 0; i <= key.Length; i++)
-        {
-            if (i < key.Length && key[i] != '/')
-            {
-                continue;
-            }
-
-            if (!IsValidSegment(key, start, i - start) || (segments == 0 && i - start < 2))
-            {
-                return false;
-            }
-
-            segments++;
-            start = i + 1;
-        }
-
-        return segments >= 2;
-    }
+    /// <summary>Whether <paramref name="key"/> is a valid key; see <see cref="BlobKeys.IsValidKey"/>.</summary>
+    internal static bool IsValidKey(string? key) => BlobKeys.IsValidKey(key);
 
     /// <summary>Maps a key to its file path under the root; throws for an invalid key.</summary>
     internal string PathOf(string key)
@@ -169,24 +140,6 @@ public sealed class FileBlobStore : IBlobStore
         return Path.Join(_root, key.AsSpan(slash - 2, 2), key.AsSpan(0, slash), relative);
     }
 
-    private static bool IsValidSegment(string? text, int start, int length)
-    {
-        if (text is null || length == 0 || text[start] == '.')
-        {
-            return false;
-        }
-
-        for (var i = start; i < start + length; i++)
-        {
-            var c = text[i];
-            if (!char.IsAsciiLetterLower(c) && !char.IsAsciiDigit(c) && c != '.')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 
     private static void EnsureWithinLimit(long length, long maxLength)
     {

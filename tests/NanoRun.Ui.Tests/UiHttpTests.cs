@@ -146,6 +146,27 @@ public sealed partial class UiHttpTests
     }
 
     [Fact]
+    public async Task SchedulesPage_Entry_ShowsNextTickAndLastRequest()
+    {
+        await using var world = await UiWorld.Create().WithUnit("ticker", "command: cat\ncron:\n  - {spec: '@every 1s', name: beat, content: hi}\n  - {spec: '0 0 1 1 *', name: yearly}\n").StartAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string page;
+        while (!(page = await world.Client.GetStringAsync("ui/schedules")).Contains("/ui/units/ticker/requests/", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no scheduled request was linked: " + page);
+            await Task.Delay(100);
+        }
+
+        var unitPage = await world.Client.GetStringAsync("ui/units/ticker");
+
+        Assert.Contains("beat", page, StringComparison.Ordinal);
+        Assert.Contains("-01-01T00:00:00", page, StringComparison.Ordinal);
+        Assert.Contains("none since start", page, StringComparison.Ordinal);
+        Assert.Contains("next <time", unitPage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pages_UnknownUnitRequestOrPrivateSubmit_AnswerNotFound()
     {
         await using var world = await UiWorld.Create().WithUnit("cronly", "command: cat\nprivate: true\n").WithUnit("open", "command: cat\n").StartAsync();

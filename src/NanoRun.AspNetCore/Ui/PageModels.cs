@@ -26,6 +26,7 @@ internal sealed record UnitsPageModel(LayoutModel Layout, IReadOnlyList<UnitRow>
 /// <param name="OlderHref">Link to the next (older) page, or <c>null</c> on the last page.</param>
 /// <param name="NewestHref">Link back to the first page, or <c>null</c> when this is it.</param>
 /// <param name="Now">The current time, for ages.</param>
+/// <param name="Schedules">The unit's schedule entries with next tick and last request.</param>
 internal sealed record UnitPageModel(
     LayoutModel Layout,
     UnitDefinition Unit,
@@ -34,7 +35,8 @@ internal sealed record UnitPageModel(
     RequestState? Filter,
     string? OlderHref,
     string? NewestHref,
-    DateTimeOffset Now)
+    DateTimeOffset Now,
+    IReadOnlyList<ScheduleRow> Schedules)
 {
     /// <summary>The filter links: label, state (null = all).</summary>
     public static IReadOnlyList<RequestState?> Filters { get; } =
@@ -60,7 +62,9 @@ internal sealed record AttemptPageModel(LayoutModel Layout, UnitDefinition Unit,
 /// <param name="Unit">The unit.</param>
 /// <param name="Entry">The entry.</param>
 /// <param name="Index">Its 0-based position in the unit's <c>cron</c> list.</param>
-internal sealed record ScheduleRow(UnitDefinition Unit, CronEntry Entry, int Index);
+/// <param name="NextTick">The entry's next tick, or <c>null</c> when it has none.</param>
+/// <param name="LastRequestId">The request this node last queued for the entry, or <c>null</c> since start.</param>
+internal sealed record ScheduleRow(UnitDefinition Unit, CronEntry Entry, int Index, DateTimeOffset? NextTick, string? LastRequestId);
 
 /// <summary>Every schedule entry of every unit.</summary>
 internal sealed record SchedulesPageModel(LayoutModel Layout, IReadOnlyList<ScheduleRow> Entries);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using NanoRun.Queue;
 using NanoRun.Requests;
+using NanoRun.Scheduling;
 using NanoRun.Storage;
 using NanoRun.Units;
 using RazorSlices;
@@ -85,7 +86,8 @@ internal sealed partial class UiEndpoints(string prefix)
             filter,
             OlderHref: null,
             NewestHref: null,
-            Time(context).GetUtcNow());
+            Time(context).GetUtcNow(),
+            ScheduleRows(context, unit));
         if (requests.Count > pageSize)
         {
             // One more than a page was read only to learn that an older page exists.
@@ -187,6 +189,20 @@ internal sealed partial class UiEndpoints(string prefix)
         await DownloadAsync(context, session, attempt.Result, "attempt-" + attempt.Id + ".result").ConfigureAwait(false);
     }
 
+    /// <summary>The unit's schedule entries with their next tick and last request.</summary>
+    private static List<ScheduleRow> ScheduleRows(HttpContext context, UnitDefinition unit)
+    {
+        var scheduler = context.RequestServices.GetService<CronScheduler>();
+        var rows = new List<ScheduleRow>(unit.Cron.Count);
+        for (var i = 0; i < unit.Cron.Count; i++)
+        {
+            var (next, last) = scheduler?.Describe(unit.Name, i) ?? default;
+            rows.Add(new ScheduleRow(unit, unit.Cron[i], i, next, last));
+        }
+
+        return rows;
+    }
+
     /// <summary><c>GET /schedules</c>: every schedule entry of every unit.</summary>
     public async Task SchedulesAsync(HttpContext context)
     {
@@ -199,10 +215,7 @@ internal sealed partial class UiEndpoints(string prefix)
         var rows = new List<ScheduleRow>();
         foreach (var unit in Engine(context).Units.All.OrderBy(u => u.Name, StringComparer.Ordinal))
         {
-            for (var i = 0; i < unit.Cron.Count; i++)
-            {
-                rows.Add(new ScheduleRow(unit, unit.Cron[i], i));
-            }
+            rows.AddRange(ScheduleRows(context, unit));
         }
 
         await RenderAsync(context, Pages.Schedules(new SchedulesPageModel(new LayoutModel("Schedules", session, "schedules"), rows))).ConfigureAwait(false);

@@ -214,9 +214,24 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
             }
             else
             {
+                entry.LastRequestId = id;
                 LogTickQueued(_logger, entry.Unit.Name, entry.Label, tick, id);
             }
         }
+    }
+
+    /// <summary>The entry's next tick after now and the request this node last queued for it (since it started), for display.</summary>
+    public (DateTimeOffset? NextTick, string? LastRequestId) Describe(string unit, int index)
+    {
+        foreach (var entry in _entries)
+        {
+            if (entry.Index == index && string.Equals(entry.Unit.Name, unit, StringComparison.Ordinal))
+            {
+                return (entry.Schedule.NextAfter(_time.GetUtcNow()), entry.LastRequestId);
+            }
+        }
+
+        return (null, null);
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Scheduler started with {Count} schedules")]
@@ -255,5 +270,14 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
         public string Uri { get; } = uri;
 
         public IReadOnlyList<KeyValuePair<string, string>> Headers { get; } = [.. entry.Headers];
+
+        /// <summary>The request this node last queued for the entry; written by the entry's loop, read by pages.</summary>
+        public string? LastRequestId
+        {
+            get => Volatile.Read(ref _lastRequestId);
+            set => Volatile.Write(ref _lastRequestId, value);
+        }
+
+        private string? _lastRequestId;
     }
 }
