@@ -358,18 +358,8 @@ internal static class RequestEndpoints
     private static string BaseFor(HttpContext context, UnitDefinition unit) =>
         context.Request.Path.Value is { } path && path.EndsWith('/') ? string.Empty : unit.Name + "/";
 
-    /// <summary>Headers that describe a message's framing or connection, and reserved saved pairs; never copied from a stored message.</summary>
-    private static bool IsFramingHeader(string name) =>
-        SavedHeaders.IsReserved(name)
-        || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Connection", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Expect", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("TE", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Trailer", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Framing and hop-by-hop headers and reserved saved pairs: never copied from a stored message.</summary>
+    private static bool IsFramingHeader(string name) => SavedHeaders.IsReserved(name) || HeaderRules.IsFraming(name);
 
     private static void CopyHeaders(IReadOnlyList<KeyValuePair<string, string>> from, IHeaderDictionary to)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
+using NanoRun.Requests;
 using NanoRun.Storage;
 
 namespace NanoRun.Runners;
@@ -134,7 +135,7 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
             for (var i = 0; i < headers.Count; i++)
             {
                 var (name, value) = (headers[i].Key, headers[i].Value);
-                if (IsHopByHop(name, connection) || IsAttemptHeader(name) || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
+                if (HeaderRules.IsHopByHop(name, connection) || IsAttemptHeader(name) || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
                     || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Expect", StringComparison.OrdinalIgnoreCase))
                 {
                     continue;
@@ -194,7 +195,7 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
         {
             foreach (var header in from)
             {
-                if (IsHopByHop(header.Key, connection))
+                if (HeaderRules.IsHopByHop(header.Key, connection))
                 {
                     continue;
                 }
@@ -221,38 +222,6 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
         }
 
         return true;
-    }
-
-    /// <summary>Hop-by-hop headers of RFC 9110 §7.6.1, and any named in <c>Connection</c>.</summary>
-    private static bool IsHopByHop(string name, string? connection)
-    {
-        if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Proxy-Connection", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Proxy-Authenticate", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("TE", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Trailer", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        if (connection is null)
-        {
-            return false;
-        }
-
-        foreach (var range in connection.AsSpan().Split(','))
-        {
-            if (connection.AsSpan(range).Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static bool IsAttemptHeader(string name) =>
