@@ -17,13 +17,15 @@ internal sealed partial class ProcessGroup
     private const int SigKill = 9;
     private const int NoSuchProcess = 3; // ESRCH: every member has already exited.
 
+    private readonly System.Diagnostics.Process? _leader;
     private readonly ILogger _logger;
     private readonly string _requestId;
     private readonly string _attemptId;
 
-    public ProcessGroup(int id, ILogger logger, string requestId, string attemptId)
+    public ProcessGroup(int id, ILogger logger, string requestId, string attemptId, System.Diagnostics.Process? leader = null)
     {
         Id = id;
+        _leader = leader;
         _logger = logger;
         _requestId = requestId;
         _attemptId = attemptId;
@@ -61,13 +63,28 @@ internal sealed partial class ProcessGroup
 
     private void Send(int signal)
     {
-        if (kill(-Id, signal) != 0)
+        if (kill(-Id, signal) == 0)
         {
-            var error = Marshal.GetLastPInvokeError();
-            if (error != NoSuchProcess)
+            return;
+        }
+
+        var error = Marshal.GetLastPInvokeError();
+        if (error == NoSuchProcess && _leader is { HasExited: false })
+        {
+            // The leader is alive but has not reached setsid() yet, so its group does not exist: signal it alone.
+            // It has no children yet, so this reaches the whole attempt. Once it has exited its pid may be reused,
+            // which is why the fallback asks first.
+            if (kill(Id, signal) == 0)
             {
-                ShellRunnerLog.SignalFailed(_logger, _requestId, _attemptId, signal, Id, error);
+                return;
             }
+
+            error = Marshal.GetLastPInvokeError();
+        }
+
+        if (error != NoSuchProcess)
+        {
+            ShellRunnerLog.SignalFailed(_logger, _requestId, _attemptId, signal, Id, error);
         }
     }
 

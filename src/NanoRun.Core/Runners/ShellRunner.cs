@@ -132,7 +132,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                 return Failed(NotStarted);
             }
 
-            group = new ProcessGroup(process.Id, Logger, context.RequestId, context.AttemptId);
+            group = new ProcessGroup(process.Id, Logger, context.RequestId, context.AttemptId, process);
             var result = await SuperviseAsync(context, process, group, cancellationToken).ConfigureAwait(false);
             group = null; // swept by SuperviseAsync; its id may belong to someone else by now
             return result;

@@ -198,7 +198,9 @@ public sealed class BinRunnerTests
         {
             Name = "test",
             Command = "trap 'echo interrupted; exit 0' INT; sleep 30",
-            GracefulTimeout = TimeSpan.FromMilliseconds(300),
+
+            // Long enough for the shell to install its trap even on a loaded machine.
+            GracefulTimeout = TimeSpan.FromSeconds(2),
             Timeout = TimeSpan.FromSeconds(20),
         };
         var context = await world.ContextAsync(unit);
