@@ -11,6 +11,29 @@ var server = Arg(args, "--server") ?? throw new ArgumentException("--server PATH
 var runs = int.Parse(Arg(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
 var requests = int.Parse(Arg(args, "--requests") ?? "20000", CultureInfo.InvariantCulture);
 var skipBig = args.Contains("--skip-big");
+if (Arg(args, "--restart-pending") is { } pendingText)
+{
+    // Restart time with many acknowledged requests waiting: fill a unit that never finishes, kill -9, time the restart.
+    var pending = int.Parse(pendingText, CultureInfo.InvariantCulture);
+    var folder = Path.Combine(Path.GetTempPath(), "nano-run-bench-restart-" + Guid.NewGuid().ToString("N"));
+    await using (var filled = await BenchServer.StartAsync(server, units: 1, unitYaml: "command: sleep 1000\nworkers: 1\n", root: folder))
+    {
+        var (rate, _, _) = await Load.PostAsync(filled.Client, "u0", pending, 64);
+        Console.WriteLine($"| filled {pending} pending requests | {rate:0} | req/s |");
+        Console.WriteLine($"| RSS with {pending} pending | {filled.RssMb():0.#} | MB |");
+        Console.WriteLine($"| data folder with {pending} pending | {BenchServer.FolderMb(folder):0.#} | MB |");
+        filled.Keep = true;
+    }
+
+    var clock = Stopwatch.StartNew();
+    await using (var restarted = await BenchServer.StartAsync(server, units: 1, unitYaml: "command: sleep 1000\nworkers: 1\n", root: folder))
+    {
+        Console.WriteLine($"| restart until the API answers, {pending} pending | {clock.Elapsed.TotalSeconds:0.00} | s |");
+        Console.WriteLine($"| RSS after restart | {restarted.RssMb():0.#} | MB |");
+    }
+
+    return 0;
+}
 
 var rows = new List<(string Name, string Unit, List<double> Values)>
 {
@@ -101,9 +124,15 @@ namespace NanoRun.Bench
 
         public int Pid => _process.Id;
 
-        public static async Task<BenchServer> StartAsync(string binary, int units, string unitYaml = "command: 'true'\n")
+        /// <summary>When set, disposing keeps the folder (for a restart on the same data).</summary>
+        public bool Keep { get; set; }
+
+        public static double FolderMb(string folder) =>
+            new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) / 1024.0 / 1024.0;
+
+        public static async Task<BenchServer> StartAsync(string binary, int units, string unitYaml = "command: 'true'\n", string? root = null)
         {
-            var root = Path.Combine(Path.GetTempPath(), "nano-run-bench-" + Guid.NewGuid().ToString("N"));
+            root ??= Path.Combine(Path.GetTempPath(), "nano-run-bench-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(Path.Combine(root, "conf.d"));
             var port = FreePort();
             await File.WriteAllTextAsync(Path.Combine(root, "server.yaml"), $"bind: 127.0.0.1:{port}\nworking_directory: data\nconfig_directory: conf.d\n");
@@ -161,7 +190,10 @@ namespace NanoRun.Bench
             }
 
             _process.Dispose();
-            Directory.Delete(_root, recursive: true);
+            if (!Keep)
+            {
+                Directory.Delete(_root, recursive: true);
+            }
         }
 
         private long StatusKb(string field)
