@@ -75,16 +75,8 @@ internal sealed partial class UiEndpoints
     /// <summary><c>POST /units/{unit}/requests/{id}/retry</c>: queues a new request with the same saved content.</summary>
     public async Task RetryAsync(HttpContext context)
     {
-        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
-        if (session is null)
+        if (await EnterRequestAsync(context, form: true).ConfigureAwait(false) is not var (session, unit, record))
         {
-            return;
-        }
-
-        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
-        if (unit is null || record is null)
-        {
-            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
             return;
         }
 
@@ -102,16 +94,8 @@ internal sealed partial class UiEndpoints
     /// <summary><c>POST /units/{unit}/requests/{id}/cancel</c>: no further attempts; a running attempt is stopped.</summary>
     public async Task CancelAsync(HttpContext context)
     {
-        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
-        if (session is null)
+        if (await EnterRequestAsync(context, form: true).ConfigureAwait(false) is not var (session, unit, record))
         {
-            return;
-        }
-
-        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
-        if (unit is null || record is null)
-        {
-            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
             return;
         }
 

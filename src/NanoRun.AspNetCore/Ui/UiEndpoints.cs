@@ -107,16 +107,8 @@ internal sealed partial class UiEndpoints(string prefix)
     /// <summary><c>GET /units/{unit}/requests/{id}</c>: a request's details, payload preview and attempts.</summary>
     public async Task RequestAsync(HttpContext context)
     {
-        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
-        if (session is null)
+        if (await EnterRequestAsync(context, form: false).ConfigureAwait(false) is not var (session, unit, record))
         {
-            return;
-        }
-
-        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
-        if (unit is null || record is null)
-        {
-            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
             return;
         }
 
@@ -153,16 +145,8 @@ internal sealed partial class UiEndpoints(string prefix)
     /// <summary><c>GET /units/{unit}/requests/{id}/payload</c>: the saved body as a download.</summary>
     public async Task PayloadAsync(HttpContext context)
     {
-        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
-        if (session is null)
+        if (await EnterRequestAsync(context, form: false).ConfigureAwait(false) is not var (session, unit, record))
         {
-            return;
-        }
-
-        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
-        if (unit is null || record is null)
-        {
-            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
             return;
         }
 
@@ -329,6 +313,25 @@ internal sealed partial class UiEndpoints(string prefix)
 
     private static UnitDefinition? FindUnit(HttpContext context, NanoRunEngine engine) =>
         context.Request.RouteValues["unit"] is string name ? engine.Units.Find(name) : null;
+
+    /// <summary>Enters the page and loads the request its route names; when either fails the answer is already written and the result is <c>null</c>.</summary>
+    private async Task<(UiSession Session, UnitDefinition Unit, RequestRecord Record)?> EnterRequestAsync(HttpContext context, bool form)
+    {
+        var session = await EnterAsync(context, form).ConfigureAwait(false);
+        if (session is null)
+        {
+            return null;
+        }
+
+        var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
+        if (unit is null || record is null)
+        {
+            await NotFoundAsync(context, session, "No request of that id in this unit.").ConfigureAwait(false);
+            return null;
+        }
+
+        return (session, unit, record);
+    }
 
     private static async Task<(UnitDefinition? Unit, RequestRecord? Record)> FindRequestAsync(HttpContext context)
     {
