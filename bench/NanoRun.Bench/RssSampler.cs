@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace NanoRun.Bench;
+
+/// <summary>Samples a process's RSS at a fixed period into a time series, until disposed.</summary>
+internal sealed class RssSampler : IAsyncDisposable
+{
+    private readonly List<(double Seconds, double Mb)> _samples = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    public RssSampler(int pid, TimeSpan period)
+    {
+        var clock = Stopwatch.StartNew();
+        _loop = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(period);
+            do
+            {
+                var kb = Proc.StatusKb(pid, "VmRSS");
+                if (kb > 0)
+                {
+                    lock (_samples)
+                    {
+                        _samples.Add((clock.Elapsed.TotalSeconds, kb / 1024.0));
+                    }
+                }
+            }
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
+        });
+    }
+
+    public IReadOnlyList<(double Seconds, double Mb)> Samples
+    {
+        get
+        {
+            lock (_samples)
+            {
+                return [.. _samples];
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+}
