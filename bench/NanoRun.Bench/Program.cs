@@ -146,6 +146,7 @@ async Task<string> QueuedAsync(int total)
         report.Add($"data folder with {total} queued (1-byte bodies)", "MB", mb);
         report.Add("disk per queued request", "bytes", mb * 1024 * 1024 / total);
         report.AddSeries($"{total} queued requests", sampler.Samples);
+        report.AddSeries($"{total} queued requests, anonymous part of RSS", sampler.Anonymous);
         world.Keep = true;
     }
 
@@ -173,6 +174,7 @@ async Task<string> SoakAsync(double minutes, double perSecond)
     report.Add("RSS max", "MB", samples.Max(s => s.Mb));
     report.Add("RSS trend over the second half (least squares)", "MB/min", 60 * Slope(samples.Skip(samples.Count / 2).ToList()));
     report.AddSeries(FormattableString.Invariant($"soak, {perSecond:0} req/s for {minutes:0} min"), samples);
+    report.AddSeries("soak, anonymous part of RSS", sampler.Anonymous);
     return FormattableString.Invariant($"Nano-Run soak, {perSecond:0} requests/s for {minutes:0} minutes");
 }
 

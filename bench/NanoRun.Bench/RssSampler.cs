@@ -6,6 +6,7 @@ namespace NanoRun.Bench;
 internal sealed class RssSampler : IAsyncDisposable
 {
     private readonly List<(double Seconds, double Mb)> _samples = [];
+    private readonly List<(double Seconds, double Mb)> _anonymous = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -18,11 +19,13 @@ internal sealed class RssSampler : IAsyncDisposable
             do
             {
                 var kb = Proc.StatusKb(pid, "VmRSS");
+                var anonymousKb = Proc.StatusKb(pid, "RssAnon");
                 if (kb > 0)
                 {
                     lock (_samples)
                     {
                         _samples.Add((clock.Elapsed.TotalSeconds, kb / 1024.0));
+                        _anonymous.Add((clock.Elapsed.TotalSeconds, anonymousKb / 1024.0));
                     }
                 }
             }
@@ -37,6 +40,18 @@ internal sealed class RssSampler : IAsyncDisposable
             lock (_samples)
             {
                 return [.. _samples];
+            }
+        }
+    }
+
+    /// <summary>The anonymous part of RSS (heaps, stacks), without the mapped binary and libraries.</summary>
+    public IReadOnlyList<(double Seconds, double Mb)> Anonymous
+    {
+        get
+        {
+            lock (_samples)
+            {
+                return [.. _anonymous];
             }
         }
     }
