@@ -5,6 +5,7 @@ using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Storage;
 using NanoRun.Units;
+using Microsoft.OpenApi;
 using OpenTelemetry.Metrics;
 
 namespace NanoRun.Server.Operations;
@@ -59,6 +60,49 @@ internal static class HostOperations
             document.Info.Title = "Nano-Run";
             document.Info.Version = "1";
             document.Info.Description = "Asynchronous HTTP request runner: each unit is served at /api/{unit}/.";
+            return Task.CompletedTask;
+        }).AddOperationTransformer(static (operation, context, cancellationToken) =>
+        {
+            // Enqueue takes any body and streams it to the store as it is; the handlers read no typed body to infer it from.
+            if (operation.OperationId is "Enqueue" or "EnqueueAndWait")
+            {
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Description = "Saved as it is, with its headers, and given to the unit's command",
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["*/*"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
+                    },
+                };
+            }
+
+            // Handlers take the whole HttpContext, so route values are described from the route pattern.
+            var path = context.Description.RelativePath ?? string.Empty;
+            operation.Parameters ??= [];
+            foreach (var segment in path.Split('/'))
+            {
+                if (segment.Length > 2 && segment[0] == '{' && segment[^1] == '}')
+                {
+                    var name = segment[1..^1];
+                    var present = false;
+                    foreach (var parameter in operation.Parameters)
+                    {
+                        present |= parameter.Name == name;
+                    }
+
+                    if (!present)
+                    {
+                        operation.Parameters.Add(new OpenApiParameter
+                        {
+                            Name = name,
+                            In = ParameterLocation.Path,
+                            Required = true,
+                            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                        });
+                    }
+                }
+            }
+
             return Task.CompletedTask;
         }));
     }
