@@ -8,19 +8,59 @@ namespace NanoRun.AspNetCore;
 /// <summary>Mounts the Nano-Run HTTP API.</summary>
 public static class NanoRunEndpointRouteBuilderExtensions
 {
+    private const string Tag = "requests";
+
     /// <summary>Maps <c>{prefix}/{unit}/</c> and its request routes; returns the group so hosts can add conventions such as authorization.</summary>
     public static IEndpointConventionBuilder MapNanoRun(this IEndpointRouteBuilder endpoints, string prefix = "/api")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup(prefix);
-        group.MapPost("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAsync);
-        group.MapPut("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAndWaitAsync);
-        group.MapGet("/{unit}/{id}", (RequestDelegate)RequestEndpoints.GetRecordAsync);
-        group.MapGet("/{unit}/{id}/completed", (RequestDelegate)RequestEndpoints.GetCompletedAsync);
-        group.MapGet("/{unit}/{id}/attempt/{attemptId}", (RequestDelegate)RequestEndpoints.GetAttemptAsync);
-        group.MapGet("/{unit}/{id}/request", (RequestDelegate)RequestEndpoints.GetRequestAsync);
-        group.MapPost("/{unit}/{id}", (RequestDelegate)RequestEndpoints.RetryAsync);
-        group.MapDelete("/{unit}/{id}", (RequestDelegate)RequestEndpoints.CancelAsync);
+        group.MapPost("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAsync)
+            .Describe(RequestEndpoints.EnqueueAsync, "Enqueue", "Save the request and queue it; 303 to its record, with the id in X-Correlation-Id")
+            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
+                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
+        group.MapPut("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAndWaitAsync)
+            .Describe(RequestEndpoints.EnqueueAndWaitAsync, "EnqueueAndWait", "Save and queue the request, then wait (query wait, default wait_time) for its final outcome: 303 to /completed, or 504 when still processing")
+            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
+                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
+        group.MapGet("/{unit}/{id}", (RequestDelegate)RequestEndpoints.GetRecordAsync)
+            .Describe(RequestEndpoints.GetRecordAsync, "GetRecord", "The request's record with its attempts as JSON; X-Status tells complete or processing")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+        group.MapGet("/{unit}/{id}/completed", (RequestDelegate)RequestEndpoints.GetCompletedAsync)
+            .Describe(RequestEndpoints.GetCompletedAsync, "GetCompleted", "301 to the final attempt once the request is complete, 425 while it is processing")
+            .Responds(StatusCodes.Status301MovedPermanently, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, 425);
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}", (RequestDelegate)RequestEndpoints.GetAttemptAsync)
+            .Describe(RequestEndpoints.GetAttemptAsync, "GetAttempt", "The attempt's own status code, headers and body")
+            .Responds("application/octet-stream", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+        group.MapGet("/{unit}/{id}/request", (RequestDelegate)RequestEndpoints.GetRequestAsync)
+            .Describe(RequestEndpoints.GetRequestAsync, "GetRequest", "The saved request body with its original headers, method in X-Method and URI in X-Request-Uri")
+            .Responds("application/octet-stream", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+        group.MapPost("/{unit}/{id}", (RequestDelegate)RequestEndpoints.RetryAsync)
+            .Describe(RequestEndpoints.RetryAsync, "Retry", "Queue a new request with the same saved content; 303 to the new id")
+            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
+        group.MapDelete("/{unit}/{id}", (RequestDelegate)RequestEndpoints.CancelAsync)
+            .Describe(RequestEndpoints.CancelAsync, "Cancel", "No further attempts; a running attempt is killed")
+            .Responds(StatusCodes.Status204NoContent, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         return group;
     }
+
+    /// <summary>Names and summarizes the route for the OpenAPI document; the handler's method lets API descriptions include a <see cref="RequestDelegate"/> route.</summary>
+    private static IEndpointConventionBuilder Describe(this IEndpointConventionBuilder builder, RequestDelegate handler, string name, string summary) =>
+        builder.WithMetadata(handler.Method).WithName(name).WithSummary(summary).WithTags(Tag);
+
+    private static IEndpointConventionBuilder Responds(this IEndpointConventionBuilder builder, params int[] statusCodes)
+    {
+        foreach (var code in statusCodes)
+        {
+            builder.WithMetadata(new ProducesResponseTypeMetadata(code, typeof(void), []));
+        }
+
+        return builder;
+    }
+
+    private static IEndpointConventionBuilder Responds(this IEndpointConventionBuilder builder, string contentType, int statusCode) =>
+        builder.WithMetadata(new ProducesResponseTypeMetadata(statusCode, typeof(void), [contentType]));
 }

@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Retention;
 using NanoRun.Runners;
@@ -29,7 +31,9 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton<ProxyRunner>();
         services.TryAddSingleton<AttemptRunnerSelector>();
         services.TryAddSingleton(static sp => new UnitCatalog(sp.GetServices<UnitDefinition>()));
+        services.TryAddSingleton(static sp => new NanoRunMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<NanoRunEngine>();
+        services.TryAddSingleton<QueueGauges>();
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());
         services.TryAddSingleton<RetentionOptions>();
         services.TryAddSingleton<RetentionCleaner>();

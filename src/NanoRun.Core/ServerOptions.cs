@@ -47,6 +47,12 @@ public sealed class ServerOptions
     /// node once their lease ends.</remarks>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The Prometheus scrape endpoint; on by default at <c>/metrics</c> on the main listener.</summary>
+    public MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>Log line format, <c>text</c> (plain console, the default) or <c>json</c> (one JSON object per line with scopes).</summary>
+    public string LogFormat { get; set; } = "text";
+
     /// <summary>The settings used when no <c>server.yaml</c> exists: units in <c>run/conf.d</c> and data in <c>run/data</c> under <paramref name="baseDirectory"/>.</summary>
     public static ServerOptions CreateTransientDefault(string baseDirectory)
     {
@@ -112,4 +118,17 @@ public sealed class OAuth2Options
 
     /// <summary>Scopes requested; default none.</summary>
     public IReadOnlyList<string> Scopes { get; set; } = [];
+}
+
+/// <summary>The Prometheus scrape endpoint (<c>metrics</c> in <c>server.yaml</c>).</summary>
+public sealed class MetricsOptions
+{
+    /// <summary>Whether <see cref="Path"/> is served; default <c>true</c>.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Path of the scrape endpoint; default <c>/metrics</c>.</summary>
+    public string Path { get; set; } = "/metrics";
+
+    /// <summary>A separate <c>host:port</c> that alone serves the endpoint; empty (the default) serves it on the main listener.</summary>
+    public string Bind { get; set; } = string.Empty;
 }

@@ -8,7 +8,7 @@ namespace NanoRun.Server;
 /// The command line: <c>nano-run [server run [-c FILE] [--fail]]</c>, <c>nano-run server init</c> and
 /// <c>nano-run run EXECUTABLE [ARGS…]</c>; every flag also reads a <c>NANO_RUN_…</c> variable.
 /// </summary>
-internal static class Cli
+internal static partial class Cli
 {
     public static async Task<int> RunAsync(string[] args)
     {
@@ -23,15 +23,28 @@ internal static class Cli
             DefaultValueFactory = static _ => IsTrue(Environment.GetEnvironmentVariable("NANO_RUN_FAIL")),
         };
 
-        var run = new Command("run", "Run the server: units from the config folder, the API on the bound address") { config, fail };
-        run.SetAction((result, cancellationToken) => ServeConfiguredAsync(result.GetValue(config)!, result.GetValue(fail)));
+        var logFormat = LogFormatOption();
+        var run = new Command("run", "Run the server: units from the config folder, the API on the bound address") { config, fail, logFormat };
+        run.SetAction((result, cancellationToken) => ServeConfiguredAsync(result.GetValue(config)!, result.GetValue(fail), result.GetValue(logFormat)));
         var server = new Command("server", "Server commands") { run, InitCommand.Create() };
         var root = new RootCommand("Nano-Run: an asynchronous HTTP request runner. With no command it runs `server run`.") { server, RunCommand.Create() };
-        root.SetAction((result, cancellationToken) => ServeConfiguredAsync(config.DefaultValueFactory!(null!), fail.DefaultValueFactory!(null!)));
+        root.SetAction((result, cancellationToken) => ServeConfiguredAsync(config.DefaultValueFactory!(null!), fail.DefaultValueFactory!(null!), logFormat.DefaultValueFactory!(null!)));
 
         // The web host handles SIGINT/SIGTERM itself (graceful shutdown), so the parser must not.
         var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
         return await root.Parse(RunCommand.SeparateProgram(args)).InvokeAsync(invocation).ConfigureAwait(false);
+    }
+
+    /// <summary><c>--log-format text|json</c>, also read from <c>NANO_RUN_LOG_FORMAT</c>; <c>null</c> leaves the configured format.</summary>
+    public static Option<string?> LogFormatOption()
+    {
+        var option = new Option<string?>("--log-format")
+        {
+            Description = "log lines as plain text or as JSON objects with scopes (env NANO_RUN_LOG_FORMAT; default: server.yaml log_format, else text)",
+            DefaultValueFactory = static _ => Environment.GetEnvironmentVariable("NANO_RUN_LOG_FORMAT") is { Length: > 0 } value ? value : null,
+        };
+        option.AcceptOnlyFromAmong("text", "json");
+        return option;
     }
 
     /// <summary>Whether an environment value means yes: <c>1</c>, <c>true</c> or <c>yes</c>.</summary>
@@ -54,9 +67,18 @@ internal static class Cli
                 return 2;
             }
 
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NanoRun.Server");
             foreach (var address in NanoRunHost.Addresses(app))
             {
-                Console.WriteLine($"nano-run: listening on {address} with {units.Count} units from {source}");
+                if (options.LogFormat == "json")
+                {
+                    // JSON mode: every line on the console is one JSON object.
+                    LogListening(logger, address, units.Count, source);
+                }
+                else
+                {
+                    Console.WriteLine($"nano-run: listening on {address} with {units.Count} units from {source}");
+                }
             }
 
             await app.WaitForShutdownAsync().ConfigureAwait(false);
@@ -74,7 +96,7 @@ internal static class Cli
         }
     }
 
-    private static async Task<int> ServeConfiguredAsync(string configFile, bool failWhenMissing)
+    private static async Task<int> ServeConfiguredAsync(string configFile, bool failWhenMissing, string? logFormat)
     {
         ServerOptions options;
         IReadOnlyList<UnitDefinition> units;
@@ -94,6 +116,11 @@ internal static class Cli
                 options = ServerOptions.CreateTransientDefault(Directory.GetCurrentDirectory());
             }
 
+            if (logFormat is not null)
+            {
+                options.LogFormat = logFormat;
+            }
+
             Directory.CreateDirectory(options.ConfigDirectory);
             Directory.CreateDirectory(options.DataDirectory);
             units = UnitLoader.LoadDirectory(options.ConfigDirectory);
@@ -106,4 +133,7 @@ internal static class Cli
 
         return await ServeAsync(options, units, options.ConfigDirectory).ConfigureAwait(false);
     }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "nano-run: listening on {Address} with {UnitCount} units from {Source}")]
+    private static partial void LogListening(ILogger logger, string address, int unitCount, string source);
 }

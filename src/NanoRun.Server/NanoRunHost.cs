@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using NanoRun.AspNetCore;
 using NanoRun.Retention;
+using NanoRun.Server.Operations;
 using NanoRun.Storage.PostgreSql;
 using NanoRun.Storage.Sqlite;
 using NanoRun.Units;
@@ -27,7 +28,12 @@ internal static class NanoRunHost
         {
             kestrel.AddServerHeader = false;
             Listen(kestrel, options.Bind, certificate);
+            if (options.Metrics.Enabled && options.Metrics.Bind.Length > 0)
+            {
+                Listen(kestrel, options.Metrics.Bind, null);
+            }
         });
+        HostOperations.Add(builder, options);
 
         builder.Services.AddSingleton(new RetentionOptions { Default = options.Retention });
         var nanoRun = builder.Services.AddNanoRun(
@@ -60,6 +66,7 @@ internal static class NanoRunHost
 
         var app = builder.Build();
         app.MapNanoRun("/api");
+        HostOperations.Map(app, options);
         if (!options.DisableUi)
         {
             app.MapGet("/", static context =>

@@ -11,7 +11,7 @@ internal static class RunCommand
     private const string Name = "run";
 
     // Flags of `run` that take a value; the first other token starts the program.
-    private static readonly string[] ValueFlags = ["--bind", "--directory", "-d", "--attempts", "--interval", "--concurrency", "--mode"];
+    private static readonly string[] ValueFlags = ["--bind", "--directory", "-d", "--attempts", "--interval", "--concurrency", "--mode", "--log-format"];
 
     public static Command Create()
     {
@@ -21,6 +21,7 @@ internal static class RunCommand
         var interval = Flag("--interval", "pause between attempts (Go duration)", "NANO_RUN_INTERVAL", "5s");
         var concurrency = Flag("--concurrency", "attempts running at once; 0 = number of CPUs", "NANO_RUN_CONCURRENCY", "1");
         var mode = Flag("--mode", "bin, cgi or proxy (EXECUTABLE is then the upstream URL)", "NANO_RUN_MODE", "bin");
+        var logFormat = Cli.LogFormatOption();
         var program = new Argument<string[]>("EXECUTABLE")
         {
             Description = "the program and its arguments (bin, cgi), or the upstream URL (proxy)",
@@ -29,7 +30,7 @@ internal static class RunCommand
 
         var command = new Command(Name, "Serve one unit 'main' at /api/main/ for the given program or URL, no files needed")
         {
-            bind, directory, attempts, interval, concurrency, mode, program,
+            bind, directory, attempts, interval, concurrency, mode, logFormat, program,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -58,6 +59,7 @@ internal static class RunCommand
                 Bind = result.GetValue(bind)!,
                 DataDirectory = dataDirectory,
                 ConfigDirectory = dataDirectory,
+                LogFormat = result.GetValue(logFormat) ?? "text",
             };
             return Cli.ServeAsync(options, [unit], "the command line");
         });

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using NanoRun.AspNetCore.Authorization;
+using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Storage;
@@ -25,6 +26,7 @@ internal static class RequestEndpoints
         var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
         if (unit is null)
         {
+            CountAuthRefusal(context, engine);
             return;
         }
 
@@ -46,6 +48,7 @@ internal static class RequestEndpoints
         var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
         if (unit is null)
         {
+            CountAuthRefusal(context, engine);
             return;
         }
 
@@ -293,6 +296,7 @@ internal static class RequestEndpoints
         var request = context.Request;
         if (unit.MaxRequest > 0 && request.ContentLength > unit.MaxRequest)
         {
+            engine.Metrics.Refused(unit.Name, RefusalReasons.TooLarge);
             await WritePlainAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
             return null;
         }
@@ -300,6 +304,7 @@ internal static class RequestEndpoints
         if (await engine.CheckCapacityAsync(unit, context.RequestAborted).ConfigureAwait(false) is { } refusal)
         {
             // Nothing is stored; the client tries again later and existing work goes on.
+            engine.Metrics.Refused(unit.Name, refusal == CapacityRefusal.QueueFull ? RefusalReasons.QueueFull : RefusalReasons.DiskFull);
             context.Response.Headers.RetryAfter = "1";
             await WritePlainAsync(context, StatusCodes.Status503ServiceUnavailable, refusal == CapacityRefusal.QueueFull
                 ? string.Create(CultureInfo.InvariantCulture, $"unit {unit.Name} already has max_queue ({unit.MaxQueue}) requests waiting")
@@ -330,15 +335,27 @@ internal static class RequestEndpoints
         }
         catch (BodyTooLargeException)
         {
+            engine.Metrics.Refused(unit.Name, RefusalReasons.TooLarge);
             await WritePlainAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
             return null;
         }
         catch (IOException e) when (IsDiskFull(e))
         {
             // The blob store removed the partial body; nothing was queued.
+            engine.Metrics.Refused(unit.Name, RefusalReasons.DiskFull);
             context.Response.Headers.RetryAfter = "5";
             await WritePlainAsync(context, StatusCodes.Status507InsufficientStorage, "the data folder ran out of space while saving the request").ConfigureAwait(false);
             return null;
+        }
+    }
+
+    /// <summary>Counts a new request that the unit's authorization refused (401 or 403); unknown units are not counted.</summary>
+    private static void CountAuthRefusal(HttpContext context, NanoRunEngine engine)
+    {
+        if (context.Response.StatusCode is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden
+            && context.Request.RouteValues["unit"] is string name)
+        {
+            engine.Metrics.Refused(name, RefusalReasons.Auth);
         }
     }
 

@@ -42,7 +42,7 @@ internal static class ServerConfigLoader
         var root = YamlSection.Load(yamlText, fileName, ServerError);
         root.AllowOnly(
             "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time",
-            "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk");
+            "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format");
 
         var defaults = new ServerOptions();
         var storage = root.GetSection("storage");
@@ -63,7 +63,57 @@ internal static class ServerConfigLoader
             Retention = RetentionReader.Read(root.GetSection("retention"), defaults.Retention)!,
             MinFreeDisk = root.GetInteger("min_free_disk", defaults.MinFreeDisk, 0, long.MaxValue),
             LeaseDuration = storage?.GetDuration("lease", allowZero: false) ?? defaults.LeaseDuration,
+            Metrics = ReadMetrics(root.GetSection("metrics")),
+            LogFormat = ReadLogFormat(root) ?? defaults.LogFormat,
         };
+    }
+
+    private static MetricsOptions ReadMetrics(YamlSection? section)
+    {
+        var defaults = new MetricsOptions();
+        if (section is null)
+        {
+            return defaults;
+        }
+
+        section.AllowOnly("enabled", "path", "bind");
+        var path = section.GetNonEmptyString("path") ?? defaults.Path;
+        if (!path.StartsWith('/') || path.Contains('?', StringComparison.Ordinal) || path.Contains('#', StringComparison.Ordinal) || path.Contains(' ', StringComparison.Ordinal))
+        {
+            throw section.Error("path", $"must be an absolute URL path such as /metrics, got '{path}'");
+        }
+
+        if (path.Equals("/api", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/api/", StringComparison.OrdinalIgnoreCase))
+        {
+            throw section.Error("path", $"must not be under /api/, which belongs to the units, got '{path}'");
+        }
+
+        var bind = ReadBind(section) ?? defaults.Bind;
+        if (bind.EndsWith(":0", StringComparison.Ordinal))
+        {
+            throw section.Error("bind", $"must name a fixed port so that scrapes can find it, got '{bind}'");
+        }
+
+        return new MetricsOptions
+        {
+            Enabled = section.GetBool("enabled", defaults.Enabled),
+            Path = path,
+            Bind = bind,
+        };
+    }
+
+    /// <summary>Whether <paramref name="format"/> names a log format: <c>text</c> or <c>json</c>.</summary>
+    public static bool IsLogFormat(string format) => format is "text" or "json";
+
+    private static string? ReadLogFormat(YamlSection root)
+    {
+        var format = root.GetNonEmptyString("log_format");
+        if (format is not null && !IsLogFormat(format))
+        {
+            throw root.Error("log_format", $"must be text or json, got '{format}'");
+        }
+
+        return format;
     }
 
     private static string? ReadBind(YamlSection root)

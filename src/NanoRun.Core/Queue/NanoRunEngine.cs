@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NanoRun.Metrics;
 using NanoRun.Requests;
 using NanoRun.Runners;
 using NanoRun.Storage;
@@ -21,6 +22,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     private readonly EngineOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<NanoRunEngine> _logger;
+    private readonly NanoRunMetrics _metrics;
     private readonly CompletionSignals _completions = new();
     private readonly DiskGuard _diskGuard = new();
 
@@ -42,7 +44,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         AttemptRunnerSelector runners,
         EngineOptions options,
         TimeProvider time,
-        ILogger<NanoRunEngine> logger)
+        ILogger<NanoRunEngine> logger,
+        NanoRunMetrics? metrics = null)
     {
         _units = units;
         _store = store;
@@ -51,6 +54,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         _options = options;
         _time = time;
         _logger = logger;
+        _metrics = metrics ?? new NanoRunMetrics();
     }
 
     public UnitCatalog Units => _units;
@@ -58,6 +62,12 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     public IRequestStore Store => _store;
 
     public IBlobStore Blobs => _blobs;
+
+    /// <summary>The engine's instruments; the web layer records refusals on them.</summary>
+    public NanoRunMetrics Metrics => _metrics;
+
+    /// <summary>Attempts of <paramref name="unitName"/> running on this node now.</summary>
+    public int RunningCount(string unitName) => _workers.TryGetValue(unitName, out var worker) ? worker.Busy : 0;
 
     /// <summary>Saves a request durably and queues it; returns its id only once body and record are on disk.</summary>
     /// <exception cref="BodyTooLargeException">The body is over the unit's <c>max_request</c>; nothing is stored.</exception>
@@ -78,9 +88,11 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         bool added;
         try
         {
+            var started = _time.GetTimestamp();
             added = await _store.EnqueueAsync(
                 new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey),
                 cancellationToken).ConfigureAwait(false);
+            _metrics.StoreCall(StoreOperations.Enqueue, _time.GetElapsedTime(started));
         }
         catch
         {
@@ -99,6 +111,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             worker.Enqueued();
         }
 
+        _metrics.Accepted(unitName);
+        LogAccepted(_logger, unitName, id);
         return id;
     }
 
@@ -300,6 +314,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     /// <summary>Runs one attempt of a claimed request and records it; never throws.</summary>
     private async Task RunAttemptAsync(UnitDefinition unit, ClaimedRequest claimed)
     {
+        // Every line logged while the attempt runs, the runner's too, names the unit and the request.
+        using var scope = AttemptScope(_logger, unit.Name, claimed.Id);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_abortAttempts.Token);
         _running[claimed.Id] = attempt;
         try
@@ -325,12 +341,16 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
                 : number >= unit.Attempts ? RequestState.Failed
                 : RequestState.Retrying;
             var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Result, startedAt, finishedAt);
+            var recording = _time.GetTimestamp();
             var state = await _store.RecordAttemptAsync(
                 new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + unit.Interval),
                 CancellationToken.None).ConfigureAwait(false);
+            _metrics.StoreCall(StoreOperations.RecordAttempt, _time.GetElapsedTime(recording));
+            _metrics.AttemptFinished(unit.Name, result.Code, state ?? next, finishedAt - startedAt);
             LogAttemptFinished(_logger, unit.Name, claimed.Id, number, result.Code, state ?? next);
             if (state is { } s && s.IsFinal())
             {
+                LogRequestFinal(_logger, unit.Name, claimed.Id, s, number);
                 _completions.Signal(claimed.Id);
             }
         }
@@ -367,6 +387,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         }
 
         public Task Completion { get; private set; } = Task.CompletedTask;
+
+        public int Busy => Volatile.Read(ref _busy);
 
         private int Capacity => _unit.Workers > 0 ? _unit.Workers : Environment.ProcessorCount;
 
@@ -419,9 +441,11 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
                     if (free > 0)
                     {
                         var now = _engine._time.GetUtcNow();
+                        var claiming = _engine._time.GetTimestamp();
                         var claimed = await _engine._store.ClaimAsync(
                             new ClaimParams(_unit.Name, free, _engine._options.NodeId, now, now + _engine._options.LeaseDuration),
                             stop).ConfigureAwait(false);
+                        _engine._metrics.StoreCall(StoreOperations.Claim, _engine._time.GetElapsedTime(claiming));
                         foreach (var request in claimed)
                         {
                             Interlocked.Increment(ref _busy);
@@ -499,4 +523,13 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Unit {Unit} request {RequestId}: attempt could not be run or recorded; it runs again when its lease expires")]
     private static partial void LogAttemptError(ILogger logger, string unit, string requestId, Exception exception);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Unit {Unit} request {RequestId}: accepted")]
+    private static partial void LogAccepted(ILogger logger, string unit, string requestId);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Unit {Unit} request {RequestId}: final outcome {State} after {Attempts} attempts")]
+    private static partial void LogRequestFinal(ILogger logger, string unit, string requestId, RequestState state, int attempts);
+
+    private static readonly Func<ILogger, string, string, IDisposable?> AttemptScope =
+        LoggerMessage.DefineScope<string, string>("Unit {Unit} request {RequestId}");
 }

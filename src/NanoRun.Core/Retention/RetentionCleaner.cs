@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NanoRun.Metrics;
 using NanoRun.Requests;
 using NanoRun.Storage;
 using NanoRun.Units;
@@ -33,11 +34,12 @@ internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposabl
     private readonly RetentionOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<RetentionCleaner> _logger;
+    private readonly NanoRunMetrics _metrics;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _lifecycle; // 0 new, 1 started, 2 stopped
 
-    public RetentionCleaner(UnitCatalog units, IRequestStore store, IBlobStore blobs, RetentionOptions options, TimeProvider time, ILogger<RetentionCleaner> logger)
+    public RetentionCleaner(UnitCatalog units, IRequestStore store, IBlobStore blobs, RetentionOptions options, TimeProvider time, ILogger<RetentionCleaner> logger, NanoRunMetrics? metrics = null)
     {
         _units = units;
         _store = store;
@@ -45,6 +47,7 @@ internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposabl
         _options = options;
         _time = time;
         _logger = logger;
+        _metrics = metrics ?? new NanoRunMetrics();
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -106,7 +109,10 @@ internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposabl
         while (true)
         {
             // Records go first: a crash between the two steps leaves unreferenced blobs, never a record without its body.
+            var started = _time.GetTimestamp();
             var ids = await _store.PurgeAsync(purge, cancellationToken).ConfigureAwait(false);
+            _metrics.StoreCall(StoreOperations.Purge, _time.GetElapsedTime(started));
+            _metrics.RetentionDeleted(purge.Unit, ids.Count);
             foreach (var id in ids)
             {
                 await _blobs.DeletePrefixAsync(id, cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,153 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using NanoRun.Metrics;
+using NanoRun.Queue;
+using NanoRun.Storage;
+using NanoRun.Units;
+using Microsoft.OpenApi;
+using OpenTelemetry.Metrics;
+
+namespace NanoRun.Server.Operations;
+
+/// <summary>What an operator scrapes and probes: <c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c>, <c>/api/openapi.json</c>, and the log format.</summary>
+internal static class HostOperations
+{
+    /// <summary>Path of the OpenAPI document of the API.</summary>
+    public const string OpenApiPath = "/api/openapi.json";
+
+    /// <summary>Tag of the health checks that <c>/readyz</c> runs.</summary>
+    private const string ReadyTag = "ready";
+
+    /// <summary>Registers logging format, metrics exporter, health checks and the OpenAPI document.</summary>
+    public static void Add(WebApplicationBuilder builder, ServerOptions options)
+    {
+        if (options.LogFormat == "json")
+        {
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.IncludeScopes = true;
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+            });
+        }
+
+        if (options.Metrics.Enabled)
+        {
+            builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+                .AddMeter(NanoRunMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Hosting")
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        }
+
+        builder.Services.AddHealthChecks()
+            .Add(new HealthCheckRegistration(
+                "store",
+                static sp => new StoreReadinessCheck(sp.GetRequiredService<IRequestStore>(), sp.GetRequiredService<UnitCatalog>()),
+                HealthStatus.Unhealthy,
+                [ReadyTag],
+                TimeSpan.FromSeconds(5)))
+            .Add(new HealthCheckRegistration(
+                "disk",
+                static sp => new DiskReadinessCheck(sp.GetRequiredService<EngineOptions>()),
+                HealthStatus.Unhealthy,
+                [ReadyTag],
+                TimeSpan.FromSeconds(5)));
+
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer(static (document, context, cancellationToken) =>
+        {
+            // The document describes the API wherever it runs: no server address, so the checked-in copy matches any host.
+            document.Servers = [];
+            document.Info.Title = "Nano-Run";
+            document.Info.Version = "1";
+            document.Info.Description = "Asynchronous HTTP request runner: each unit is served at /api/{unit}/.";
+            return Task.CompletedTask;
+        }).AddOperationTransformer(static (operation, context, cancellationToken) =>
+        {
+            // Enqueue takes any body and streams it to the store as it is; the handlers read no typed body to infer it from.
+            if (operation.OperationId is "Enqueue" or "EnqueueAndWait")
+            {
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Description = "Saved as it is, with its headers, and given to the unit's command",
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["*/*"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
+                    },
+                };
+            }
+
+            // Handlers take the whole HttpContext, so route values are described from the route pattern.
+            var path = context.Description.RelativePath ?? string.Empty;
+            operation.Parameters ??= [];
+            foreach (var segment in path.Split('/'))
+            {
+                if (segment.Length > 2 && segment[0] == '{' && segment[^1] == '}')
+                {
+                    var name = segment[1..^1];
+                    var present = false;
+                    foreach (var parameter in operation.Parameters)
+                    {
+                        present |= parameter.Name == name;
+                    }
+
+                    if (!present)
+                    {
+                        operation.Parameters.Add(new OpenApiParameter
+                        {
+                            Name = name,
+                            In = ParameterLocation.Path,
+                            Required = true,
+                            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                        });
+                    }
+                }
+            }
+
+            return Task.CompletedTask;
+        }));
+    }
+
+    /// <summary>Maps the probes, the OpenAPI document and (when enabled) the scrape endpoint, only on the metrics listener when it has its own.</summary>
+    public static void Map(WebApplication app, ServerOptions options)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) });
+        app.MapOpenApi(OpenApiPath);
+        if (!options.Metrics.Enabled)
+        {
+            return;
+        }
+
+        var path = new PathString(options.Metrics.Path);
+        int? port = options.Metrics.Bind.Length == 0 ? null : Port(options.Metrics.Bind);
+        if (port is { } metricsPort)
+        {
+            // The metrics listener serves the scrape endpoint and nothing else.
+            app.Use(async (context, next) =>
+            {
+                if (context.Connection.LocalPort == metricsPort && !context.Request.Path.Equals(path, StringComparison.Ordinal))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                }
+
+                await next(context).ConfigureAwait(false);
+            });
+        }
+
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(
+            meterProvider: null,
+            predicate: context => context.Request.Path.Equals(path, StringComparison.Ordinal) && (port is null || context.Connection.LocalPort == port),
+            path: null,
+            configureBranchedPipeline: static branch => branch.Use(static async (context, next) =>
+            {
+                // Queue gauges come from the store, read at most once a second however often the endpoint is scraped.
+                await context.RequestServices.GetRequiredService<QueueGauges>().RefreshAsync(context.RequestAborted).ConfigureAwait(false);
+                await next(context).ConfigureAwait(false);
+            }),
+            optionsName: null);
+    }
+
+    /// <summary>The port of a <c>host:port</c> bind address (validated by the configuration loader).</summary>
+    public static int Port(string bind) => int.Parse(bind.AsSpan(bind.LastIndexOf(':') + 1), CultureInfo.InvariantCulture);
+}
