@@ -39,11 +39,11 @@ internal static class Cli
         value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Serves <paramref name="units"/> until SIGINT/SIGTERM; a unit that cannot start (such as an unknown <c>user</c>) ends it with exit code 2.</summary>
-    public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source)
+    public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source, bool reloadUnits = false)
     {
         try
         {
-            await using var app = NanoRunHost.Build(options, units);
+            await using var app = NanoRunHost.Build(options, units, reloadUnits: reloadUnits);
             try
             {
                 await app.StartAsync().ConfigureAwait(false);
@@ -104,6 +104,6 @@ internal static class Cli
             return 2;
         }
 
-        return await ServeAsync(options, units, options.ConfigDirectory).ConfigureAwait(false);
+        return await ServeAsync(options, units, options.ConfigDirectory, reloadUnits: true).ConfigureAwait(false);
     }
 }
