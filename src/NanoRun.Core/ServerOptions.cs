@@ -9,6 +9,12 @@ public sealed class ServerOptions
     /// <summary>Folder of unit files; default <c>conf.d</c> next to <c>server.yaml</c>.</summary>
     public string ConfigDirectory { get; set; } = "conf.d";
 
+    /// <summary>
+    /// Whether <see cref="ConfigDirectory"/> is watched so that unit changes apply without a restart (<c>watch</c>); default
+    /// <c>true</c>. SIGHUP reloads units either way; <c>server.yaml</c> itself is only read at start-up.
+    /// </summary>
+    public bool WatchConfigDirectory { get; set; } = true;
+
     /// <summary>Listen address as <c>host:port</c>; default <c>127.0.0.1:8989</c>.</summary>
     public string Bind { get; set; } = "127.0.0.1:8989";
 

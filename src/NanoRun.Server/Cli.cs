@@ -52,11 +52,11 @@ internal static partial class Cli
         value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Serves <paramref name="units"/> until SIGINT/SIGTERM; a unit that cannot start (such as an unknown <c>user</c>) ends it with exit code 2.</summary>
-    public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source)
+    public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source, bool reloadUnits = false)
     {
         try
         {
-            await using var app = NanoRunHost.Build(options, units);
+            await using var app = NanoRunHost.Build(options, units, reloadUnits: reloadUnits);
             try
             {
                 await app.StartAsync().ConfigureAwait(false);
@@ -131,7 +131,7 @@ internal static partial class Cli
             return 2;
         }
 
-        return await ServeAsync(options, units, options.ConfigDirectory).ConfigureAwait(false);
+        return await ServeAsync(options, units, options.ConfigDirectory, reloadUnits: true).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "nano-run: listening on {Address} with {UnitCount} units from {Source}")]

@@ -16,7 +16,11 @@ namespace NanoRun.Server;
 /// <summary>Builds the server's web application from <c>server.yaml</c> settings and the loaded units.</summary>
 internal static class NanoRunHost
 {
-    public static WebApplication Build(ServerOptions options, IReadOnlyList<UnitDefinition> units, string[]? args = null)
+    /// <param name="options">The server settings.</param>
+    /// <param name="units">The units to serve at start.</param>
+    /// <param name="args">Host arguments.</param>
+    /// <param name="reloadUnits">Whether <paramref name="units"/> came from the config folder and follow its changes (and SIGHUP).</param>
+    public static WebApplication Build(ServerOptions options, IReadOnlyList<UnitDefinition> units, string[]? args = null, bool reloadUnits = false)
     {
         Directory.CreateDirectory(options.DataDirectory);
         var certificate = options.Tls is null ? null : LoadCertificate(options.Tls);
@@ -59,6 +63,12 @@ internal static class NanoRunHost
         }
 
         nanoRun.AddUnits(units);
+        if (reloadUnits)
+        {
+            UnitFolderReloader.Register(builder.Services, new UnitFolderOptions { Directory = options.ConfigDirectory, Watch = options.WatchConfigDirectory });
+            builder.Services.AddHostedService<HangupReload>();
+        }
+
         if (!options.DisableUi)
         {
             AddUi(builder, nanoRun, options);

@@ -90,7 +90,7 @@ internal sealed class TestWorld : IAsyncDisposable
 
         var options = ServerConfigLoader.LoadFile(ServerYaml);
         var units = UnitLoader.LoadDirectory(options.ConfigDirectory);
-        _app = NanoRunHost.Build(options, units);
+        _app = NanoRunHost.Build(options, units, reloadUnits: true);
         await _app.StartAsync();
         var address = NanoRunHost.Addresses(_app).First();
         BaseAddress = new Uri(address + "/");

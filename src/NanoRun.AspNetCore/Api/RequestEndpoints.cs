@@ -23,7 +23,7 @@ internal static class RequestEndpoints
     /// <summary><c>POST /{unit}/</c>: save and queue, answer 303 with the id.</summary>
     public static async Task EnqueueAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit) = await ResolveAsync(context, forNewRequest: true).ConfigureAwait(false);
         if (unit is null)
         {
             CountAuthRefusal(context, engine);
@@ -45,7 +45,7 @@ internal static class RequestEndpoints
     /// <summary><c>PUT /{unit}/?wait=</c>: save, queue and wait for the final outcome.</summary>
     public static async Task EnqueueAndWaitAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit) = await ResolveAsync(context, forNewRequest: true).ConfigureAwait(false);
         if (unit is null)
         {
             CountAuthRefusal(context, engine);
@@ -198,7 +198,7 @@ internal static class RequestEndpoints
     /// <summary><c>POST /{unit}/{id}</c>: a new request with the same saved content.</summary>
     public static async Task RetryAsync(HttpContext context)
     {
-        var record = await FindAsync(context).ConfigureAwait(false);
+        var record = await FindAsync(context, forNewRequest: true).ConfigureAwait(false);
         if (record is null)
         {
             return;
@@ -220,7 +220,7 @@ internal static class RequestEndpoints
     /// <summary><c>DELETE /{unit}/{id}</c>: no further attempts; a running attempt is cancelled.</summary>
     public static async Task CancelAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit) = await ResolveAsync(context, forNewRequest: false).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
         if (unit is null)
         {
@@ -248,12 +248,16 @@ internal static class RequestEndpoints
     /// <summary>
     /// Finds the public unit named by the route and checks the request against its authorization, before any body is
     /// read so that a refused upload leaves nothing behind; answers 404, 401 or 403 itself and returns no unit then.
+    /// A unit removed by a reload still serves its stored requests (under its last authorization) but answers 410 to
+    /// <paramref name="forNewRequest"/>.
     /// </summary>
-    private static async ValueTask<(NanoRunEngine Engine, UnitDefinition? Unit)> ResolveAsync(HttpContext context)
+    private static async ValueTask<(NanoRunEngine Engine, UnitDefinition? Unit)> ResolveAsync(HttpContext context, bool forNewRequest)
     {
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var name = context.Request.RouteValues["unit"] as string;
         var unit = name is null ? null : engine.Units.Find(name);
+        var removed = unit is null && name is not null;
+        unit ??= removed ? engine.Units.FindRemoved(name!) : null;
         if (unit is not { Private: false })
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -261,13 +265,24 @@ internal static class RequestEndpoints
         }
 
         var authorizer = context.RequestServices.GetRequiredService<UnitAuthorizer>();
-        return (engine, await authorizer.AuthorizeAsync(context, unit).ConfigureAwait(false) ? unit : null);
+        if (!await authorizer.AuthorizeAsync(context, unit).ConfigureAwait(false))
+        {
+            return (engine, null);
+        }
+
+        if (removed && forNewRequest)
+        {
+            await WritePlainAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
+            return (engine, null);
+        }
+
+        return (engine, unit);
     }
 
     /// <summary>Loads the record named by the route, or answers 404 for an unknown unit, a malformed id or a record of another unit (401/403 when refused).</summary>
-    private static async Task<RequestRecord?> FindAsync(HttpContext context)
+    private static async Task<RequestRecord?> FindAsync(HttpContext context, bool forNewRequest = false)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit) = await ResolveAsync(context, forNewRequest).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
         if (unit is null)
         {

@@ -42,7 +42,7 @@ internal static class ServerConfigLoader
         var root = YamlSection.Load(yamlText, fileName, ServerError);
         root.AllowOnly(
             "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time",
-            "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format");
+            "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format", "watch");
 
         var defaults = new ServerOptions();
         var storage = root.GetSection("storage");
@@ -51,6 +51,7 @@ internal static class ServerConfigLoader
         {
             DataDirectory = Resolve(root.GetNonEmptyString("working_directory") ?? defaults.DataDirectory, baseDirectory),
             ConfigDirectory = Resolve(root.GetNonEmptyString("config_directory") ?? defaults.ConfigDirectory, baseDirectory),
+            WatchConfigDirectory = root.GetBool("watch", defaults.WatchConfigDirectory),
             Bind = ReadBind(root) ?? defaults.Bind,
             GracefulShutdown = root.GetDuration("graceful_shutdown", allowZero: true) ?? defaults.GracefulShutdown,
             WaitTime = root.GetDuration("wait_time", allowZero: false) ?? defaults.WaitTime,

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NanoRun.Metrics;
@@ -28,7 +29,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
     // Running attempts of this node by request id; owned by the unit workers, read by Cancel and the lease keeper.
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, UnitWorker> _workers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UnitWorker> _workers = new(StringComparer.Ordinal);
 
     // "Stop claiming" fires when shutdown starts; "abort attempts" when the graceful period runs out.
     private readonly CancellationTokenSource _stopClaiming = new();
@@ -211,12 +212,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         }
 
         await _store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var unit in _units.All)
-        {
-            var worker = new UnitWorker(this, unit);
-            _workers.Add(unit.Name, worker);
-            worker.Start();
-        }
+        _units.Changed += OnUnitsChanged;
+        ApplyUnits(announce: false);
 
         // Work queued by other nodes wakes the workers at once; without a signal the poll finds it.
         _queueSignal = (_store as IQueueSignal)?.Subscribe(Wake);
@@ -231,13 +228,11 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             return;
         }
 
+        _units.Changed -= OnUnitsChanged;
         _queueSignal?.Dispose();
         await _stopClaiming.CancelAsync().ConfigureAwait(false);
-        var loops = new List<Task>(_workers.Count + 1) { _leaseKeeper };
-        foreach (var worker in _workers.Values)
-        {
-            loops.Add(worker.Completion);
-        }
+        var loops = WorkerLoops();
+        loops.Add(_leaseKeeper);
 
         var all = Task.WhenAll(loops);
         try
@@ -374,17 +369,28 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         private readonly NanoRunEngine _engine;
         private readonly UnitDefinition _unit;
         private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
-        private int _busy;
 
         // Back-pressure count of waiting requests: read from the store at most every WaitingRefresh, counted up locally between reads.
         private long _waiting;
         private long _waitingReadAt;
 
-        public UnitWorker(NanoRunEngine engine, UnitDefinition unit)
+        // Fires on shutdown or when a reload replaces or removes the unit; attempts already running go on.
+        private readonly CancellationTokenSource _retire;
+
+        // Attempts running for this unit, shared with the worker this one replaces so its attempts still fill slots.
+        private readonly StrongBox<int> _busy;
+
+        public UnitWorker(NanoRunEngine engine, UnitDefinition unit, StrongBox<int>? busy = null)
         {
             _engine = engine;
             _unit = unit;
+            _busy = busy ?? new StrongBox<int>();
+            _retire = CancellationTokenSource.CreateLinkedTokenSource(engine._stopClaiming.Token);
         }
+
+        public UnitDefinition Unit => _unit;
+
+        public StrongBox<int> Busy => _busy;
 
         public Task Completion { get; private set; } = Task.CompletedTask;
 
@@ -394,7 +400,14 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
         public void Start() => Completion = Task.Run(LoopAsync);
 
-        public void Dispose() => _wake.Dispose();
+        /// <summary>Stops claiming; <see cref="Completion"/> ends once the attempts this worker runs have finished.</summary>
+        public void Retire() => _retire.Cancel();
+
+        public void Dispose()
+        {
+            _wake.Dispose();
+            _retire.Dispose();
+        }
 
         /// <summary>Records a new request: wakes the loop and counts it as waiting.</summary>
         public void Enqueued()
@@ -420,21 +433,28 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
         public void Wake()
         {
-            if (_wake.CurrentCount == 0)
+            try
             {
-                _wake.Release();
+                if (_wake.CurrentCount == 0)
+                {
+                    _wake.Release();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // A worker retired by a reload and finished since the caller found it.
             }
         }
 
         private async Task LoopAsync()
         {
-            var stop = _engine._stopClaiming.Token;
+            var stop = _retire.Token;
             var inFlight = new List<Task>();
             var backoff = TimeSpan.Zero;
             while (!stop.IsCancellationRequested)
             {
                 inFlight.RemoveAll(static t => t.IsCompleted);
-                var free = Capacity - Volatile.Read(ref _busy);
+                var free = Capacity - Volatile.Read(ref _busy.Value);
                 var wait = _engine._options.PollInterval;
                 try
                 {
@@ -448,7 +468,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
                         _engine._metrics.StoreCall(StoreOperations.Claim, _engine._time.GetElapsedTime(claiming));
                         foreach (var request in claimed)
                         {
-                            Interlocked.Increment(ref _busy);
+                            Interlocked.Increment(ref _busy.Value);
                             inFlight.Add(RunAsync(request));
                         }
 
@@ -500,8 +520,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             }
             finally
             {
-                Interlocked.Decrement(ref _busy);
-                Wake();
+                Interlocked.Decrement(ref _busy.Value);
+                _engine.Wake(_unit.Name);
             }
         }
     }

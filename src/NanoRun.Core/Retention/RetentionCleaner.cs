@@ -81,7 +81,9 @@ internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposabl
     public async Task<int> CleanOnceAsync(CancellationToken cancellationToken)
     {
         var removed = 0;
-        foreach (var unit in _units.All)
+
+        // Units removed by a reload keep their history readable, and under their last policy.
+        foreach (var unit in _units.All.Concat(_units.Removed))
         {
             var policy = unit.Retention ?? _options.Default;
             if (policy.MaxAge is { } maxAge)

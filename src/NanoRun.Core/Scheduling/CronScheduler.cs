@@ -26,19 +26,31 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
     // Longest single sleep: long ticks (@yearly) sleep in slices, which also bounds the effect of a wall-clock jump.
     private static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
 
+    private readonly UnitCatalog _units;
     private readonly NanoRunEngine _engine;
     private readonly TimeProvider _time;
     private readonly ILogger<CronScheduler> _logger;
-    private readonly List<ScheduledEntry> _entries;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lifecycleLock = new();
-    private Task _loops = Task.CompletedTask;
+
+    // The schedules in force per unit and every loop not yet ended (including those of replaced units); guarded by _lifecycleLock.
+    private readonly Dictionary<string, UnitSchedules> _byUnit = new(StringComparer.Ordinal);
+    private readonly List<Task> _loops = [];
     private int _lifecycle; // 0 new, 1 started, 2 stopped; guarded by _lifecycleLock
+
+    // Every entry in force, replaced as a whole for lock-free reads by pages.
+    private ScheduledEntry[] _entries;
 
     /// <exception cref="InvalidOperationException">An entry has an invalid spec or time zone (units defined in code skip the loader's checks).</exception>
     public CronScheduler(UnitCatalog units, NanoRunEngine engine, TimeProvider time, ILogger<CronScheduler> logger)
     {
-        _entries = Prepare(units.All);
+        _units = units;
+        foreach (var unit in units.All)
+        {
+            _byUnit.Add(unit.Name, new UnitSchedules(unit, Prepare(unit), CancellationTokenSource.CreateLinkedTokenSource(_stop.Token)));
+        }
+
+        _entries = AllEntries();
         _engine = engine;
         _time = time;
         _logger = logger;
@@ -55,27 +67,24 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
             }
 
             _lifecycle = 1;
-            var loops = new List<Task>(_entries.Count);
-            var now = _time.GetUtcNow();
-            var stop = _stop.Token;
-            foreach (var entry in _entries)
+            foreach (var schedules in _byUnit.Values)
             {
-                if (entry.Schedule.NextAfter(now) is { } first)
-                {
-                    loops.Add(Task.Run(() => RunAsync(entry, first, stop), CancellationToken.None));
-                }
+                StartLocked(schedules);
             }
 
-            _loops = Task.WhenAll(loops);
-            LogStarted(_logger, loops.Count);
+            _units.Changed += OnUnitsChanged;
+            LogStarted(_logger, _loops.Count);
         }
 
+        // A reload between construction and start is picked up here.
+        OnUnitsChanged();
         return Task.CompletedTask;
     }
 
     /// <summary>Stops the loops; an enqueue in progress is cancelled. Stopping before start or twice does nothing more.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        Task loops;
         lock (_lifecycleLock)
         {
             var started = _lifecycle == 1;
@@ -84,16 +93,124 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
             {
                 return;
             }
+
+            _units.Changed -= OnUnitsChanged;
+            loops = Task.WhenAll(_loops);
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _loops.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await loops.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        lock (_lifecycleLock)
+        {
+            foreach (var schedules in _byUnit.Values)
+            {
+                schedules.Stop.Dispose();
+            }
+        }
+
         _stop.Dispose();
+    }
+
+    /// <summary>Brings the schedules in line with the catalog: a new or changed unit's entries start over from now, a removed unit's stop.</summary>
+    private void OnUnitsChanged()
+    {
+        lock (_lifecycleLock)
+        {
+            if (_lifecycle != 1)
+            {
+                return;
+            }
+
+            var changed = false;
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var unit in _units.All)
+            {
+                names.Add(unit.Name);
+                if (_byUnit.TryGetValue(unit.Name, out var current) && ReferenceEquals(current.Unit, unit))
+                {
+                    continue;
+                }
+
+                changed = true;
+                if (current is not null)
+                {
+                    StopLocked(current);
+                }
+
+                List<ScheduledEntry> entries;
+                try
+                {
+                    entries = Prepare(unit);
+                }
+                catch (InvalidOperationException e)
+                {
+                    LogInvalidSchedule(_logger, unit.Name, e.Message);
+                    entries = [];
+                }
+
+                var schedules = new UnitSchedules(unit, entries, CancellationTokenSource.CreateLinkedTokenSource(_stop.Token));
+                _byUnit[unit.Name] = schedules;
+                StartLocked(schedules);
+            }
+
+            foreach (var (name, schedules) in _byUnit)
+            {
+                if (!names.Contains(name))
+                {
+                    changed = true;
+                    StopLocked(schedules);
+                    _byUnit.Remove(name);
+                }
+            }
+
+            if (changed)
+            {
+                _loops.RemoveAll(static t => t.IsCompleted);
+                Volatile.Write(ref _entries, AllEntries());
+            }
+        }
+    }
+
+    private void StartLocked(UnitSchedules schedules)
+    {
+        var now = _time.GetUtcNow();
+        var stop = schedules.Stop.Token;
+        foreach (var entry in schedules.Entries)
+        {
+            if (entry.Schedule.NextAfter(now) is { } first)
+            {
+                var loop = Task.Run(() => RunAsync(entry, first, stop), CancellationToken.None);
+                schedules.Loops.Add(loop);
+                _loops.Add(loop);
+            }
+        }
+    }
+
+    private static void StopLocked(UnitSchedules schedules)
+    {
+        schedules.Stop.Cancel();
+        _ = Task.WhenAll(schedules.Loops).ContinueWith(
+            static (_, stop) => ((CancellationTokenSource)stop!).Dispose(),
+            schedules.Stop,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private ScheduledEntry[] AllEntries()
+    {
+        var all = new List<ScheduledEntry>();
+        foreach (var schedules in _byUnit.Values)
+        {
+            all.AddRange(schedules.Entries);
+        }
+
+        return [.. all];
     }
 
     /// <summary>The dedupe key of one tick: the same on every node for the same unit, entry (name, or index when unnamed) and tick time.</summary>
@@ -106,25 +223,22 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
     /// <summary>The URI recorded for a scheduled request: the unit's API path with the entry in the query.</summary>
     internal static string UriOf(string unit, string entryLabel) => $"/api/{unit}/?cron={Uri.EscapeDataString(entryLabel)}";
 
-    private static List<ScheduledEntry> Prepare(IReadOnlyCollection<UnitDefinition> units)
+    private static List<ScheduledEntry> Prepare(UnitDefinition unit)
     {
         var entries = new List<ScheduledEntry>();
-        foreach (var unit in units)
+        for (var i = 0; i < unit.Cron.Count; i++)
         {
-            for (var i = 0; i < unit.Cron.Count; i++)
+            var entry = unit.Cron[i];
+            var label = entry.Name ?? i.ToString(CultureInfo.InvariantCulture);
+            if (!CronSchedule.TryParse(entry.Spec, entry.TimeZone, out var schedule, out var error))
             {
-                var entry = unit.Cron[i];
-                var label = entry.Name ?? i.ToString(CultureInfo.InvariantCulture);
-                if (!CronSchedule.TryParse(entry.Spec, entry.TimeZone, out var schedule, out var error))
-                {
-                    throw new InvalidOperationException(
-                        $"unit '{unit.Name}' ({unit.SourceFile ?? "defined in code"}), schedule {label}: {error}");
-                }
-
-                // Config-sized text, encoded once; each tick reads it through its own read-only stream.
-                var content = entry.Content is null ? null : Encoding.UTF8.GetBytes(entry.Content);
-                entries.Add(new ScheduledEntry(unit, entry, i, label, schedule, content, UriOf(unit.Name, label)));
+                throw new InvalidOperationException(
+                    $"unit '{unit.Name}' ({unit.SourceFile ?? "defined in code"}), schedule {label}: {error}");
             }
+
+            // Config-sized text, encoded once; each tick reads it through its own read-only stream.
+            var content = entry.Content is null ? null : Encoding.UTF8.GetBytes(entry.Content);
+            entries.Add(new ScheduledEntry(unit, entry, i, label, schedule, content, UriOf(unit.Name, label)));
         }
 
         return entries;
@@ -223,7 +337,7 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
     /// <summary>The entry's next tick after now and the request this node last queued for it (since it started), for display.</summary>
     public (DateTimeOffset? NextTick, string? LastRequestId) Describe(string unit, int index)
     {
-        foreach (var entry in _entries)
+        foreach (var entry in Volatile.Read(ref _entries))
         {
             if (entry.Index == index && string.Equals(entry.Unit.Name, unit, StringComparison.Ordinal))
             {
@@ -251,6 +365,22 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Unit {Unit} schedule {Entry}: no further ticks")]
     private static partial void LogNoMoreTicks(ILogger logger, string unit, string entry);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "Unit {Unit}: schedules not started: {Reason}")]
+    private static partial void LogInvalidSchedule(ILogger logger, string unit, string reason);
+
+    /// <summary>The schedules of one unit definition and the loops that run them.</summary>
+    private sealed class UnitSchedules(UnitDefinition unit, List<ScheduledEntry> entries, CancellationTokenSource stop)
+    {
+        public UnitDefinition Unit { get; } = unit;
+
+        public List<ScheduledEntry> Entries { get; } = entries;
+
+        /// <summary>Linked to the scheduler's stop; fires when the unit is replaced or removed.</summary>
+        public CancellationTokenSource Stop { get; } = stop;
+
+        public List<Task> Loops { get; } = [];
+    }
 
     /// <summary>One entry ready to run: its parsed schedule, encoded content and fixed request parts.</summary>
     private sealed class ScheduledEntry(UnitDefinition unit, CronEntry entry, int index, string label, CronSchedule schedule, byte[]? content, string uri)

@@ -2,15 +2,70 @@ using System.Collections.Frozen;
 
 namespace NanoRun.Units;
 
-/// <summary>The units in force, by name.</summary>
+/// <summary>
+/// The units in force, by name: an immutable snapshot replaced as a whole, so readers never lock and always see one
+/// consistent set. Units removed since start-up stay findable through <see cref="FindRemoved"/> so their history can
+/// still be read.
+/// </summary>
 internal sealed class UnitCatalog
 {
-    private FrozenDictionary<string, UnitDefinition> _units;
+    private readonly Lock _replaceLock = new();
+    private Snapshot _snapshot;
 
     public UnitCatalog(IEnumerable<UnitDefinition> units) =>
-        _units = units.ToFrozenDictionary(u => u.Name, StringComparer.Ordinal);
+        _snapshot = new Snapshot(
+            units.ToFrozenDictionary(u => u.Name, StringComparer.Ordinal),
+            FrozenDictionary<string, UnitDefinition>.Empty,
+            0);
 
-    public IReadOnlyCollection<UnitDefinition> All => _units.Values;
+    /// <summary>Raised after each replacement, on the thread that replaced; handlers read the catalog again and must not throw.</summary>
+    public event Action? Changed;
 
-    public UnitDefinition? Find(string name) => _units.GetValueOrDefault(name);
+    public IReadOnlyCollection<UnitDefinition> All => Volatile.Read(ref _snapshot).Units.Values;
+
+    /// <summary>The last definitions of units removed since start-up and not added again.</summary>
+    public IReadOnlyCollection<UnitDefinition> Removed => Volatile.Read(ref _snapshot).Removed.Values;
+
+    /// <summary>Counts replacements, starting at 0.</summary>
+    public long Version => Volatile.Read(ref _snapshot).Version;
+
+    public UnitDefinition? Find(string name) => Volatile.Read(ref _snapshot).Units.GetValueOrDefault(name);
+
+    /// <summary>The last definition of a unit that was in force earlier and is gone now, or <c>null</c>.</summary>
+    public UnitDefinition? FindRemoved(string name) => Volatile.Read(ref _snapshot).Removed.GetValueOrDefault(name);
+
+    /// <summary>Puts <paramref name="units"/> in force as a whole and raises <see cref="Changed"/>; a unit object that is kept counts as unchanged.</summary>
+    public void Replace(IReadOnlyCollection<UnitDefinition> units)
+    {
+        lock (_replaceLock)
+        {
+            var old = _snapshot;
+            var next = units.ToFrozenDictionary(u => u.Name, StringComparer.Ordinal);
+            var removed = new Dictionary<string, UnitDefinition>(StringComparer.Ordinal);
+            foreach (var (name, unit) in old.Removed)
+            {
+                if (!next.ContainsKey(name))
+                {
+                    removed[name] = unit;
+                }
+            }
+
+            foreach (var (name, unit) in old.Units)
+            {
+                if (!next.ContainsKey(name))
+                {
+                    removed[name] = unit;
+                }
+            }
+
+            Volatile.Write(ref _snapshot, new Snapshot(next, removed.ToFrozenDictionary(StringComparer.Ordinal), old.Version + 1));
+        }
+
+        Changed?.Invoke();
+    }
+
+    private sealed record Snapshot(
+        FrozenDictionary<string, UnitDefinition> Units,
+        FrozenDictionary<string, UnitDefinition> Removed,
+        long Version);
 }

@@ -22,6 +22,9 @@ public sealed class UnitDefinition
     /// <summary>The file the unit was loaded from, or <c>null</c> for a unit defined in code.</summary>
     public string? SourceFile { get; init; }
 
+    /// <summary>The YAML text the unit was parsed from; a reload keeps the unit as it is while this is unchanged.</summary>
+    internal string? SourceText { get; init; }
+
     /// <summary>Shell command (bin, cgi) or upstream URL (proxy); default <c>echo hello world</c>.</summary>
     public string Command { get; init; } = "echo hello world";
 

@@ -33,9 +33,7 @@ internal static class UnitLoader
             return [];
         }
 
-        var relativePaths = new List<string>();
-        CollectUnitFiles(root, root, relativePaths);
-        relativePaths.Sort(StringComparer.Ordinal);
+        var relativePaths = ListUnitFiles(root);
 
         // Routes match unit names without regard to case, so two names differing only in case collide.
         var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -69,6 +67,15 @@ internal static class UnitLoader
         var extension = UnitExtension(relativePath) ?? System.IO.Path.GetExtension(relativePath);
         var withoutExtension = relativePath[..^extension.Length];
         return withoutExtension.Replace(System.IO.Path.DirectorySeparatorChar, '-').Replace(System.IO.Path.AltDirectorySeparatorChar, '-');
+    }
+
+    /// <summary>The unit files under the existing folder <paramref name="root"/>, as sorted relative paths.</summary>
+    internal static List<string> ListUnitFiles(string root)
+    {
+        var relativePaths = new List<string>();
+        CollectUnitFiles(root, root, relativePaths);
+        relativePaths.Sort(StringComparer.Ordinal);
+        return relativePaths;
     }
 
     // Symbolic links to files are read; symbolic links to folders are not followed, so a link cannot loop
@@ -108,7 +115,8 @@ internal static class UnitLoader
         return path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase) ? path[^4..] : null;
     }
 
-    private static UnitDefinition LoadFile(string path, string name, string displayName)
+    /// <summary>Loads one unit file; <paramref name="displayName"/> names it in errors.</summary>
+    internal static UnitDefinition LoadFile(string path, string name, string displayName)
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         string text;
@@ -148,6 +156,7 @@ internal static class UnitLoader
         {
             Name = name,
             SourceFile = sourceFile,
+            SourceText = yamlText,
             Mode = mode,
             Command = ReadCommand(root, mode, defaults.Command),
             Shell = root.GetNonEmptyString("shell") ?? defaults.Shell,
