@@ -10,8 +10,11 @@ public static class NanoRunEndpointRouteBuilderExtensions
 {
     private const string Tag = "requests";
 
-    /// <summary>Maps <c>{prefix}/{unit}/</c> and its request routes; returns the group so hosts can add conventions such as authorization.</summary>
-    public static IEndpointConventionBuilder MapNanoRun(this IEndpointRouteBuilder endpoints, string prefix = "/api")
+    /// <summary>
+    /// Maps <c>{prefix}/{unit}/</c> and its request routes (SPEC §3); returns the route group so hosts can add
+    /// conventions such as <c>RequireAuthorization()</c> or rate limiting on top of each unit's own authorization.
+    /// </summary>
+    public static RouteGroupBuilder MapNanoRun(this IEndpointRouteBuilder endpoints, string prefix = "/api")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup(prefix);

@@ -29,6 +29,7 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton<BinRunner>();
         services.TryAddSingleton<CgiRunner>();
         services.TryAddSingleton<ProxyRunner>();
+        services.TryAddSingleton<HandlerRunner>();
         services.TryAddSingleton<AttemptRunnerSelector>();
         services.TryAddSingleton(static sp => new UnitCatalog(sp.GetServices<UnitDefinition>()));
         services.TryAddSingleton(static sp => new NanoRunMetrics(sp.GetService<IMeterFactory>()));
@@ -59,6 +60,33 @@ public static class NanoRunBuilderUnitExtensions
             builder.Services.AddSingleton(unit);
         }
 
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the units of every <c>*.yaml</c>/<c>*.yml</c> file under <paramref name="configDirectory"/> (read now; a file
+    /// that does not parse or validate throws an exception naming the file, key and line).
+    /// </summary>
+    public static NanoRunBuilder AddUnitsFromDirectory(this NanoRunBuilder builder, string configDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(configDirectory);
+        return builder.AddUnits(UnitLoader.LoadDirectory(configDirectory));
+    }
+
+    /// <summary>Adds a unit defined in code, usually an in-process C# handler: <c>AddUnit("resize", unit => unit.Handle(...))</c>.</summary>
+    /// <param name="builder">The builder returned by <c>AddNanoRun</c>.</param>
+    /// <param name="name">The unit name; its API is <c>/api/{name}/</c>.</param>
+    /// <param name="configure">Sets the handler (required) and settings such as attempts and interval.</param>
+    /// <exception cref="InvalidOperationException"><paramref name="configure"/> set no handler.</exception>
+    public static NanoRunBuilder AddUnit(this NanoRunBuilder builder, string name, Action<UnitBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        var unit = new UnitBuilder(name, builder.Services);
+        configure(unit);
+        builder.Services.AddSingleton(unit.Build());
         return builder;
     }
 }

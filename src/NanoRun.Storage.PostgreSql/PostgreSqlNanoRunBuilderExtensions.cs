@@ -25,6 +25,11 @@ public static class PostgreSqlNanoRunBuilderExtensions
         return builder;
     }
 
+    /// <summary>Same as <see cref="UsePostgreSql"/>: stores everything in the PostgreSQL database named by <paramref name="connectionString"/>.</summary>
+    /// <param name="builder">The builder returned by <c>AddNanoRun</c>.</param>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    public static NanoRunBuilder UsePostgres(this NanoRunBuilder builder, string connectionString) => builder.UsePostgreSql(connectionString);
+
     // The data source is keyed so that a host's own NpgsqlDataSource registration is neither used nor replaced.
     private static readonly object ServiceKey = new();
 }

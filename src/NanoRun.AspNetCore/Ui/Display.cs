@@ -87,6 +87,7 @@ internal static class Display
     {
         UnitMode.Cgi => "cgi",
         UnitMode.Proxy => "proxy",
+        UnitMode.Handler => "handler",
         _ => "bin",
     };
 

@@ -13,10 +13,7 @@ internal sealed class UnitCatalog
     private Snapshot _snapshot;
 
     public UnitCatalog(IEnumerable<UnitDefinition> units) =>
-        _snapshot = new Snapshot(
-            units.ToFrozenDictionary(u => u.Name, StringComparer.Ordinal),
-            FrozenDictionary<string, UnitDefinition>.Empty,
-            0);
+        _snapshot = new Snapshot(ByName(units), FrozenDictionary<string, UnitDefinition>.Empty, 0);
 
     /// <summary>Raised after each replacement, on the thread that replaced; handlers read the catalog again and must not throw.</summary>
     public event Action? Changed;
@@ -40,7 +37,7 @@ internal sealed class UnitCatalog
         lock (_replaceLock)
         {
             var old = _snapshot;
-            var next = units.ToFrozenDictionary(u => u.Name, StringComparer.Ordinal);
+            var next = ByName(units);
             var removed = new Dictionary<string, UnitDefinition>(StringComparer.Ordinal);
             foreach (var (name, unit) in old.Removed)
             {
@@ -63,6 +60,22 @@ internal sealed class UnitCatalog
 
         Changed?.Invoke();
     }
+
+    private static FrozenDictionary<string, UnitDefinition> ByName(IEnumerable<UnitDefinition> units)
+    {
+        var byName = new Dictionary<string, UnitDefinition>(StringComparer.Ordinal);
+        foreach (var unit in units)
+        {
+            if (!byName.TryAdd(unit.Name, unit))
+            {
+                throw new InvalidOperationException($"unit name '{unit.Name}' is defined twice ({Origin(byName[unit.Name])} and {Origin(unit)})");
+            }
+        }
+
+        return byName.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    private static string Origin(UnitDefinition unit) => unit.SourceFile ?? "defined in code";
 
     private sealed record Snapshot(
         FrozenDictionary<string, UnitDefinition> Units,

@@ -11,6 +11,9 @@ public enum UnitMode
 
     /// <summary>Forwards the saved request to the upstream URL in <c>command</c>.</summary>
     Proxy,
+
+    /// <summary>Runs a C# handler inside the host process; defined in code with <c>AddUnit</c>, never in a unit file.</summary>
+    Handler,
 }
 
 /// <summary>One endpoint: what runs for each request to <c>/api/{name}/</c> and how it is retried.</summary>
@@ -75,6 +78,9 @@ public sealed class UnitDefinition
 
     /// <summary>Schedules that queue requests for this unit; default none.</summary>
     public IReadOnlyList<CronEntry> Cron { get; init; } = [];
+
+    /// <summary>The in-process handler of a <see cref="UnitMode.Handler"/> unit, set by <c>AddUnit</c>.</summary>
+    internal Func<Jobs.JobContext, CancellationToken, Task>? Handler { get; init; }
 }
 
 /// <summary>Which finished requests are kept; unfinished ones are never removed.</summary>
