@@ -68,6 +68,9 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     internal Task<string?> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
         EnqueueAsync(unit.Name, request, unit.MaxRequest, dedupeKey, cancellationToken);
 
+    /// <summary>The store's dedupe key for a client's idempotency key: per unit, and apart from the keys of schedules (<c>cron:</c>).</summary>
+    internal static string IdempotencyDedupeKey(string unit, string key) => "idem:" + unit + ":" + key;
+
     private async Task<string?> EnqueueAsync(string unitName, IncomingRequest request, long maxLength, string? dedupeKey, CancellationToken cancellationToken)
     {
         var id = RequestId.New(_time);
@@ -321,12 +324,13 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
                 return;
             }
 
-            var next = result.Code < 500 ? RequestState.Succeeded
-                : number >= unit.Attempts ? RequestState.Failed
-                : RequestState.Retrying;
+            var next = RetrySchedule.NextState(unit, number, result.Code);
+            var delay = next == RequestState.Retrying
+                ? RetrySchedule.Delay(unit, number, result.Headers, finishedAt, Random.Shared.NextDouble())
+                : unit.Interval;
             var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Result, startedAt, finishedAt);
             var state = await _store.RecordAttemptAsync(
-                new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + unit.Interval),
+                new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + delay),
                 CancellationToken.None).ConfigureAwait(false);
             LogAttemptFinished(_logger, unit.Name, claimed.Id, number, result.Code, state ?? next);
             if (state is { } s && s.IsFinal())
