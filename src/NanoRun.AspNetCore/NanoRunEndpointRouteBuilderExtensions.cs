@@ -15,6 +15,8 @@ public static class NanoRunEndpointRouteBuilderExtensions
         var group = endpoints.MapGroup(prefix);
         group.MapPost("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAsync);
         group.MapPut("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAndWaitAsync);
+        group.MapGet("/{unit}", (RequestDelegate)RequestEndpoints.ListAsync);
+        group.MapPost("/{unit}/failed/retry", (RequestDelegate)RequestEndpoints.ReplayFailedAsync);
         group.MapGet("/{unit}/{id}", (RequestDelegate)RequestEndpoints.GetRecordAsync);
         group.MapGet("/{unit}/{id}/completed", (RequestDelegate)RequestEndpoints.GetCompletedAsync);
         group.MapGet("/{unit}/{id}/attempt/{attemptId}", (RequestDelegate)RequestEndpoints.GetAttemptAsync);
