@@ -21,11 +21,19 @@ public static class NanoRunEndpointRouteBuilderExtensions
         group.MapPost("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAsync)
             .Describe(RequestEndpoints.EnqueueAsync, "Enqueue", "Save the request and queue it; 303 to its record, with the id in X-Correlation-Id")
             .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
-                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
+                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
         group.MapPut("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAndWaitAsync)
             .Describe(RequestEndpoints.EnqueueAndWaitAsync, "EnqueueAndWait", "Save and queue the request, then wait (query wait, default wait_time) for its final outcome: 303 to /completed, or 504 when still processing")
             .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
-                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
+                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
+        group.MapGet("/{unit}", (RequestDelegate)RequestEndpoints.ListAsync)
+            .Describe(RequestEndpoints.ListAsync, "List", "The unit's requests, newest first, paged; filter by state (e.g. state=failed for dead letters)")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+        group.MapPost("/{unit}/failed/retry", (RequestDelegate)RequestEndpoints.ReplayFailedAsync)
+            .Describe(RequestEndpoints.ReplayFailedAsync, "ReplayFailed", "Queue a new request for each failed request of the unit, in a bounded batch")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapGet("/{unit}/{id}", (RequestDelegate)RequestEndpoints.GetRecordAsync)
             .Describe(RequestEndpoints.GetRecordAsync, "GetRecord", "The request's record with its attempts as JSON; X-Status tells complete or processing")
             .Responds("application/json", StatusCodes.Status200OK)

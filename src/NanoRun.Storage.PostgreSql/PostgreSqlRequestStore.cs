@@ -365,6 +365,20 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, IQueueSign
     }
 
     /// <inheritdoc />
+    public async Task<string?> FindByDedupeKeyAsync(string dedupeKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dedupeKey);
+        EnsureOpen();
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = Sql.Command(connection, PostgreSqlSchema.SelectByDedupeKey);
+            command.Parameters.Text("dedupe_key", dedupeKey);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<DateTimeOffset?> NextDueAsync(string unit, CancellationToken cancellationToken = default)
     {
         EnsureOpen();

@@ -171,6 +171,9 @@ internal static class PostgreSqlSchema
         SELECT count(*)::integer, pg_notify('nano_run_queue', unit) FROM requeued GROUP BY unit
         """;
 
+    // Reads the nano_run_requests_dedupe partial index.
+    public const string SelectByDedupeKey = "SELECT id FROM nano_run_requests WHERE dedupe_key = @dedupe_key AND dedupe_key IS NOT NULL";
+
     public const string NextDue = "SELECT MIN(next_run_at) FROM nano_run_requests WHERE unit = @unit AND state IN (0, 2)";
 
     public const string SelectRequest = """

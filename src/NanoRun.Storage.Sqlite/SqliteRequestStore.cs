@@ -401,6 +401,21 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task<string?> FindByDedupeKeyAsync(string dedupeKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dedupeKey);
+        EnsureOpen();
+        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = SqliteSchema.SelectByDedupeKey;
+            command.Parameters.AddWithValue("@dedupe_key", dedupeKey);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<DateTimeOffset?> NextDueAsync(string unit, CancellationToken cancellationToken = default)
     {
         EnsureOpen();

@@ -118,6 +118,9 @@ internal static class SqliteSchema
         WHERE id = @id AND state IN (0, 1, 2)
         """;
 
+    // Reads the requests_dedupe partial index.
+    public const string SelectByDedupeKey = "SELECT id FROM requests WHERE dedupe_key = @dedupe_key AND dedupe_key IS NOT NULL";
+
     public const string SelectState = "SELECT state FROM requests WHERE id = @id";
 
     public const string RequeueExpired = """

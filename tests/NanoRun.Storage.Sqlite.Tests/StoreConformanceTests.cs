@@ -119,6 +119,37 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FindByDedupeKey_StoredAndUnknown_ReturnsFirstIdOrNull()
+    {
+        var first = NewRequest() with { DedupeKey = "idem:unit:order-17" };
+        var second = NewRequest() with { DedupeKey = first.DedupeKey };
+        await Store.EnqueueAsync(first);
+        await Store.EnqueueAsync(second);
+
+        var found = await Store.FindByDedupeKeyAsync("idem:unit:order-17");
+        var unknown = await Store.FindByDedupeKeyAsync("idem:unit:order-18");
+
+        Assert.Equal(first.Id, found);
+        Assert.Null(unknown);
+    }
+
+    [Fact]
+    public async Task FindByDedupeKey_AfterPurge_ReturnsNullAndKeyIsFreeAgain()
+    {
+        var first = NewRequest() with { DedupeKey = "idem:unit:gone" };
+        await Store.EnqueueAsync(first);
+        await Store.CancelAsync(first.Id, Time.GetUtcNow());
+        Time.Advance(TimeSpan.FromMinutes(1));
+        await Store.PurgeAsync(new PurgeParams(Unit, Time.GetUtcNow(), 10));
+
+        var found = await Store.FindByDedupeKeyAsync("idem:unit:gone");
+        var again = await Store.EnqueueAsync(NewRequest() with { DedupeKey = "idem:unit:gone" });
+
+        Assert.Null(found);
+        Assert.True(again);
+    }
+
+    [Fact]
     public async Task Get_UnknownId_ReturnsNull()
     {
         var record = await Store.GetAsync(RequestId.New(Time));

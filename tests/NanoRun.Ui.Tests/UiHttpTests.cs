@@ -85,6 +85,36 @@ public sealed partial class UiHttpTests
     }
 
     [Fact]
+    public async Task UnitPage_ReplayFailedButton_ReplaysOnceWithTokenAndRefusesWithout()
+    {
+        await using var world = UiWorld.Create();
+        var fixedFile = Path.Combine(world.Root, "fixed");
+        await world.WithUnit("check", $"command: 'test -f {fixedFile}'\nattempts: 1\n").StartAsync();
+        var ids = new[] { await world.PostAsync("check", "a"), await world.PostAsync("check", "b") };
+        foreach (var id in ids)
+        {
+            await world.WaitCompleteAsync("check", id);
+        }
+
+        var failedPage = await world.Client.GetStringAsync("ui/units/check?state=failed");
+        var allPage = await world.Client.GetStringAsync("ui/units/check");
+        var (token, cookie) = await FormTokenAsync(world, "ui/units/check?state=failed");
+        await File.WriteAllTextAsync(fixedFile, "works now");
+        using var noToken = await PostFormAsync(world, "ui/units/check/failed/retry", token: null, cookie, origin: null);
+        using var replay = await PostFormAsync(world, "ui/units/check/failed/retry", token, cookie, origin: null);
+        using var again = await PostFormAsync(world, "ui/units/check/failed/retry", token, cookie, origin: null);
+        var after = await world.Client.GetStringAsync("ui/units/check");
+
+        Assert.Contains("action=\"/ui/units/check/failed/retry\"", failedPage, StringComparison.Ordinal);
+        Assert.DoesNotContain("failed/retry", allPage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, noToken.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        Assert.Contains("Queued 2 new requests", await replay.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("Queued 0 new requests", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(4, ListedIds(after).Count);
+    }
+
+    [Fact]
     public async Task AttemptPage_LargeResult_ShowsBoundedPreviewAndDownloadsWhole()
     {
         await using var world = await UiWorld.Create().WithUnit("big", "command: head -c 300000 /dev/zero | tr '\\0' a\n").StartAsync();

@@ -12,10 +12,16 @@ using NanoRun.Units;
 namespace NanoRun.AspNetCore.Api;
 
 /// <summary>The request handlers of <c>/api/{unit}/</c>; each adapts HTTP to one engine call.</summary>
-internal static class RequestEndpoints
+internal static partial class RequestEndpoints
 {
     /// <summary>Query parameter of <c>PUT</c> that sets how long to wait.</summary>
     private const string WaitParameter = "wait";
+
+    /// <summary>Request header whose value makes a repeated POST or PUT answer with the first request's id.</summary>
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>Response header set when the answer names a request stored earlier under the same idempotency key.</summary>
+    private const string IdempotentReplayedHeader = "Idempotent-Replayed";
 
     /// <summary>RFC 8470 Too Early, answered by <c>/completed</c> while the request is processing.</summary>
     private const int Status425TooEarly = 425;
@@ -316,6 +322,33 @@ internal static class RequestEndpoints
             return null;
         }
 
+        string? dedupeKey = null;
+        if (request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys))
+        {
+            if (keys.Count != 1 || !IsIdempotencyKey(keys[0]))
+            {
+                await WritePlainAsync(context, StatusCodes.Status400BadRequest, "Idempotency-Key must be one value of 1 to 255 visible ASCII characters").ConfigureAwait(false);
+                return null;
+            }
+
+            // A repeat is answered from the store before its body is read, and is neither rate-limited nor counted.
+            dedupeKey = NanoRunEngine.IdempotencyDedupeKey(unit.Name, keys[0]!);
+            if (await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } existing)
+            {
+                context.Response.Headers[IdempotentReplayedHeader] = "true";
+                return existing;
+            }
+        }
+
+        if (context.RequestServices.GetRequiredService<UnitRateLimits>().TryAcquire(unit) is { } retryAfter)
+        {
+            // Nothing is stored; Retry-After says when the bucket holds a token again.
+            context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await WritePlainAsync(context, StatusCodes.Status429TooManyRequests, string.Create(
+                CultureInfo.InvariantCulture, $"unit {unit.Name} accepts at most {unit.Rate!.PerSecond} requests per second (burst {unit.Rate.Burst})")).ConfigureAwait(false);
+            return null;
+        }
+
         if (await engine.CheckCapacityAsync(unit, context.RequestAborted).ConfigureAwait(false) is { } refusal)
         {
             // Nothing is stored; the client tries again later and existing work goes on.
@@ -346,7 +379,26 @@ internal static class RequestEndpoints
         var uri = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
         try
         {
-            return await engine.EnqueueAsync(unit, new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context) }, context.RequestAborted).ConfigureAwait(false);
+            var incoming = new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context) };
+            if (dedupeKey is null)
+            {
+                return await engine.EnqueueAsync(unit, incoming, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            if (await engine.EnqueueOnceAsync(unit, incoming, dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } id)
+            {
+                return id;
+            }
+
+            // A concurrent request with the same key was stored first: answer with its id.
+            if (await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } first)
+            {
+                context.Response.Headers[IdempotentReplayedHeader] = "true";
+                return first;
+            }
+
+            await WritePlainAsync(context, StatusCodes.Status409Conflict, "the request stored under this Idempotency-Key was removed meanwhile; send again").ConfigureAwait(false);
+            return null;
         }
         catch (BodyTooLargeException)
         {
@@ -372,6 +424,25 @@ internal static class RequestEndpoints
         {
             engine.Metrics.Refused(name, RefusalReasons.Auth);
         }
+    }
+
+    /// <summary>A key of 1 to 255 visible ASCII characters, so it fits any store's key column and prints plainly.</summary>
+    private static bool IsIdempotencyKey(string? key)
+    {
+        if (string.IsNullOrEmpty(key) || key.Length > 255)
+        {
+            return false;
+        }
+
+        foreach (var c in key)
+        {
+            if (c is < '!' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>ENOSPC (28) on Linux, ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) elsewhere.</summary>

@@ -24,6 +24,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         group.MapGet("/static/{file}", (RequestDelegate)UiEndpoints.StaticAsync);
         group.MapGet("/units/{unit}", (RequestDelegate)ui.UnitAsync);
         group.MapPost("/units/{unit}", (RequestDelegate)ui.SubmitAsync);
+        group.MapPost("/units/{unit}/failed/retry", (RequestDelegate)ui.ReplayFailedAsync);
         group.MapGet("/units/{unit}/requests/{id}", (RequestDelegate)ui.RequestAsync);
         group.MapGet("/units/{unit}/requests/{id}/payload", (RequestDelegate)ui.PayloadAsync);
         group.MapPost("/units/{unit}/requests/{id}/retry", (RequestDelegate)ui.RetryAsync);

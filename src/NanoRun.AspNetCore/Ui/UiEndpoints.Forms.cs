@@ -91,6 +91,44 @@ internal sealed partial class UiEndpoints
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
     }
 
+    /// <summary>Failed requests replayed by one press of the unit page's button.</summary>
+    private const int ReplayBatch = 100;
+
+    /// <summary><c>POST /units/{unit}/failed/retry</c>: replays the newest failed requests (a bounded batch), each at most once.</summary>
+    public async Task ReplayFailedAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var engine = Engine(context);
+        var unit = FindUnit(context, engine);
+        if (unit is null)
+        {
+            await NotFoundAsync(context, session, "No unit of that name.").ConfigureAwait(false);
+            return;
+        }
+
+        var batch = await engine.ReplayFailedAsync(unit, ReplayBatch, null, context.RequestAborted).ConfigureAwait(false);
+        var queued = 0;
+        var earlier = 0;
+        foreach (var item in batch.Items)
+        {
+            queued += item.NewId is not null && !item.AlreadyReplayed ? 1 : 0;
+            earlier += item.AlreadyReplayed ? 1 : 0;
+        }
+
+        var text = string.Create(CultureInfo.InvariantCulture, $"Queued {queued} new requests from the newest {batch.Items.Count} failed ones; {earlier} had been replayed before.");
+        if (batch.Next is not null)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $" Older failed requests remain; one press replays at most {ReplayBatch}.");
+        }
+
+        await MessageAsync(context, session, StatusCodes.Status200OK, "Failed requests replayed", text, session.Unit(unit.Name)).ConfigureAwait(false);
+    }
+
     /// <summary><c>POST /units/{unit}/requests/{id}/cancel</c>: no further attempts; a running attempt is stopped.</summary>
     public async Task CancelAsync(HttpContext context)
     {

@@ -79,6 +79,9 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     internal Task<string?> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
         EnqueueAsync(unit.Name, request, unit.MaxRequest, dedupeKey, cancellationToken);
 
+    /// <summary>The store's dedupe key for a client's idempotency key: per unit, and apart from the keys of schedules (<c>cron:</c>).</summary>
+    internal static string IdempotencyDedupeKey(string unit, string key) => "idem:" + unit + ":" + key;
+
     private async Task<string?> EnqueueAsync(string unitName, IncomingRequest request, long maxLength, string? dedupeKey, CancellationToken cancellationToken)
     {
         var id = RequestId.New(_time);
@@ -148,6 +151,67 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             // The copy is not limited by max_request: the content was accepted once already.
             var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body);
             return await EnqueueAsync(original.Unit, request, 0, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Largest bulk replay batch.</summary>
+    public const int MaxReplayBatch = 1000;
+
+    /// <summary>
+    /// Replays up to <paramref name="limit"/> failed requests of <paramref name="unit"/>, newest first and older than
+    /// <paramref name="before"/> when set. Each failed request is replayed at most once however often this runs (its replay
+    /// is stored under the dedupe key <c>replay:{id}</c>); the failed requests themselves stay as they are.
+    /// </summary>
+    public async Task<ReplayBatch> ReplayFailedAsync(UnitDefinition unit, int limit, string? before, CancellationToken cancellationToken)
+    {
+        limit = Math.Clamp(limit, 1, MaxReplayBatch);
+        var ids = new List<string>(limit + 1);
+        await foreach (var summary in _store.PageAsync(new PageParams(unit.Name, limit + 1, before, RequestState.Failed), cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(summary.Id);
+        }
+
+        string? next = null;
+        if (ids.Count > limit)
+        {
+            // One more than the batch was read only to learn that an older failed request exists.
+            ids.RemoveAt(limit);
+            next = ids[^1];
+        }
+
+        var items = new List<ReplayedRequest>(ids.Count);
+        foreach (var id in ids)
+        {
+            var record = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (record is { State: RequestState.Failed })
+            {
+                var (newId, earlier) = await ReplayOnceAsync(record, cancellationToken).ConfigureAwait(false);
+                items.Add(new ReplayedRequest(id, newId, earlier));
+            }
+        }
+
+        return new ReplayBatch(items, next);
+    }
+
+    private async Task<(string? Id, bool Earlier)> ReplayOnceAsync(RequestRecord original, CancellationToken cancellationToken)
+    {
+        var key = "replay:" + original.Id;
+        if (await _store.FindByDedupeKeyAsync(key, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            return (existing, true);
+        }
+
+        var body = await _blobs.OpenReadAsync(original.Body, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return (null, false);
+        }
+
+        await using (body.ConfigureAwait(false))
+        {
+            var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body);
+            var id = await EnqueueAsync(original.Unit, request, 0, key, cancellationToken).ConfigureAwait(false);
+            return id is not null ? (id, false) : (await _store.FindByDedupeKeyAsync(key, cancellationToken).ConfigureAwait(false), true);
         }
     }
 
@@ -332,13 +396,14 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
                 return;
             }
 
-            var next = result.Code < 500 ? RequestState.Succeeded
-                : number >= unit.Attempts ? RequestState.Failed
-                : RequestState.Retrying;
+            var next = RetrySchedule.NextState(unit, number, result.Code);
+            var delay = next == RequestState.Retrying
+                ? RetrySchedule.Delay(unit, number, result.Headers, finishedAt, Random.Shared.NextDouble())
+                : unit.Interval;
             var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Result, startedAt, finishedAt);
             var recording = _time.GetTimestamp();
             var state = await _store.RecordAttemptAsync(
-                new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + unit.Interval),
+                new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + delay),
                 CancellationToken.None).ConfigureAwait(false);
             _metrics.StoreCall(StoreOperations.RecordAttempt, _time.GetElapsedTime(recording));
             _metrics.AttemptFinished(unit.Name, result.Code, state ?? next, finishedAt - startedAt);

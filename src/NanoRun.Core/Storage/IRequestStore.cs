@@ -10,6 +10,9 @@ public interface IRequestStore
     /// <remarks>Returns <c>false</c> and stores nothing when a request with the same <see cref="NewRequest.DedupeKey"/> is already stored.</remarks>
     Task<bool> EnqueueAsync(NewRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>Returns the id of the stored request enqueued with <paramref name="dedupeKey"/>, or <c>null</c> when none is stored (never was, or purged).</summary>
+    Task<string?> FindByDedupeKeyAsync(string dedupeKey, CancellationToken cancellationToken = default);
+
     /// <summary>Claims up to <see cref="ClaimParams.Limit"/> due requests of one unit under a lease, oldest due first, and marks them running.</summary>
     Task<IReadOnlyList<ClaimedRequest>> ClaimAsync(ClaimParams claim, CancellationToken cancellationToken = default);
 

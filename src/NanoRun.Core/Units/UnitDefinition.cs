@@ -58,6 +58,9 @@ public sealed class UnitDefinition
     /// <summary>Pause between attempts; default 5 seconds.</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Backoff, jitter, which statuses are retried and whether <c>Retry-After</c> is honoured; default <see cref="RetryPolicy.Default"/>.</summary>
+    public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
+
     /// <summary>Attempts of this unit running at once; default 1 (a configured 0 becomes the CPU count).</summary>
     public int Workers { get; init; } = 1;
 
@@ -66,6 +69,9 @@ public sealed class UnitDefinition
 
     /// <summary>Most requests waiting (queued or retrying) before new ones are refused with 503; default 0, unlimited.</summary>
     public long MaxQueue { get; init; }
+
+    /// <summary>Most new requests accepted over the API per second on this node, or <c>null</c> for no limit (the default).</summary>
+    public UnitRateLimit? Rate { get; init; }
 
     /// <summary>How long and how many finished requests are kept; <c>null</c> means the server-wide policy.</summary>
     public RetentionPolicy? Retention { get; init; }
@@ -81,6 +87,16 @@ public sealed class UnitDefinition
 
     /// <summary>The in-process handler of a <see cref="UnitMode.Handler"/> unit, set by <c>AddUnit</c>.</summary>
     internal Func<Jobs.JobContext, CancellationToken, Task>? Handler { get; init; }
+}
+
+/// <summary>A token bucket over new API requests of one unit on one node; a request over the limit is answered 429 and nothing is stored.</summary>
+public sealed class UnitRateLimit
+{
+    /// <summary>Requests per second added to the bucket on average; may be a fraction such as 0.5.</summary>
+    public required double PerSecond { get; init; }
+
+    /// <summary>Most requests accepted at once after a quiet period (the bucket size); at least 1.</summary>
+    public required int Burst { get; init; }
 }
 
 /// <summary>Which finished requests are kept; unfinished ones are never removed.</summary>

@@ -140,9 +140,10 @@ internal static class UnitLoader
         }
 
         var root = YamlSection.Load(yamlText, fileName, UnitError);
-        root.AllowOnly(
+        root.AllowOnly([
             "command", "mode", "shell", "workdir", "environment", "user", "timeout", "graceful_timeout",
-            "attempts", "interval", "workers", "max_request", "max_queue", "retention", "private", "authorization", "cron");
+            "attempts", "interval", "workers", "max_request", "max_queue", "retention", "private", "authorization", "cron",
+            .. RetryKeysReader.Keys]);
 
         var defaults = new UnitDefinition { Name = name };
         var mode = ReadMode(root);
@@ -152,6 +153,7 @@ internal static class UnitLoader
             workers = System.Environment.ProcessorCount;
         }
 
+        var interval = root.GetDuration("interval", allowZero: true) ?? defaults.Interval;
         return new UnitDefinition
         {
             Name = name,
@@ -166,7 +168,9 @@ internal static class UnitLoader
             Timeout = root.GetDuration("timeout", allowZero: false),
             GracefulTimeout = root.GetDuration("graceful_timeout", allowZero: false),
             Attempts = (int)root.GetInteger("attempts", defaults.Attempts, 1, MaxAttempts),
-            Interval = root.GetDuration("interval", allowZero: true) ?? defaults.Interval,
+            Interval = interval,
+            Retry = RetryKeysReader.ReadRetry(root, interval),
+            Rate = RetryKeysReader.ReadRate(root),
             Workers = workers,
             MaxRequest = root.GetInteger("max_request", defaults.MaxRequest, 0, long.MaxValue),
             MaxQueue = root.GetInteger("max_queue", defaults.MaxQueue, 0, long.MaxValue),

@@ -1,0 +1,56 @@
+using System.Text.Json.Serialization;
+
+namespace NanoRun.AspNetCore.Api;
+
+/// <summary>The JSON of <c>GET /{unit}/</c>: one page of a unit's requests, newest first.</summary>
+internal sealed class RequestListDocument
+{
+    public required string Unit { get; init; }
+
+    public required string? State { get; init; }
+
+    public required List<RequestSummaryDocument> Requests { get; init; }
+
+    /// <summary>The <c>before</c> cursor of the next (older) page, or <c>null</c> on the last page.</summary>
+    public required string? Next { get; init; }
+}
+
+/// <summary>One request inside <see cref="RequestListDocument"/>.</summary>
+internal sealed class RequestSummaryDocument
+{
+    public required string Id { get; init; }
+
+    public required string Outcome { get; init; }
+
+    public required bool Complete { get; init; }
+
+    public required int Attempts { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? CompleteAt { get; init; }
+}
+
+/// <summary>The JSON of <c>POST /{unit}/failed/retry</c>.</summary>
+internal sealed class ReplayDocument
+{
+    public required List<ReplayItemDocument> Replayed { get; init; }
+
+    /// <summary>The <c>before</c> cursor of the next batch, or <c>null</c> when no older failed request exists.</summary>
+    public required string? Next { get; init; }
+}
+
+/// <summary>One failed request inside <see cref="ReplayDocument"/>.</summary>
+internal sealed class ReplayItemDocument
+{
+    public required string Id { get; init; }
+
+    public required string? NewId { get; init; }
+
+    public required bool AlreadyReplayed { get; init; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(RequestListDocument))]
+[JsonSerializable(typeof(ReplayDocument))]
+internal sealed partial class ListJsonContext : JsonSerializerContext;
