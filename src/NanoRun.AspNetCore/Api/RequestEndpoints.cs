@@ -22,13 +22,13 @@ internal static class RequestEndpoints
     /// <summary><c>POST /{unit}/</c>: save and queue, answer 303 with the id.</summary>
     public static async Task EnqueueAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit, verifier) = await ResolveAsync(context, bodyFollows: true).ConfigureAwait(false);
         if (unit is null)
         {
             return;
         }
 
-        var id = await SaveAsync(context, engine, unit).ConfigureAwait(false);
+        var id = await SaveAsync(context, engine, unit, verifier).ConfigureAwait(false);
         if (id is null)
         {
             return;
@@ -43,7 +43,7 @@ internal static class RequestEndpoints
     /// <summary><c>PUT /{unit}/?wait=</c>: save, queue and wait for the final outcome.</summary>
     public static async Task EnqueueAndWaitAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit, verifier) = await ResolveAsync(context, bodyFollows: true).ConfigureAwait(false);
         if (unit is null)
         {
             return;
@@ -59,7 +59,7 @@ internal static class RequestEndpoints
             }
         }
 
-        var id = await SaveAsync(context, engine, unit).ConfigureAwait(false);
+        var id = await SaveAsync(context, engine, unit, verifier).ConfigureAwait(false);
         if (id is null)
         {
             return;
@@ -217,7 +217,7 @@ internal static class RequestEndpoints
     /// <summary><c>DELETE /{unit}/{id}</c>: no further attempts; a running attempt is cancelled.</summary>
     public static async Task CancelAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit, _) = await ResolveAsync(context, bodyFollows: false).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
         if (unit is null)
         {
@@ -245,8 +245,10 @@ internal static class RequestEndpoints
     /// <summary>
     /// Finds the public unit named by the route and checks the request against its authorization, before any body is
     /// read so that a refused upload leaves nothing behind; answers 404, 401 or 403 itself and returns no unit then.
+    /// When <paramref name="bodyFollows"/> and only a body signature can admit the request, the verifier that must pass
+    /// while the body is stored comes back with the unit.
     /// </summary>
-    private static async ValueTask<(NanoRunEngine Engine, UnitDefinition? Unit)> ResolveAsync(HttpContext context)
+    private static async ValueTask<(NanoRunEngine Engine, UnitDefinition? Unit, BodyVerifier? Verifier)> ResolveAsync(HttpContext context, bool bodyFollows)
     {
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var name = context.Request.RouteValues["unit"] as string;
@@ -254,17 +256,18 @@ internal static class RequestEndpoints
         if (unit is not { Private: false })
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return (engine, null);
+            return (engine, null, null);
         }
 
         var authorizer = context.RequestServices.GetRequiredService<UnitAuthorizer>();
-        return (engine, await authorizer.AuthorizeAsync(context, unit).ConfigureAwait(false) ? unit : null);
+        var (allowed, verifier) = await authorizer.AuthorizeAsync(context, unit, bodyFollows).ConfigureAwait(false);
+        return (engine, allowed ? unit : null, verifier);
     }
 
     /// <summary>Loads the record named by the route, or answers 404 for an unknown unit, a malformed id or a record of another unit (401/403 when refused).</summary>
     private static async Task<RequestRecord?> FindAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit, _) = await ResolveAsync(context, bodyFollows: false).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
         if (unit is null)
         {
@@ -288,7 +291,7 @@ internal static class RequestEndpoints
     }
 
     /// <summary>Streams the request body into the store; answers 413 and returns <c>null</c> when it is over the unit's limit.</summary>
-    private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit)
+    private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit, BodyVerifier? verifier)
     {
         var request = context.Request;
         if (unit.MaxRequest > 0 && request.ContentLength > unit.MaxRequest)
@@ -326,7 +329,13 @@ internal static class RequestEndpoints
         var uri = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
         try
         {
-            return await engine.EnqueueAsync(unit, new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context) }, context.RequestAborted).ConfigureAwait(false);
+            return await engine.EnqueueAsync(unit, new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context), Verifier = verifier }, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BodyRefusedException)
+        {
+            // The body's signature did not match: the engine removed the stored body and queued nothing.
+            context.RequestServices.GetRequiredService<UnitAuthorizer>().RefuseBody(context, unit);
+            return null;
         }
         catch (BodyTooLargeException)
         {

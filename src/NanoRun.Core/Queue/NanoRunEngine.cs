@@ -61,6 +61,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
     /// <summary>Saves a request durably and queues it; returns its id only once body and record are on disk.</summary>
     /// <exception cref="BodyTooLargeException">The body is over the unit's <c>max_request</c>; nothing is stored.</exception>
+    /// <exception cref="BodyRefusedException">The request's verifier refused the body; nothing is stored.</exception>
     public async Task<string> EnqueueAsync(UnitDefinition unit, IncomingRequest request, CancellationToken cancellationToken) =>
         (await EnqueueAsync(unit.Name, request, unit.MaxRequest, null, cancellationToken).ConfigureAwait(false))!;
 
@@ -74,7 +75,15 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
         // Durability order: (1) the body is written, fsynced and renamed into place by the blob store,
         // (2) the row that points at it is committed, (3) only then does the caller see the id.
-        var body = await _blobs.WriteAsync(id + "/body", request.Body, maxLength, cancellationToken).ConfigureAwait(false);
+        // A verifier sees the body in the same pass that stores it; a refused body is removed before any row exists.
+        var source = request.Verifier is { } verifier ? new TappedStream(request.Body, verifier) : request.Body;
+        var body = await _blobs.WriteAsync(id + "/body", source, maxLength, cancellationToken).ConfigureAwait(false);
+        if (request.Verifier is { } check && !check.Verify())
+        {
+            await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
+            throw new BodyRefusedException();
+        }
+
         bool added;
         try
         {

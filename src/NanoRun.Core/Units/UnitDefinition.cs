@@ -72,6 +72,12 @@ public sealed class UnitDefinition
 
     /// <summary>Schedules that queue requests for this unit; default none.</summary>
     public IReadOnlyList<CronEntry> Cron { get; init; } = [];
+
+    /// <summary>Where the final outcome of each request is posted; default none.</summary>
+    public CallbackSettings? Callback { get; init; }
+
+    /// <summary>Whether a request may name its own callback URL in <c>X-Callback-Url</c>; default <c>false</c> (the header is refused with 400).</summary>
+    public bool AllowCallbackUrl { get; init; }
 }
 
 /// <summary>Which finished requests are kept; unfinished ones are never removed.</summary>
@@ -102,8 +108,11 @@ public sealed class UnitAuthorization
     /// <summary>HTTP Basic with bcrypt hashes.</summary>
     public BasicAuthorization? Basic { get; init; }
 
+    /// <summary>An HMAC signature of the raw body in a header (signed webhooks).</summary>
+    public HmacAuthorization? Hmac { get; init; }
+
     /// <summary>Whether any method is enabled.</summary>
-    public bool IsEnabled => Jwt is not null || QueryToken is not null || HeaderToken is not null || Basic is not null;
+    public bool IsEnabled => Jwt is not null || QueryToken is not null || HeaderToken is not null || Basic is not null || Hmac is not null;
 }
 
 /// <summary>HS256 JWT authorization settings.</summary>
