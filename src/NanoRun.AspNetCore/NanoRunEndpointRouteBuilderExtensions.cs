@@ -18,6 +18,7 @@ public static class NanoRunEndpointRouteBuilderExtensions
         group.MapGet("/{unit}/{id}", (RequestDelegate)RequestEndpoints.GetRecordAsync);
         group.MapGet("/{unit}/{id}/completed", (RequestDelegate)RequestEndpoints.GetCompletedAsync);
         group.MapGet("/{unit}/{id}/attempt/{attemptId}", (RequestDelegate)RequestEndpoints.GetAttemptAsync);
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stream", (RequestDelegate)RequestEndpoints.StreamAttemptAsync);
         group.MapGet("/{unit}/{id}/request", (RequestDelegate)RequestEndpoints.GetRequestAsync);
         group.MapPost("/{unit}/{id}", (RequestDelegate)RequestEndpoints.RetryAsync);
         group.MapDelete("/{unit}/{id}", (RequestDelegate)RequestEndpoints.CancelAsync);

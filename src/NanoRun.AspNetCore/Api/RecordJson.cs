@@ -28,6 +28,22 @@ internal sealed class RecordDocument
     public required Dictionary<string, List<string>> Headers { get; init; }
 
     public required List<AttemptDocument> Attempts { get; init; }
+
+    /// <summary>The attempt running on the node that answers, whose output <c>attempt/{id}/stream</c> follows.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RunningAttemptDocument? RunningAttempt { get; set; }
+}
+
+/// <summary>An attempt under way, inside <see cref="RecordDocument"/>.</summary>
+internal sealed class RunningAttemptDocument
+{
+    public required string Id { get; init; }
+
+    public required int Number { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public required long OutputLength { get; init; }
 }
 
 /// <summary>One attempt inside <see cref="RecordDocument"/>.</summary>
@@ -86,10 +102,12 @@ internal static class RecordJson
         };
     }
 
-    public static Task WriteAsync(HttpResponse response, RequestRecord record, CancellationToken cancellationToken)
+    public static Task WriteAsync(HttpResponse response, RequestRecord record, CancellationToken cancellationToken, RunningAttemptDocument? running = null)
     {
         response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(response.Body, ToDocument(record), ApiJsonContext.Default.RecordDocument, cancellationToken);
+        var document = ToDocument(record);
+        document.RunningAttempt = running;
+        return JsonSerializer.SerializeAsync(response.Body, document, ApiJsonContext.Default.RecordDocument, cancellationToken);
     }
 
     /// <summary>Header pairs as the Go tool's map of name to values.</summary>

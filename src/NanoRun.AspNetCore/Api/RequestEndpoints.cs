@@ -11,7 +11,7 @@ using NanoRun.Units;
 namespace NanoRun.AspNetCore.Api;
 
 /// <summary>The request handlers of <c>/api/{unit}/</c>; each adapts HTTP to one engine call.</summary>
-internal static class RequestEndpoints
+internal static partial class RequestEndpoints
 {
     /// <summary>Query parameter of <c>PUT</c> that sets how long to wait.</summary>
     private const string WaitParameter = "wait";
@@ -106,7 +106,9 @@ internal static class RequestEndpoints
             }
         }
 
-        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted).ConfigureAwait(false);
+        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
+        var running = record.State.IsFinal() ? null : RunningAttempt(engine, record.Id);
+        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted, running).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /{unit}/{id}/completed</c>: 301 to the final attempt, 425 while processing.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NanoRun.Output;
 using NanoRun.Requests;
 using NanoRun.Runners;
 using NanoRun.Storage;
@@ -23,6 +24,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     private readonly ILogger<NanoRunEngine> _logger;
     private readonly CompletionSignals _completions = new();
     private readonly DiskGuard _diskGuard = new();
+    private readonly LiveOutputs _liveOutputs = new();
 
     // Running attempts of this node by request id; owned by the unit workers, read by Cancel and the lease keeper.
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
@@ -58,6 +60,9 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     public IRequestStore Store => _store;
 
     public IBlobStore Blobs => _blobs;
+
+    /// <summary>Output of the attempts running on this node, for readers that follow it.</summary>
+    public LiveOutputs LiveOutputs => _liveOutputs;
 
     /// <summary>Saves a request durably and queues it; returns its id only once body and record are on disk.</summary>
     /// <exception cref="BodyTooLargeException">The body is over the unit's <c>max_request</c>; nothing is stored.</exception>
@@ -311,13 +316,18 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_abortAttempts.Token);
         _running[claimed.Id] = attempt;
+        LiveOutput? output = null;
         try
         {
             var number = claimed.AttemptsSoFar + 1;
             var attemptId = RequestId.New(_time);
             var headers = SavedHeaders.Split(claimed.Headers, out var remoteAddress);
-            var context = new AttemptContext(unit, claimed.Id, attemptId, number, claimed.Method, claimed.Uri, headers, claimed.Body, _blobs, remoteAddress);
             var startedAt = _time.GetUtcNow();
+            output = _liveOutputs.Start(claimed.Id, attemptId, number, startedAt);
+            var context = new AttemptContext(unit, claimed.Id, attemptId, number, claimed.Method, claimed.Uri, headers, claimed.Body, _blobs, remoteAddress)
+            {
+                Output = output,
+            };
             LogAttemptStarting(_logger, unit.Name, claimed.Id, number);
             var result = await _runners.For(unit.Mode).RunAsync(context, attempt.Token).ConfigureAwait(false);
             var finishedAt = _time.GetUtcNow();
@@ -351,6 +361,12 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         finally
         {
             _running.TryRemove(claimed.Id, out _);
+
+            // Readers of the live output move on to the stored result: it is recorded by now.
+            if (output is not null)
+            {
+                _liveOutputs.Finish(output);
+            }
         }
     }
 
