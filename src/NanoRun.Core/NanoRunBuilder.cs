@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using NanoRun.Callbacks;
 using NanoRun.Queue;
 using NanoRun.Retention;
 using NanoRun.Runners;
@@ -34,6 +35,9 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton<RetentionOptions>();
         services.TryAddSingleton<RetentionCleaner>();
         services.AddHostedService(static sp => sp.GetRequiredService<RetentionCleaner>());
+        services.TryAddSingleton<CallbackOptions>();
+        services.TryAddSingleton<CallbackDispatcher>();
+        services.AddHostedService(static sp => sp.GetRequiredService<CallbackDispatcher>());
 
         // Registered after the engine: hosted services start in order, so schedules begin once the store is open.
         services.TryAddSingleton<CronScheduler>();

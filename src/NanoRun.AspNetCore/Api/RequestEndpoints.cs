@@ -108,7 +108,8 @@ internal static partial class RequestEndpoints
 
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var running = record.State.IsFinal() ? null : RunningAttempt(engine, record.Id);
-        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted, running).ConfigureAwait(false);
+        var callback = await CallbackOfAsync(engine, record.Unit, record.Id, context.RequestAborted).ConfigureAwait(false);
+        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted, running, callback).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /{unit}/{id}/completed</c>: 301 to the final attempt, 425 while processing.</summary>
@@ -296,6 +297,11 @@ internal static partial class RequestEndpoints
     private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit, BodyVerifier? verifier)
     {
         var request = context.Request;
+        if (!await CheckCallbackUrlAsync(context, unit).ConfigureAwait(false))
+        {
+            return null;
+        }
+
         if (unit.MaxRequest > 0 && request.ContentLength > unit.MaxRequest)
         {
             await WritePlainAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);

@@ -93,7 +93,10 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         try
         {
             added = await _store.EnqueueAsync(
-                new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey),
+                new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey)
+                {
+                    Callback = _units.Find(unitName) is { } unit && Callbacks.CallbackTarget.For(unit, request.Headers) is not null,
+                },
                 cancellationToken).ConfigureAwait(false);
         }
         catch
