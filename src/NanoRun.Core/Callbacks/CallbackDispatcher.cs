@@ -52,7 +52,8 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
     private readonly CancellationTokenSource _stop = new();
     private HttpClient? _client;
     private Task _loop = Task.CompletedTask;
-    private int _lifecycle; // 0 new, 1 started, 2 stopped
+    private readonly Lock _gate = new();
+    private int _lifecycle; // 0 new, 1 started, 2 stopped; changed under _gate
 
     public CallbackDispatcher(NanoRunEngine engine, CallbackOptions options, EngineOptions engineOptions, TimeProvider time, ILogger<CallbackDispatcher> logger)
     {
@@ -65,39 +66,52 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _lifecycle, 1, 0) != 0)
+        lock (_gate)
         {
+            if (_lifecycle != 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _lifecycle = 1;
+
+            // Without a unit that can ask for callbacks there is nothing to deliver, and no loop runs.
+            if (_engine.Store is not ICallbackStore store || !AnyUnitHasCallbacks())
+            {
+                return Task.CompletedTask;
+            }
+
+            _client = new HttpClient(new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                ActivityHeadersPropagator = null,
+            })
+            { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            var stop = _stop.Token;
+            _loop = Task.Run(() => LoopAsync(store, stop), CancellationToken.None);
             return Task.CompletedTask;
         }
-
-        // Without a unit that can ask for callbacks there is nothing to deliver, and no loop runs.
-        if (_engine.Store is not ICallbackStore store || !AnyUnitHasCallbacks())
-        {
-            return Task.CompletedTask;
-        }
-
-        _client = new HttpClient(new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            ActivityHeadersPropagator = null,
-        })
-        { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-        _loop = Task.Run(() => LoopAsync(store, _stop.Token), CancellationToken.None);
-        return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _lifecycle, 2) != 1)
+        Task loop;
+        lock (_gate)
         {
-            return;
+            if (_lifecycle == 2)
+            {
+                return;
+            }
+
+            _lifecycle = 2;
+            loop = _loop;
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        await loop.ConfigureAwait(false);
         _client?.Dispose();
     }
 
