@@ -26,7 +26,12 @@ internal static partial class RequestEndpoints
         }
 
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
-        var attemptId = context.Request.RouteValues["attemptId"] as string;
+        await StreamOutputAsync(context, engine, record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the output of one attempt of <paramref name="record"/>, following it while it runs on this node; 404 when there is no such attempt.</summary>
+    internal static async Task StreamOutputAsync(HttpContext context, NanoRunEngine engine, RequestRecord record, string? attemptId)
+    {
         var stored = FindAttempt(record, attemptId);
         var offset = 0L;
         var response = context.Response;
