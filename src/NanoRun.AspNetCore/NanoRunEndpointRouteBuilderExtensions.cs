@@ -45,6 +45,10 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Describe(RequestEndpoints.GetAttemptAsync, "GetAttempt", "The attempt's own status code, headers and body")
             .Responds("application/octet-stream", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stream", (RequestDelegate)RequestEndpoints.StreamAttemptAsync)
+            .Describe(RequestEndpoints.StreamAttemptAsync, "StreamAttempt", "Follows the attempt's output as it is produced (chunked text/plain) and ends when the attempt ends")
+            .Responds("text/plain", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapGet("/{unit}/{id}/request", (RequestDelegate)RequestEndpoints.GetRequestAsync)
             .Describe(RequestEndpoints.GetRequestAsync, "GetRequest", "The saved request body with its original headers, method in X-Method and URI in X-Request-Uri")
             .Responds("application/octet-stream", StatusCodes.Status200OK)

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using NanoRun.Callbacks;
 using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Retention;
@@ -39,6 +40,9 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton<RetentionOptions>();
         services.TryAddSingleton<RetentionCleaner>();
         services.AddHostedService(static sp => sp.GetRequiredService<RetentionCleaner>());
+        services.TryAddSingleton<CallbackOptions>();
+        services.TryAddSingleton<CallbackDispatcher>();
+        services.AddHostedService(static sp => sp.GetRequiredService<CallbackDispatcher>());
 
         // Registered after the engine: hosted services start in order, so schedules begin once the store is open.
         services.TryAddSingleton<CronScheduler>();

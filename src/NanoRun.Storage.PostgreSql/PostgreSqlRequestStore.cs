@@ -14,7 +14,7 @@ namespace NanoRun.Storage.PostgreSql;
 /// <c>LISTEN</c> connection per store. Unlike the embedded store, opening never touches running requests: other nodes'
 /// leases are live, and only expired leases return to the queue (<see cref="RequeueExpiredAsync"/>).
 /// </remarks>
-internal sealed partial class PostgreSqlRequestStore : IRequestStore, IQueueSignal, IAsyncDisposable
+internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackStore, IQueueSignal, IAsyncDisposable
 {
     private static readonly TimeSpan MaxListenBackoff = TimeSpan.FromSeconds(10);
 
@@ -127,6 +127,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, IQueueSign
             insert.Parameters.Body("body", request.Body);
             insert.Parameters.Time("created_at", request.CreatedAt);
             insert.Parameters.Text("dedupe_key", request.DedupeKey);
+            insert.Parameters.Add(new NpgsqlParameter("callback_state", NpgsqlTypes.NpgsqlDbType.Smallint) { Value = request.Callback ? (short)CallbackState.Pending : DBNull.Value });
             batch.BatchCommands.Add(insert);
             var notify = Sql.BatchCommand(PostgreSqlSchema.Notify);
             notify.Parameters.Text("unit", request.Unit);

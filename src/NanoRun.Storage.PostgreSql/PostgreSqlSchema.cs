@@ -82,6 +82,17 @@ internal static class PostgreSqlSchema
         ALTER TABLE nano_run_requests ADD COLUMN dedupe_key text COLLATE "C";
         CREATE UNIQUE INDEX nano_run_requests_dedupe ON nano_run_requests (dedupe_key) WHERE dedupe_key IS NOT NULL;
         """,
+        """
+        -- Completion callbacks: state NULL (none), 0 pending, 1 delivered, 2 failed, 3 skipped; due once the request is final.
+        ALTER TABLE nano_run_requests
+            ADD COLUMN callback_state smallint,
+            ADD COLUMN callback_attempts integer NOT NULL DEFAULT 0,
+            ADD COLUMN callback_status integer,
+            ADD COLUMN callback_error text,
+            ADD COLUMN callback_next_at timestamptz;
+        CREATE INDEX nano_run_requests_callback_due ON nano_run_requests (callback_next_at)
+            WHERE callback_state = 0 AND state IN (3, 4, 5);
+        """,
     ];
 
     public const string LockForMigration = "SELECT pg_advisory_xact_lock(@lock)";
@@ -96,10 +107,36 @@ internal static class PostgreSqlSchema
 
     public const string InsertRequest = """
         INSERT INTO nano_run_requests (id, unit, state, method, uri, header_names, header_values, body_key, body_inline,
-                                       body_length, created_at, updated_at, attempt_count, next_run_at, dedupe_key)
+                                       body_length, created_at, updated_at, attempt_count, next_run_at, dedupe_key,
+                                       callback_state, callback_next_at)
         VALUES (@id, @unit, 0, @method, @uri, @header_names, @header_values, @body_key, @body_inline,
-                @body_length, @created_at, @created_at, 0, @created_at, @dedupe_key)
+                @body_length, @created_at, @created_at, 0, @created_at, @dedupe_key, @callback_state, @created_at)
         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+        """;
+
+    // SKIP LOCKED: nodes delivering callbacks at once pass over each other's rows.
+    public const string ClaimCallbacks = """
+        UPDATE nano_run_requests AS r
+        SET callback_next_at = @until
+        FROM (SELECT seq FROM nano_run_requests
+              WHERE callback_state = 0 AND state IN (3, 4, 5) AND callback_next_at <= @now
+              ORDER BY callback_next_at
+              LIMIT @limit
+              FOR UPDATE SKIP LOCKED) AS due
+        WHERE r.seq = due.seq
+        RETURNING r.id, r.unit, r.callback_attempts
+        """;
+
+    public const string RecordCallback = """
+        UPDATE nano_run_requests
+        SET callback_state = @state, callback_attempts = @attempts, callback_status = @status, callback_error = @error,
+            callback_next_at = @next_at
+        WHERE id = @id AND callback_state IS NOT NULL
+        """;
+
+    public const string SelectCallback = """
+        SELECT callback_state, callback_attempts, callback_status, callback_error, callback_next_at
+        FROM nano_run_requests WHERE id = @id AND callback_state IS NOT NULL
         """;
 
     public const string Notify = "SELECT pg_notify('" + QueueChannel + "', @unit)";

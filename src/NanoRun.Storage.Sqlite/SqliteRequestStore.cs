@@ -13,7 +13,7 @@ namespace NanoRun.Storage.Sqlite;
 /// All writes go through one connection, one at a time; concurrent enqueues share a transaction (group commit). Reads use
 /// pooled read-only connections and never wait for writes. The data folder is locked while the store is open.
 /// </remarks>
-public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
+public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, IAsyncDisposable
 {
     /// <summary>Most enqueues committed in one transaction.</summary>
     /// <remarks>Every commit costs a WAL fsync, so sharing it is the whole gain. Measured on ext4 (2 vCPU, 64 concurrent
@@ -712,6 +712,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
         insert.Parameters.Add("@body_length", SqliteType.Integer);
         insert.Parameters.Add("@created_at", SqliteType.Integer);
         insert.Parameters.Add("@dedupe_key", SqliteType.Text);
+        insert.Parameters.Add("@callback_state", SqliteType.Integer);
         return insert;
     }
 
@@ -846,6 +847,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, IAsyncDisposable
                 insert.Parameters[7].Value = request.Body.Length;
                 insert.Parameters[8].Value = Ms(request.CreatedAt);
                 insert.Parameters[9].Value = (object?)request.DedupeKey ?? DBNull.Value;
+                insert.Parameters[10].Value = request.Callback ? (int)CallbackState.Pending : DBNull.Value;
                 pending.Added = await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
             }
 

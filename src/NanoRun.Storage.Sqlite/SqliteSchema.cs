@@ -63,14 +63,23 @@ internal static class SqliteSchema
         ALTER TABLE requests ADD COLUMN dedupe_key TEXT;
         CREATE UNIQUE INDEX requests_dedupe ON requests (dedupe_key) WHERE dedupe_key IS NOT NULL;
         """,
+        """
+        -- Completion callbacks: state NULL (none), 0 pending, 1 delivered, 2 failed, 3 skipped; due once the request is final.
+        ALTER TABLE requests ADD COLUMN callback_state INTEGER;
+        ALTER TABLE requests ADD COLUMN callback_attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE requests ADD COLUMN callback_status INTEGER;
+        ALTER TABLE requests ADD COLUMN callback_error TEXT;
+        ALTER TABLE requests ADD COLUMN callback_next_at INTEGER;
+        CREATE INDEX requests_callback_due ON requests (callback_next_at) WHERE callback_state = 0 AND state IN (3, 4, 5);
+        """,
     ];
 
     // A repeated dedupe_key inserts nothing (0 rows changed); a repeated id still fails.
     public const string InsertRequest = """
         INSERT INTO requests (id, unit, state, method, uri, headers, body_key, body_inline, body_length,
-                              created_at, updated_at, attempt_count, next_run_at, dedupe_key)
+                              created_at, updated_at, attempt_count, next_run_at, dedupe_key, callback_state, callback_next_at)
         VALUES (@id, @unit, 0, @method, @uri, @headers, @body_key, @body_inline, @body_length,
-                @created_at, @created_at, 0, @created_at, @dedupe_key)
+                @created_at, @created_at, 0, @created_at, @dedupe_key, @callback_state, @created_at)
         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         """;
 
@@ -178,6 +187,28 @@ internal static class SqliteSchema
         WHERE unit = @unit AND state = @state AND completed_at < @before
         ORDER BY seq DESC
         LIMIT @limit OFFSET @keep
+        """;
+
+    public const string ClaimCallbacks = """
+        UPDATE requests SET callback_next_at = @until
+        WHERE seq IN (
+            SELECT seq FROM requests
+            WHERE callback_state = 0 AND state IN (3, 4, 5) AND callback_next_at <= @now
+            ORDER BY callback_next_at
+            LIMIT @limit)
+        RETURNING id, unit, callback_attempts
+        """;
+
+    public const string RecordCallback = """
+        UPDATE requests
+        SET callback_state = @state, callback_attempts = @attempts, callback_status = @status, callback_error = @error,
+            callback_next_at = @next_at
+        WHERE id = @id AND callback_state IS NOT NULL
+        """;
+
+    public const string SelectCallback = """
+        SELECT callback_state, callback_attempts, callback_status, callback_error, callback_next_at
+        FROM requests WHERE id = @id AND callback_state IS NOT NULL
         """;
 
     public const string DeleteAttempts = "DELETE FROM attempts WHERE request_id = @id";

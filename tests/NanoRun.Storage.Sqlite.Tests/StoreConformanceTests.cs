@@ -7,7 +7,7 @@ namespace NanoRun.Storage;
 
 /// <summary>The storage contract: every provider runs these tests unchanged through its own subclass.</summary>
 /// <remarks>Each test gets its own world (a fresh, initialized store and blob store) and a fake clock.</remarks>
-public abstract class StoreConformanceTests : IAsyncLifetime
+public abstract partial class StoreConformanceTests : IAsyncLifetime
 {
     protected const string Unit = "unit";
     protected const string Owner = "node-a";

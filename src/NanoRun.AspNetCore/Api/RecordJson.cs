@@ -28,6 +28,39 @@ internal sealed class RecordDocument
     public required Dictionary<string, List<string>> Headers { get; init; }
 
     public required List<AttemptDocument> Attempts { get; init; }
+
+    /// <summary>The attempt running on the node that answers, whose output <c>attempt/{id}/stream</c> follows.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RunningAttemptDocument? RunningAttempt { get; set; }
+
+    /// <summary>Delivery state of the completion callback, when the request has one.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CallbackDocument? Callback { get; set; }
+}
+
+/// <summary>A completion callback's delivery state, inside <see cref="RecordDocument"/>.</summary>
+internal sealed class CallbackDocument
+{
+    /// <summary><c>pending</c>, <c>delivered</c>, <c>failed</c> or <c>skipped</c>.</summary>
+    public required string State { get; init; }
+
+    public required int Attempts { get; init; }
+
+    public int? LastStatus { get; init; }
+
+    public string? LastError { get; init; }
+}
+
+/// <summary>An attempt under way, inside <see cref="RecordDocument"/>.</summary>
+internal sealed class RunningAttemptDocument
+{
+    public required string Id { get; init; }
+
+    public required int Number { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public required long OutputLength { get; init; }
 }
 
 /// <summary>One attempt inside <see cref="RecordDocument"/>.</summary>
@@ -86,10 +119,13 @@ internal static class RecordJson
         };
     }
 
-    public static Task WriteAsync(HttpResponse response, RequestRecord record, CancellationToken cancellationToken)
+    public static Task WriteAsync(HttpResponse response, RequestRecord record, CancellationToken cancellationToken, RunningAttemptDocument? running = null, CallbackDocument? callback = null)
     {
         response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(response.Body, ToDocument(record), ApiJsonContext.Default.RecordDocument, cancellationToken);
+        var document = ToDocument(record);
+        document.RunningAttempt = running;
+        document.Callback = callback;
+        return JsonSerializer.SerializeAsync(response.Body, document, ApiJsonContext.Default.RecordDocument, cancellationToken);
     }
 
     /// <summary>Header pairs as the Go tool's map of name to values.</summary>

@@ -18,7 +18,7 @@ internal static partial class RequestEndpoints
     /// <summary><c>GET /{unit}/?state=&amp;limit=&amp;before=</c>: one page of the unit's requests, newest first, optionally in one state.</summary>
     public static async Task ListAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit, _) = await ResolveAsync(context, forNewRequest: false, bodyFollows: false).ConfigureAwait(false);
         if (unit is null)
         {
             return;
@@ -79,7 +79,7 @@ internal static partial class RequestEndpoints
     /// <summary><c>POST /{unit}/failed/retry?limit=&amp;before=</c>: replays a bounded batch of failed requests, each at most once.</summary>
     public static async Task ReplayFailedAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context).ConfigureAwait(false);
+        var (engine, unit, _) = await ResolveAsync(context, forNewRequest: true, bodyFollows: false).ConfigureAwait(false);
         if (unit is null)
         {
             return;

@@ -29,14 +29,14 @@ internal static partial class RequestEndpoints
     /// <summary><c>POST /{unit}/</c>: save and queue, answer 303 with the id.</summary>
     public static async Task EnqueueAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context, forNewRequest: true).ConfigureAwait(false);
+        var (engine, unit, verifier) = await ResolveAsync(context, forNewRequest: true, bodyFollows: true).ConfigureAwait(false);
         if (unit is null)
         {
             CountAuthRefusal(context, engine);
             return;
         }
 
-        var id = await SaveAsync(context, engine, unit).ConfigureAwait(false);
+        var id = await SaveAsync(context, engine, unit, verifier).ConfigureAwait(false);
         if (id is null)
         {
             return;
@@ -51,7 +51,7 @@ internal static partial class RequestEndpoints
     /// <summary><c>PUT /{unit}/?wait=</c>: save, queue and wait for the final outcome.</summary>
     public static async Task EnqueueAndWaitAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context, forNewRequest: true).ConfigureAwait(false);
+        var (engine, unit, verifier) = await ResolveAsync(context, forNewRequest: true, bodyFollows: true).ConfigureAwait(false);
         if (unit is null)
         {
             CountAuthRefusal(context, engine);
@@ -68,7 +68,7 @@ internal static partial class RequestEndpoints
             }
         }
 
-        var id = await SaveAsync(context, engine, unit).ConfigureAwait(false);
+        var id = await SaveAsync(context, engine, unit, verifier).ConfigureAwait(false);
         if (id is null)
         {
             return;
@@ -115,7 +115,10 @@ internal static partial class RequestEndpoints
             }
         }
 
-        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted).ConfigureAwait(false);
+        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
+        var running = record.State.IsFinal() ? null : RunningAttempt(engine, record.Id);
+        var callback = await CallbackOfAsync(engine, record.Unit, record.Id, context.RequestAborted).ConfigureAwait(false);
+        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted, running, callback).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /{unit}/{id}/completed</c>: 301 to the final attempt, 425 while processing.</summary>
@@ -226,7 +229,7 @@ internal static partial class RequestEndpoints
     /// <summary><c>DELETE /{unit}/{id}</c>: no further attempts; a running attempt is cancelled.</summary>
     public static async Task CancelAsync(HttpContext context)
     {
-        var (engine, unit) = await ResolveAsync(context, forNewRequest: false).ConfigureAwait(false);
+        var (engine, unit, _) = await ResolveAsync(context, forNewRequest: false, bodyFollows: false).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
         if (unit is null)
         {
@@ -255,9 +258,10 @@ internal static partial class RequestEndpoints
     /// Finds the public unit named by the route and checks the request against its authorization, before any body is
     /// read so that a refused upload leaves nothing behind; answers 404, 401 or 403 itself and returns no unit then.
     /// A unit removed by a reload still serves its stored requests (under its last authorization) but answers 410 to
-    /// <paramref name="forNewRequest"/>.
+    /// <paramref name="forNewRequest"/>. When <paramref name="bodyFollows"/> and only a body signature can admit the request,
+    /// the verifier that must pass while the body is stored comes back with the unit.
     /// </summary>
-    private static async ValueTask<(NanoRunEngine Engine, UnitDefinition? Unit)> ResolveAsync(HttpContext context, bool forNewRequest)
+    private static async ValueTask<(NanoRunEngine Engine, UnitDefinition? Unit, BodyVerifier? Verifier)> ResolveAsync(HttpContext context, bool forNewRequest, bool bodyFollows)
     {
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var name = context.Request.RouteValues["unit"] as string;
@@ -267,28 +271,29 @@ internal static partial class RequestEndpoints
         if (unit is not { Private: false })
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return (engine, null);
+            return (engine, null, null);
         }
 
         var authorizer = context.RequestServices.GetRequiredService<UnitAuthorizer>();
-        if (!await authorizer.AuthorizeAsync(context, unit).ConfigureAwait(false))
+        var (allowed, verifier) = await authorizer.AuthorizeAsync(context, unit, bodyFollows).ConfigureAwait(false);
+        if (!allowed)
         {
-            return (engine, null);
+            return (engine, null, null);
         }
 
         if (removed && forNewRequest)
         {
             await WritePlainAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
-            return (engine, null);
+            return (engine, null, null);
         }
 
-        return (engine, unit);
+        return (engine, unit, verifier);
     }
 
     /// <summary>Loads the record named by the route, or answers 404 for an unknown unit, a malformed id or a record of another unit (401/403 when refused).</summary>
     private static async Task<RequestRecord?> FindAsync(HttpContext context, bool forNewRequest = false)
     {
-        var (engine, unit) = await ResolveAsync(context, forNewRequest).ConfigureAwait(false);
+        var (engine, unit, _) = await ResolveAsync(context, forNewRequest, bodyFollows: false).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
         if (unit is null)
         {
@@ -312,9 +317,14 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>Streams the request body into the store; answers 413 and returns <c>null</c> when it is over the unit's limit.</summary>
-    private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit)
+    private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit, BodyVerifier? verifier)
     {
         var request = context.Request;
+        if (!await CheckCallbackUrlAsync(context, unit).ConfigureAwait(false))
+        {
+            return null;
+        }
+
         if (unit.MaxRequest > 0 && request.ContentLength > unit.MaxRequest)
         {
             engine.Metrics.Refused(unit.Name, RefusalReasons.TooLarge);
@@ -333,7 +343,7 @@ internal static partial class RequestEndpoints
 
             // A repeat is answered from the store before its body is read, and is neither rate-limited nor counted.
             dedupeKey = NanoRunEngine.IdempotencyDedupeKey(unit.Name, keys[0]!);
-            if (await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } existing)
+            if (verifier is null && await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } existing)
             {
                 context.Response.Headers[IdempotentReplayedHeader] = "true";
                 return existing;
@@ -379,7 +389,7 @@ internal static partial class RequestEndpoints
         var uri = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
         try
         {
-            var incoming = new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context) };
+            var incoming = new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context), Verifier = verifier };
             if (dedupeKey is null)
             {
                 return await engine.EnqueueAsync(unit, incoming, context.RequestAborted).ConfigureAwait(false);
@@ -398,6 +408,13 @@ internal static partial class RequestEndpoints
             }
 
             await WritePlainAsync(context, StatusCodes.Status409Conflict, "the request stored under this Idempotency-Key was removed meanwhile; send again").ConfigureAwait(false);
+            return null;
+        }
+        catch (BodyRefusedException)
+        {
+            // The body's signature did not match: the engine removed the stored body and queued nothing.
+            engine.Metrics.Refused(unit.Name, RefusalReasons.Auth);
+            context.RequestServices.GetRequiredService<UnitAuthorizer>().RefuseBody(context, unit);
             return null;
         }
         catch (BodyTooLargeException)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using NanoRun.Requests;
 using NanoRun.Units;
 
 namespace NanoRun.AspNetCore.Authorization;
@@ -14,21 +15,33 @@ internal sealed class UnitAuthorizer
     /// <summary>The checks of each unit, built on first use and dropped with the unit's definition.</summary>
     private readonly ConditionalWeakTable<UnitDefinition, UnitChecks> _checks = [];
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConditionalWeakTable<UnitDefinition, UnitChecks>.CreateValueCallback _createChecks;
 
-    public UnitAuthorizer(ILogger<UnitAuthorizer> logger)
+    public UnitAuthorizer(ILogger<UnitAuthorizer> logger, TimeProvider time)
     {
         _logger = logger;
+        _time = time;
+        _createChecks = CreateChecks;
     }
 
     /// <summary>Returns <c>true</c> when the request may use the unit; otherwise answers 401 or 403 and returns <c>false</c>.</summary>
-    public async ValueTask<bool> AuthorizeAsync(HttpContext context, UnitDefinition unit)
+    public async ValueTask<bool> AuthorizeAsync(HttpContext context, UnitDefinition unit) =>
+        (await AuthorizeAsync(context, unit, bodyFollows: false).ConfigureAwait(false)).Allowed;
+
+    /// <summary>
+    /// Like <see cref="AuthorizeAsync(HttpContext, UnitDefinition)"/>; when only a body signature (<c>hmac</c>) can let the
+    /// request in and <paramref name="bodyFollows"/> is set, it is allowed with a verifier that the engine runs while it
+    /// stores the body. Without a body to store the signature is checked over the empty body at once.
+    /// </summary>
+    public async ValueTask<(bool Allowed, BodyVerifier? Verifier)> AuthorizeAsync(HttpContext context, UnitDefinition unit, bool bodyFollows)
     {
         if (!unit.Authorization.IsEnabled)
         {
-            return true;
+            return (true, null);
         }
 
-        var checks = _checks.GetValue(unit, CreateChecks);
+        var checks = _checks.GetValue(unit, _createChecks);
         var request = context.Request;
         var presented = false;
         if (checks.Jwt is { } jwt)
@@ -36,7 +49,7 @@ internal sealed class UnitAuthorizer
             var verdict = await jwt.CheckAsync(request.Headers[jwt.Header]).ConfigureAwait(false);
             if (verdict == CredentialVerdict.Accepted)
             {
-                return true;
+                return (true, null);
             }
 
             presented |= verdict == CredentialVerdict.Refused;
@@ -47,7 +60,7 @@ internal sealed class UnitAuthorizer
             var verdict = query.Check(request.Query[query.Name]);
             if (verdict == CredentialVerdict.Accepted)
             {
-                return true;
+                return (true, null);
             }
 
             presented |= verdict == CredentialVerdict.Refused;
@@ -58,7 +71,7 @@ internal sealed class UnitAuthorizer
             var verdict = header.Check(request.Headers[header.Name]);
             if (verdict == CredentialVerdict.Accepted)
             {
-                return true;
+                return (true, null);
             }
 
             presented |= verdict == CredentialVerdict.Refused;
@@ -69,14 +82,39 @@ internal sealed class UnitAuthorizer
             var verdict = basic.Check(request.Headers.Authorization);
             if (verdict == CredentialVerdict.Accepted)
             {
-                return true;
+                return (true, null);
             }
 
             presented |= verdict == CredentialVerdict.Refused;
         }
 
+        if (checks.Hmac is { } hmac)
+        {
+            var verdict = hmac.Prepare(request.Headers[hmac.Header], out var verifier);
+            if (verdict == CredentialVerdict.Accepted && verifier is not null)
+            {
+                if (bodyFollows)
+                {
+                    return (true, verifier);
+                }
+
+                if (verifier.Verify())
+                {
+                    return (true, null);
+                }
+            }
+
+            presented |= verdict != CredentialVerdict.Missing;
+        }
+
         Refuse(context, unit, checks, presented);
-        return false;
+        return (false, null);
+    }
+
+    /// <summary>Answers 403 for a body whose signature did not match; the engine has already removed what it stored.</summary>
+    public void RefuseBody(HttpContext context, UnitDefinition unit)
+    {
+        Refuse(context, unit, _checks.GetValue(unit, _createChecks), presented: true);
     }
 
     /// <summary>
@@ -105,15 +143,16 @@ internal sealed class UnitAuthorizer
         AuthorizationLog.Refused(_logger, context.Request.Method, context.Request.Path.Value ?? string.Empty, status, presented ? "wrong credentials" : "no credentials");
     }
 
-    private static UnitChecks CreateChecks(UnitDefinition unit)
+    private UnitChecks CreateChecks(UnitDefinition unit)
     {
         var settings = unit.Authorization;
         return new UnitChecks(
             settings.Jwt is null ? null : new JwtCheck(settings.Jwt),
             settings.QueryToken is null ? null : new TokenCheck(settings.QueryToken),
             settings.HeaderToken is null ? null : new TokenCheck(settings.HeaderToken),
-            settings.Basic is null ? null : new BasicCheck(settings.Basic));
+            settings.Basic is null ? null : new BasicCheck(settings.Basic),
+            settings.Hmac is null ? null : new HmacCheck(settings.Hmac, _time));
     }
 
-    private sealed record UnitChecks(JwtCheck? Jwt, TokenCheck? QueryToken, TokenCheck? HeaderToken, BasicCheck? Basic);
+    private sealed record UnitChecks(JwtCheck? Jwt, TokenCheck? QueryToken, TokenCheck? HeaderToken, BasicCheck? Basic, HmacCheck? Hmac);
 }

@@ -50,12 +50,21 @@ internal sealed record UnitPageModel(
 internal sealed record RequestPageModel(LayoutModel Layout, UnitDefinition Unit, RequestRecord Record, BodyPreview Payload, DateTimeOffset Now)
 {
     public string Href => Layout.Session.Request(Unit.Name, Record.Id);
+
+    /// <summary>The attempt running on this node, whose output can be followed; <c>null</c> when none.</summary>
+    public (string Id, int Number)? Running { get; init; }
+
+    /// <summary>The completion callback's delivery state; <c>null</c> when the request has none.</summary>
+    public CallbackStatus? Callback { get; init; }
 }
 
 /// <summary>One attempt with its result.</summary>
 internal sealed record AttemptPageModel(LayoutModel Layout, UnitDefinition Unit, RequestRecord Record, AttemptRecord Attempt, BodyPreview Result)
 {
     public string Href => Layout.Session.Attempt(Unit.Name, Record.Id, Attempt.Id);
+
+    /// <summary>Whether the attempt is still running on this node: the page follows its output from <c>Href/stream</c>.</summary>
+    public bool Running { get; init; }
 }
 
 /// <summary>One schedule entry and the unit it queues requests for.</summary>

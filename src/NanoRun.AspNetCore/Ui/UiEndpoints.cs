@@ -116,7 +116,12 @@ internal sealed partial class UiEndpoints(string prefix)
         var payload = await BodyPreview.ReadAsync(engine.Blobs, record.Body, BodyPreview.Header(record.Headers, "Content-Type"), context.RequestAborted).ConfigureAwait(false);
         var layout = new LayoutModel("Request " + record.Id, session, "units", record.State.IsFinal() ? null : RefreshSeconds);
         var shown = CredentialRedaction.Redact(unit, record);
-        await RenderAsync(context, Pages.Request(new RequestPageModel(layout, unit, shown, payload, Time(context).GetUtcNow()))).ConfigureAwait(false);
+        var model = new RequestPageModel(layout, unit, shown, payload, Time(context).GetUtcNow())
+        {
+            Running = record.State.IsFinal() || engine.LiveOutputs.Find(record.Id) is not { } live ? null : (live.AttemptId, live.Number),
+            Callback = await CallbackStatusAsync(engine, unit, record.Id, context.RequestAborted).ConfigureAwait(false),
+        };
+        await RenderAsync(context, Pages.Request(model)).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /units/{unit}/requests/{id}/attempts/{attemptId}</c>: one attempt with its result preview.</summary>
@@ -130,6 +135,13 @@ internal sealed partial class UiEndpoints(string prefix)
 
         var (unit, record) = await FindRequestAsync(context).ConfigureAwait(false);
         var attempt = record is null ? null : FindAttempt(context, record);
+        if (unit is not null && record is not null && attempt is null && RunningAttempt(context, record) is { } running)
+        {
+            var runningLayout = new LayoutModel($"Attempt {running.Number} of {record.Id}", session, "units");
+            await RenderAsync(context, Pages.Attempt(new AttemptPageModel(runningLayout, unit, record, running, new BodyPreview(0, null, false, false)) { Running = true })).ConfigureAwait(false);
+            return;
+        }
+
         if (unit is null || record is null || attempt is null)
         {
             await NotFoundAsync(context, session, "No attempt of that id in this request.").ConfigureAwait(false);

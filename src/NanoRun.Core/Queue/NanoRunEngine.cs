@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NanoRun.Metrics;
+using NanoRun.Output;
 using NanoRun.Requests;
 using NanoRun.Runners;
 using NanoRun.Storage;
@@ -26,6 +27,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     private readonly NanoRunMetrics _metrics;
     private readonly CompletionSignals _completions = new();
     private readonly DiskGuard _diskGuard = new();
+    private readonly LiveOutputs _liveOutputs = new();
 
     // Running attempts of this node by request id; owned by the unit workers, read by Cancel and the lease keeper.
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
@@ -68,10 +70,14 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     public NanoRunMetrics Metrics => _metrics;
 
     /// <summary>Attempts of <paramref name="unitName"/> running on this node now.</summary>
-    public int RunningCount(string unitName) => _workers.TryGetValue(unitName, out var worker) ? worker.Busy : 0;
+    public int RunningCount(string unitName) => _workers.TryGetValue(unitName, out var worker) ? worker.Running : 0;
+
+    /// <summary>Output of the attempts running on this node, for readers that follow it.</summary>
+    public LiveOutputs LiveOutputs => _liveOutputs;
 
     /// <summary>Saves a request durably and queues it; returns its id only once body and record are on disk.</summary>
     /// <exception cref="BodyTooLargeException">The body is over the unit's <c>max_request</c>; nothing is stored.</exception>
+    /// <exception cref="BodyRefusedException">The request's verifier refused the body; nothing is stored.</exception>
     public async Task<string> EnqueueAsync(UnitDefinition unit, IncomingRequest request, CancellationToken cancellationToken) =>
         (await EnqueueAsync(unit.Name, request, unit.MaxRequest, null, cancellationToken).ConfigureAwait(false))!;
 
@@ -88,13 +94,24 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
         // Durability order: (1) the body is written, fsynced and renamed into place by the blob store,
         // (2) the row that points at it is committed, (3) only then does the caller see the id.
-        var body = await _blobs.WriteAsync(id + "/body", request.Body, maxLength, cancellationToken).ConfigureAwait(false);
+        // A verifier sees the body in the same pass that stores it; a refused body is removed before any row exists.
+        var source = request.Verifier is { } verifier ? new TappedStream(request.Body, verifier) : request.Body;
+        var body = await _blobs.WriteAsync(id + "/body", source, maxLength, cancellationToken).ConfigureAwait(false);
+        if (request.Verifier is { } check && !check.Verify())
+        {
+            await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
+            throw new BodyRefusedException();
+        }
+
         bool added;
         try
         {
             var started = _time.GetTimestamp();
             added = await _store.EnqueueAsync(
-                new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey),
+                new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey)
+                {
+                    Callback = _units.Find(unitName) is { } unit && Callbacks.CallbackTarget.For(unit, request.Headers) is not null,
+                },
                 cancellationToken).ConfigureAwait(false);
             _metrics.StoreCall(StoreOperations.Enqueue, _time.GetElapsedTime(started));
         }
@@ -377,13 +394,18 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         using var scope = AttemptScope(_logger, unit.Name, claimed.Id);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_abortAttempts.Token);
         _running[claimed.Id] = attempt;
+        LiveOutput? output = null;
         try
         {
             var number = claimed.AttemptsSoFar + 1;
             var attemptId = RequestId.New(_time);
             var headers = SavedHeaders.Split(claimed.Headers, out var remoteAddress);
-            var context = new AttemptContext(unit, claimed.Id, attemptId, number, claimed.Method, claimed.Uri, headers, claimed.Body, _blobs, remoteAddress);
             var startedAt = _time.GetUtcNow();
+            output = _liveOutputs.Start(claimed.Id, attemptId, number, startedAt);
+            var context = new AttemptContext(unit, claimed.Id, attemptId, number, claimed.Method, claimed.Uri, headers, claimed.Body, _blobs, remoteAddress)
+            {
+                Output = output,
+            };
             LogAttemptStarting(_logger, unit.Name, claimed.Id, number);
             var result = await _runners.For(unit.Mode).RunAsync(context, attempt.Token).ConfigureAwait(false);
             var finishedAt = _time.GetUtcNow();
@@ -422,6 +444,12 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         finally
         {
             _running.TryRemove(claimed.Id, out _);
+
+            // Readers of the live output move on to the stored result: it is recorded by now.
+            if (output is not null)
+            {
+                _liveOutputs.Finish(output);
+            }
         }
     }
 
@@ -459,7 +487,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
         public Task Completion { get; private set; } = Task.CompletedTask;
 
-        public int Busy => Volatile.Read(ref _busy);
+        /// <summary>Attempts of this unit running on this node now.</summary>
+        public int Running => Volatile.Read(ref _busy.Value);
 
         private int Capacity => _unit.Workers > 0 ? _unit.Workers : Environment.ProcessorCount;
 

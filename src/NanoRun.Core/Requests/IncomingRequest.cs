@@ -13,4 +13,7 @@ public sealed record IncomingRequest(
 {
     /// <summary>The client's IP address, saved with the request for CGI's <c>REMOTE_ADDR</c>; default <c>null</c> (unknown, such as a scheduled request).</summary>
     public string? RemoteAddress { get; init; }
+
+    /// <summary>Checks the body while it is stored; default <c>null</c>, no check.</summary>
+    internal BodyVerifier? Verifier { get; init; }
 }

@@ -28,6 +28,12 @@ internal sealed record AttemptContext(
 {
     /// <summary>The blob key of this attempt's result.</summary>
     public string ResultKey => $"{RequestId}/{AttemptId}";
+
+    /// <summary>Receives the result body as it is produced, for live readers; default <c>null</c>.</summary>
+    public IByteTap? Output { get; init; }
+
+    /// <summary>The result stream a runner stores: <paramref name="result"/>, copied to <see cref="Output"/> as it is read.</summary>
+    public Stream Observed(Stream result) => Output is { } tap ? new TappedStream(result, tap) : result;
 }
 
 /// <summary>What an attempt produced; expected failures (a crashed script) are results with status 502, not exceptions.</summary>

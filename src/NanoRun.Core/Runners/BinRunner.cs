@@ -20,7 +20,7 @@ internal sealed class BinRunner : ShellRunner<BodyRef>
     }
 
     protected override Task<BodyRef> ReadOutputAsync(AttemptContext context, Stream output) =>
-        context.Blobs.WriteAsync(context.ResultKey, output, 0, CancellationToken.None);
+        context.Blobs.WriteAsync(context.ResultKey, context.Observed(output), 0, CancellationToken.None);
 
     protected override AttemptResult Complete(AttemptContext context, int returnCode, bool cancelled, BodyRef output)
     {

@@ -36,7 +36,7 @@ internal sealed class CgiRunner : ShellRunner<CgiRunner.Output>
 
         await using (head.Body.ConfigureAwait(false))
         {
-            var result = await context.Blobs.WriteAsync(context.ResultKey, head.Body, 0, CancellationToken.None).ConfigureAwait(false);
+            var result = await context.Blobs.WriteAsync(context.ResultKey, context.Observed(head.Body), 0, CancellationToken.None).ConfigureAwait(false);
             return new Output(head, result);
         }
     }

@@ -53,7 +53,7 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
             upstream = new UpstreamStream(await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false));
             await using (upstream.ConfigureAwait(false))
             {
-                var result = await context.Blobs.WriteAsync(context.ResultKey, upstream, 0, token).ConfigureAwait(false);
+                var result = await context.Blobs.WriteAsync(context.ResultKey, context.Observed(upstream), 0, token).ConfigureAwait(false);
                 var code = (int)response.StatusCode;
                 ProxyRunnerLog.Finished(_logger, context.RequestId, context.AttemptId, code, result.Length);
                 return new AttemptResult(code, headers, result);

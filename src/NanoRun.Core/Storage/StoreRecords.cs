@@ -22,7 +22,11 @@ public sealed record NewRequest(
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     BodyRef Body,
     DateTimeOffset CreatedAt,
-    string? DedupeKey = null);
+    string? DedupeKey = null)
+{
+    /// <summary>Whether the request carries a completion callback, pending until delivered (see <see cref="ICallbackStore"/>); default <c>false</c>.</summary>
+    public bool Callback { get; init; }
+}
 
 /// <summary>Parameters of a claim: up to <paramref name="Limit"/> due requests of one unit, leased to one node.</summary>
 /// <param name="Unit">Unit name.</param>

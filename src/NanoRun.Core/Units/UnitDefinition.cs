@@ -87,6 +87,12 @@ public sealed class UnitDefinition
 
     /// <summary>The in-process handler of a <see cref="UnitMode.Handler"/> unit, set by <c>AddUnit</c>.</summary>
     internal Func<Jobs.JobContext, CancellationToken, Task>? Handler { get; init; }
+
+    /// <summary>Where the final outcome of each request is posted; default none.</summary>
+    public CallbackSettings? Callback { get; init; }
+
+    /// <summary>Whether a request may name its own callback URL in <c>X-Callback-Url</c>; default <c>false</c> (the header is refused with 400).</summary>
+    public bool AllowCallbackUrl { get; init; }
 }
 
 /// <summary>A token bucket over new API requests of one unit on one node; a request over the limit is answered 429 and nothing is stored.</summary>
@@ -127,8 +133,11 @@ public sealed class UnitAuthorization
     /// <summary>HTTP Basic with bcrypt hashes.</summary>
     public BasicAuthorization? Basic { get; init; }
 
+    /// <summary>An HMAC signature of the raw body in a header (signed webhooks).</summary>
+    public HmacAuthorization? Hmac { get; init; }
+
     /// <summary>Whether any method is enabled.</summary>
-    public bool IsEnabled => Jwt is not null || QueryToken is not null || HeaderToken is not null || Basic is not null;
+    public bool IsEnabled => Jwt is not null || QueryToken is not null || HeaderToken is not null || Basic is not null || Hmac is not null;
 }
 
 /// <summary>HS256 JWT authorization settings.</summary>

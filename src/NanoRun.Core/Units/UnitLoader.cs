@@ -7,7 +7,7 @@ namespace NanoRun.Units;
 /// Reads unit files (SPEC §2): one YAML file per unit under the config folder, validated completely so that a
 /// bad file stops start-up with a message naming the file, the key and the reason.
 /// </summary>
-internal static class UnitLoader
+internal static partial class UnitLoader
 {
     /// <summary>Largest accepted <c>attempts</c>.</summary>
     public const int MaxAttempts = 1000;
@@ -143,6 +143,7 @@ internal static class UnitLoader
         root.AllowOnly([
             "command", "mode", "shell", "workdir", "environment", "user", "timeout", "graceful_timeout",
             "attempts", "interval", "workers", "max_request", "max_queue", "retention", "private", "authorization", "cron",
+            "callback", "allow_callback_url",
             .. RetryKeysReader.Keys]);
 
         var defaults = new UnitDefinition { Name = name };
@@ -178,6 +179,8 @@ internal static class UnitLoader
             Private = root.GetBool("private", defaults.Private),
             Authorization = ReadAuthorization(root.GetSection("authorization")),
             Cron = ReadCron(root, baseDirectory),
+            Callback = ReadCallback(root.GetSection("callback")),
+            AllowCallbackUrl = root.GetBool("allow_callback_url", false),
         };
     }
 
@@ -240,13 +243,14 @@ internal static class UnitLoader
             return new UnitAuthorization();
         }
 
-        section.AllowOnly("jwt", "query_token", "header_token", "basic");
+        section.AllowOnly("jwt", "query_token", "header_token", "basic", "hmac");
         return new UnitAuthorization
         {
             Jwt = ReadJwt(section.GetSection("jwt")),
             QueryToken = ReadToken(section.GetSection("query_token"), "param", "token", isHeader: false),
             HeaderToken = ReadToken(section.GetSection("header_token"), "header", "X-Api-Token", isHeader: true),
             Basic = ReadBasic(section.GetSection("basic")),
+            Hmac = ReadHmac(section.GetSection("hmac")),
         };
     }
 

@@ -15,6 +15,28 @@
     }, seconds * 1000);
   }
 
+  // Follow a running attempt's output: append each chunk as it arrives, then reload to show the recorded attempt.
+  var live = document.getElementById("live-output");
+  if (live && window.fetch && window.TextDecoder) {
+    fetch(live.getAttribute("data-stream"), { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok || !response.body) return;
+      var reader = response.body.getReader();
+      var decoder = new TextDecoder();
+      var pump = function () {
+        return reader.read().then(function (part) {
+          if (part.done) {
+            live.appendChild(document.createTextNode(decoder.decode()));
+            window.location.reload();
+            return;
+          }
+          live.appendChild(document.createTextNode(decoder.decode(part.value, { stream: true })));
+          return pump();
+        });
+      };
+      return pump();
+    });
+  }
+
   // Show times in the reader's own time zone; the server writes UTC.
   var times = document.querySelectorAll("time[datetime]");
   for (var i = 0; i < times.length; i++) {

@@ -1,0 +1,324 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NanoRun.Queue;
+using NanoRun.Requests;
+using NanoRun.Storage;
+using NanoRun.Units;
+
+namespace NanoRun.Callbacks;
+
+/// <summary>Timing of callback delivery.</summary>
+internal sealed class CallbackOptions
+{
+    /// <summary>Most delivery tries per callback; default 8.</summary>
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>Pause after the first failed try, doubled after each further one; default 1 second.</summary>
+    public TimeSpan FirstRetry { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest pause between tries; default 10 minutes.</summary>
+    public TimeSpan MaxRetry { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long one try may take, connection and body included; default 30 seconds.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Callbacks claimed per round; default 16.</summary>
+    public int Batch { get; set; } = 16;
+}
+
+/// <summary>
+/// Delivers completion callbacks: claims pending callbacks of final requests from the store, posts the final attempt's
+/// status, headers and body (streamed from the blob store) to the callback URL, and records the outcome, retrying failed
+/// tries with exponential backoff up to a bounded count. The state lives in the store, so delivery survives restarts.
+/// </summary>
+internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposable
+{
+    /// <summary>Header with <c>t=UNIX_SECONDS,v1=HEX</c>: HMAC-SHA256 of <c>t + "." + body</c> with the unit's callback secret.</summary>
+    public const string SignatureHeader = "X-Nano-Run-Signature";
+
+    private const int CopyBufferSize = 64 * 1024;
+
+    private readonly NanoRunEngine _engine;
+    private readonly CallbackOptions _options;
+    private readonly EngineOptions _engineOptions;
+    private readonly TimeProvider _time;
+    private readonly ILogger<CallbackDispatcher> _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private HttpClient? _client;
+    private Task _loop = Task.CompletedTask;
+    private readonly Lock _gate = new();
+    private int _lifecycle; // 0 new, 1 started, 2 stopped; changed under _gate
+
+    public CallbackDispatcher(NanoRunEngine engine, CallbackOptions options, EngineOptions engineOptions, TimeProvider time, ILogger<CallbackDispatcher> logger)
+    {
+        _engine = engine;
+        _options = options;
+        _engineOptions = engineOptions;
+        _time = time;
+        _logger = logger;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_lifecycle != 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _lifecycle = 1;
+
+            // Without a unit that can ask for callbacks there is nothing to deliver, and no loop runs.
+            if (_engine.Store is not ICallbackStore store || !AnyUnitHasCallbacks())
+            {
+                return Task.CompletedTask;
+            }
+
+            _client = new HttpClient(new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                ActivityHeadersPropagator = null,
+            })
+            { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            var stop = _stop.Token;
+            _loop = Task.Run(() => LoopAsync(store, stop), CancellationToken.None);
+            return Task.CompletedTask;
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Task loop;
+        lock (_gate)
+        {
+            if (_lifecycle == 2)
+            {
+                return;
+            }
+
+            _lifecycle = 2;
+            loop = _loop;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await loop.ConfigureAwait(false);
+        _client?.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    /// <summary>Delay before try <paramref name="attempt"/> + 1 after <paramref name="attempt"/> failed tries.</summary>
+    internal static TimeSpan Backoff(CallbackOptions options, int attempt)
+    {
+        var ticks = options.FirstRetry.Ticks * Math.Pow(2, Math.Max(0, attempt - 1));
+        return ticks >= options.MaxRetry.Ticks ? options.MaxRetry : TimeSpan.FromTicks((long)ticks);
+    }
+
+    /// <summary>The value of <see cref="SignatureHeader"/> once the whole body has been fed to <paramref name="hash"/>.</summary>
+    internal static string Signature(string timestamp, IncrementalHash hash) =>
+        "t=" + timestamp + ",v1=" + Convert.ToHexStringLower(hash.GetHashAndReset());
+
+    private bool AnyUnitHasCallbacks()
+    {
+        foreach (var unit in _engine.Units.All)
+        {
+            if (unit.Callback is not null || unit.AllowCallbackUrl)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task LoopAsync(ICallbackStore store, CancellationToken stop)
+    {
+        var backoff = TimeSpan.Zero;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var now = _time.GetUtcNow();
+                var due = await store.ClaimCallbacksAsync(new CallbackClaim(_options.Batch, now, now + _options.Timeout + _options.Timeout), stop).ConfigureAwait(false);
+                foreach (var callback in due)
+                {
+                    await DeliverAsync(store, callback, stop).ConfigureAwait(false);
+                }
+
+                backoff = TimeSpan.Zero;
+                if (due.Count < _options.Batch)
+                {
+                    await Task.Delay(_engineOptions.PollInterval, _time, stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+                LogLoopError(_logger, e);
+                try
+                {
+                    await Task.Delay(backoff, _time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task DeliverAsync(ICallbackStore store, DueCallback callback, CancellationToken stop)
+    {
+        var record = await _engine.Store.GetAsync(callback.RequestId, stop).ConfigureAwait(false);
+        var unit = _engine.Units.Find(callback.Unit);
+        var url = record is null || unit is null ? null : CallbackTarget.For(unit, SavedHeaders.Split(record.Headers, out _));
+        var now = _time.GetUtcNow();
+        if (record is null || unit is null || url is null || !Wanted(unit, record.State))
+        {
+            await store.RecordCallbackAsync(new CallbackDelivery(callback.RequestId, CallbackState.Skipped, callback.Attempts, null, null, now), stop).ConfigureAwait(false);
+            return;
+        }
+
+        var attempt = callback.Attempts + 1;
+        int? status = null;
+        string? error = null;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop))
+        {
+            timeout.CancelAfter(_options.Timeout);
+            try
+            {
+                status = await PostAsync(unit, record, url, timeout.Token).ConfigureAwait(false);
+                error = status is >= 200 and < 300 ? null : "receiver answered " + status.Value.ToString(CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !stop.IsCancellationRequested))
+            {
+                error = e is OperationCanceledException ? "timed out" : e.Message;
+            }
+        }
+
+        var state = error is null ? CallbackState.Delivered
+            : attempt >= _options.MaxAttempts ? CallbackState.Failed
+            : CallbackState.Pending;
+        var next = state == CallbackState.Pending ? _time.GetUtcNow() + Backoff(_options, attempt) : _time.GetUtcNow();
+        await store.RecordCallbackAsync(new CallbackDelivery(callback.RequestId, state, attempt, status, error, next), stop).ConfigureAwait(false);
+        LogDelivered(_logger, callback.RequestId, url.GetLeftPart(UriPartial.Path), attempt, state, status ?? 0);
+    }
+
+    private static bool Wanted(UnitDefinition unit, RequestState state)
+    {
+        var on = unit.Callback?.On ?? new CallbackSettings().On;
+        return state switch
+        {
+            RequestState.Succeeded => on.HasFlag(CallbackOutcomes.Success),
+            RequestState.Failed => on.HasFlag(CallbackOutcomes.Failure),
+            RequestState.Cancelled => on.HasFlag(CallbackOutcomes.Cancelled),
+            _ => false,
+        };
+    }
+
+    /// <summary>Posts the final attempt; returns the receiver's status code.</summary>
+    private async Task<int> PostAsync(UnitDefinition unit, RequestRecord record, Uri url, CancellationToken cancellationToken)
+    {
+        var final = record.Attempts.Count > 0 ? record.Attempts[^1] : null;
+        using var request = new HttpRequestMessage(HttpMethod.Post, url);
+        var body = final is null ? null : await _engine.Blobs.OpenReadAsync(final.Result, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (unit.Callback?.Secret is { } secret)
+            {
+                // The signature goes in a header, before the body: one pass computes it, a second one sends the body.
+                var timestamp = _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+                using var hash = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(secret));
+                hash.AppendData(Encoding.ASCII.GetBytes(timestamp + "."));
+                if (body is not null && final is not null)
+                {
+                    await HashAsync(body, hash, cancellationToken).ConfigureAwait(false);
+                    await body.DisposeAsync().ConfigureAwait(false);
+                    body = null;
+                    body = await _engine.Blobs.OpenReadAsync(final.Result, cancellationToken).ConfigureAwait(false);
+                }
+
+                request.Headers.TryAddWithoutValidation(SignatureHeader, Signature(timestamp, hash));
+            }
+
+            // The request message owns the body from here and disposes it.
+            request.Content = body is null ? new ByteArrayContent([]) : new StreamContent(body, CopyBufferSize);
+            body = null;
+        }
+        finally
+        {
+            if (body is not null)
+            {
+                await body.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        request.Content.Headers.ContentLength = final?.Result.Length ?? 0;
+        if (final is not null)
+        {
+            foreach (var pair in final.Headers)
+            {
+                if (HeaderRules.IsFraming(pair.Key) || SavedHeaders.IsReserved(pair.Key))
+                {
+                    continue;
+                }
+
+                if (!request.Headers.TryAddWithoutValidation(pair.Key, pair.Value))
+                {
+                    request.Content.Headers.TryAddWithoutValidation(pair.Key, pair.Value);
+                }
+            }
+
+            request.Headers.TryAddWithoutValidation("X-Attempt-Id", final.Id);
+            request.Headers.TryAddWithoutValidation("X-Nano-Run-Status", final.Code.ToString(CultureInfo.InvariantCulture));
+        }
+
+        request.Headers.TryAddWithoutValidation("X-Correlation-Id", record.Id);
+        request.Headers.TryAddWithoutValidation("X-Nano-Run-Unit", record.Unit);
+        request.Headers.TryAddWithoutValidation("X-Nano-Run-Outcome", record.State.ToWire());
+        request.Headers.TryAddWithoutValidation("X-Nano-Run-Attempts", record.Attempts.Count.ToString(CultureInfo.InvariantCulture));
+        using var response = await _client!.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        return (int)response.StatusCode;
+    }
+
+    private static async Task HashAsync(Stream body, IncrementalHash hash, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        try
+        {
+            int read;
+            while ((read = await body.ReadAsync(buffer.AsMemory(0, CopyBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    [LoggerMessage(EventId = 3400, Level = LogLevel.Error, Message = "Callback delivery loop failed; backing off")]
+    private static partial void LogLoopError(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3401, Level = LogLevel.Information, Message = "Request {RequestId}: callback to {Url} try {Attempt} is {State} (status {Status})")]
+    private static partial void LogDelivered(ILogger logger, string requestId, string url, int attempt, CallbackState state, int status);
+}
