@@ -100,7 +100,7 @@ internal sealed class PostgreSqlCluster
         return cluster;
     }
 
-    /// <summary>Removes clusters of earlier test processes that could not clean up (their server is gone); running ones stay.</summary>
+    /// <summary>Removes clusters of earlier test processes that could not clean up (their server is gone, folder over 30 minutes old); running ones stay.</summary>
     private static void RemoveStaleClusters()
     {
         foreach (var folder in Directory.GetDirectories(Path.GetTempPath(), ClusterFolderPrefix + "*"))
@@ -108,6 +108,12 @@ internal sealed class PostgreSqlCluster
             var pidFile = Path.Combine(folder, "data", "postmaster.pid");
             try
             {
+                // A young folder without a server may be another process's cluster still inside initdb.
+                if (DateTime.UtcNow - Directory.GetCreationTimeUtc(folder) < TimeSpan.FromMinutes(30))
+                {
+                    continue;
+                }
+
                 if (File.Exists(pidFile)
                     && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), CultureInfo.InvariantCulture, out var pid)
                     && Directory.Exists($"/proc/{pid}"))
