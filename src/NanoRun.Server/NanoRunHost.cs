@@ -26,6 +26,7 @@ internal static class NanoRunHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            ConnectionLimits.Apply(kestrel.Limits);
             Listen(kestrel, options.Bind, certificate);
         });
 
