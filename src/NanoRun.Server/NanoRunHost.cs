@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using NanoRun.AspNetCore;
 using NanoRun.Retention;
+using NanoRun.Runners;
 using NanoRun.Storage.PostgreSql;
 using NanoRun.Storage.Sqlite;
 using NanoRun.Units;
@@ -54,6 +55,7 @@ internal static class NanoRunHost
         }
 
         nanoRun.AddUnits(units);
+        OrphanGroupSweep.Add(builder.Services, Path.Combine(options.DataDirectory, "groups"));
         if (!options.DisableUi)
         {
             AddUi(builder, nanoRun, options);
