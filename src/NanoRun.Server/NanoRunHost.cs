@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using NanoRun.AspNetCore;
 using NanoRun.Retention;
+using NanoRun.Runners;
 using NanoRun.Server.Operations;
 using NanoRun.Storage.PostgreSql;
 using NanoRun.Storage.Sqlite;
@@ -31,6 +32,7 @@ internal static class NanoRunHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            ConnectionLimits.Apply(kestrel.Limits);
             Listen(kestrel, options.Bind, certificate);
             if (options.Metrics.Enabled && options.Metrics.Bind.Length > 0)
             {
@@ -69,6 +71,7 @@ internal static class NanoRunHost
             builder.Services.AddHostedService<HangupReload>();
         }
 
+        OrphanGroupSweep.Add(builder.Services, Path.Combine(options.DataDirectory, "groups"));
         if (!options.DisableUi)
         {
             AddUi(builder, nanoRun, options);

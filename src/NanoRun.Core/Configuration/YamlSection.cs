@@ -1,6 +1,7 @@
 using System.Globalization;
 using NanoRun.Units;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace NanoRun.Configuration;
@@ -40,11 +41,16 @@ internal sealed class YamlSection
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(yamlText));
+            stream.Load(new DepthLimitedParser(new Parser(new StringReader(yamlText))));
         }
         catch (YamlException ex)
         {
             throw error(fileName, null, "invalid YAML: " + WithoutPosition(ex.Message), (int)ex.Start.Line, (int)ex.Start.Column, ex);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these for some malformed input (plain scalars, control characters) instead of a YamlException.
+            throw error(fileName, null, "invalid YAML: " + ex.Message, 0, 0, ex);
         }
 
         if (stream.Documents.Count > 1)
@@ -372,5 +378,36 @@ internal sealed class YamlSection
     {
         var marker = message.IndexOf("): ", StringComparison.Ordinal);
         return message.StartsWith('(') && marker > 0 ? message[(marker + 3)..] : message;
+    }
+
+    /// <summary>Refuses collections nested deeper than <see cref="MaxDepth"/>: the node model is built recursively, and a
+    /// hostile file of a few hundred KiB of <c>[</c> would otherwise overflow the stack and end the process.</summary>
+    private sealed class DepthLimitedParser(IParser inner) : IParser
+    {
+        /// <summary>Far deeper than any configuration file needs, far shallower than the stack allows.</summary>
+        private const int MaxDepth = 64;
+
+        private int _depth;
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            if (!inner.MoveNext())
+            {
+                return false;
+            }
+
+            switch (inner.Current)
+            {
+                case MappingStart or SequenceStart when ++_depth > MaxDepth:
+                    throw new YamlException(inner.Current.Start, inner.Current.End, $"collections are nested more than {MaxDepth} levels deep");
+                case MappingEnd or SequenceEnd:
+                    _depth--;
+                    break;
+            }
+
+            return true;
+        }
     }
 }

@@ -407,7 +407,10 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
                 Output = output,
             };
             LogAttemptStarting(_logger, unit.Name, claimed.Id, number);
-            var result = await _runners.For(unit.Mode).RunAsync(context, attempt.Token).ConfigureAwait(false);
+            var damage = await CheckBodyAsync(claimed.Body).ConfigureAwait(false);
+            var result = damage is null
+                ? await _runners.For(unit.Mode).RunAsync(context, attempt.Token).ConfigureAwait(false)
+                : new AttemptResult(500, [new(BodyDamageHeader, damage)], BodyRef.Empty);
             var finishedAt = _time.GetUtcNow();
 
             if (_abortAttempts.IsCancellationRequested)
@@ -418,7 +421,13 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
                 return;
             }
 
-            var next = RetrySchedule.NextState(unit, number, result.Code);
+            if (damage is not null)
+            {
+                LogBodyDamaged(_logger, unit.Name, claimed.Id, damage);
+            }
+
+            // A damaged body does not heal: the request fails at once rather than retrying on it.
+            var next = damage is not null && result.Code >= 500 ? RequestState.Failed : RetrySchedule.NextState(unit, number, result.Code);
             var delay = next == RequestState.Retrying
                 ? RetrySchedule.Delay(unit, number, result.Headers, finishedAt, Random.Shared.NextDouble())
                 : unit.Interval;
@@ -450,6 +459,31 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             {
                 _liveOutputs.Finish(output);
             }
+        }
+    }
+
+    /// <summary>Header of the failed attempt recorded instead of running one on a missing or truncated body.</summary>
+    private const string BodyDamageHeader = "X-Nano-Run-Error";
+
+    /// <summary>Why the saved body cannot be used (its file deleted or shorter or longer than recorded), or <c>null</c> when it is intact.</summary>
+    private async Task<string?> CheckBodyAsync(BodyRef body)
+    {
+        if (body.Key is null)
+        {
+            return null;
+        }
+
+        var stream = await _blobs.OpenReadAsync(body, CancellationToken.None).ConfigureAwait(false);
+        if (stream is null)
+        {
+            return "the saved request body is missing from storage";
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            return stream.CanSeek && stream.Length != body.Length
+                ? $"the saved request body is damaged: {stream.Length} bytes stored, {body.Length} recorded"
+                : null;
         }
     }
 
@@ -634,6 +668,9 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Unit {Unit} request {RequestId}: attempt {Attempt} answered {Code}; request is {State}")]
     private static partial void LogAttemptFinished(ILogger logger, string unit, string requestId, int attempt, int code, RequestState state);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Unit {Unit} request {RequestId}: not run, {Reason}; the request fails")]
+    private static partial void LogBodyDamaged(ILogger logger, string unit, string requestId, string reason);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Unit {Unit} request {RequestId}: attempt could not be run or recorded; it runs again when its lease expires")]
     private static partial void LogAttemptError(ILogger logger, string unit, string requestId, Exception exception);

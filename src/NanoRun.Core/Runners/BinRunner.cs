@@ -14,8 +14,8 @@ namespace NanoRun.Runners;
 /// </remarks>
 internal sealed class BinRunner : ShellRunner<BodyRef>
 {
-    public BinRunner(ILogger<BinRunner> logger, TimeProvider time)
-        : base(logger, time)
+    public BinRunner(ILogger<BinRunner> logger, TimeProvider time, ProcessGroupLedger? ledger = null)
+        : base(logger, time, ledger)
     {
     }
 

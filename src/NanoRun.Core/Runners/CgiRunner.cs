@@ -21,8 +21,8 @@ internal sealed class CgiRunner : ShellRunner<CgiRunner.Output>
     private static readonly string ServerSoftware =
         "nano-run/" + (typeof(CgiRunner).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
-    public CgiRunner(ILogger<CgiRunner> logger, TimeProvider time)
-        : base(logger, time)
+    public CgiRunner(ILogger<CgiRunner> logger, TimeProvider time, ProcessGroupLedger? ledger = null)
+        : base(logger, time, ledger)
     {
     }
 

@@ -37,11 +37,13 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
     private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(1);
 
     private readonly TimeProvider _time;
+    private readonly ProcessGroupLedger? _ledger;
 
-    protected ShellRunner(ILogger logger, TimeProvider time)
+    protected ShellRunner(ILogger logger, TimeProvider time, ProcessGroupLedger? ledger = null)
     {
         Logger = logger;
         _time = time;
+        _ledger = ledger;
     }
 
     /// <summary>The runner's log.</summary>
@@ -80,6 +82,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         string? workFolder = null;
         Process? process = null;
         ProcessGroup? group = null;
+        var recorded = 0;
         try
         {
             var startInfo = new ProcessStartInfo(SetsidPath)
@@ -133,6 +136,13 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
             }
 
             group = new ProcessGroup(process.Id, Logger, context.RequestId, context.AttemptId, process);
+            if (_ledger is not null)
+            {
+                // Recorded until the group is swept, so a start after this server dies can kill what is left of it.
+                _ledger.Add(process.Id);
+                recorded = process.Id;
+            }
+
             var result = await SuperviseAsync(context, process, group, cancellationToken).ConfigureAwait(false);
             group = null; // swept by SuperviseAsync; its id may belong to someone else by now
             return result;
@@ -141,6 +151,11 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         {
             // After an exception nothing of the attempt may keep running.
             group?.Kill();
+            if (recorded != 0)
+            {
+                _ledger!.Remove(recorded);
+            }
+
             process?.Dispose();
             if (workFolder is not null)
             {
