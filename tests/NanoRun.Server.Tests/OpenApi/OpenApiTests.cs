@@ -36,10 +36,12 @@ public sealed class OpenApiTests
         using var response = await world.Client.GetAsync("api/openapi.json");
         var paths = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["paths"]!.AsObject();
 
-        Assert.Equal(["post", "put"], Methods(paths, "/api/{unit}"));
+        Assert.Equal(["get", "post", "put"], Methods(paths, "/api/{unit}"));
+        Assert.Equal(["post"], Methods(paths, "/api/{unit}/failed/retry"));
         Assert.Equal(["delete", "get", "post"], Methods(paths, "/api/{unit}/{id}"));
         Assert.Equal(["get"], Methods(paths, "/api/{unit}/{id}/completed"));
         Assert.Equal(["get"], Methods(paths, "/api/{unit}/{id}/attempt/{attemptId}"));
+        Assert.Equal(["get"], Methods(paths, "/api/{unit}/{id}/attempt/{attemptId}/stream"));
         Assert.Equal(["get"], Methods(paths, "/api/{unit}/{id}/request"));
         Assert.Equal("Enqueue", paths["/api/{unit}"]!["post"]!["operationId"]!.GetValue<string>());
     }
