@@ -97,19 +97,12 @@ internal sealed partial class UiEndpoints
     /// <summary><c>POST /units/{unit}/failed/retry</c>: replays the newest failed requests (a bounded batch), each at most once.</summary>
     public async Task ReplayFailedAsync(HttpContext context)
     {
-        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
-        if (session is null)
+        if (await EnterUnitAsync(context, form: true).ConfigureAwait(false) is not var (session, unit))
         {
             return;
         }
 
         var engine = Engine(context);
-        var unit = FindUnit(context, engine);
-        if (unit is null)
-        {
-            await NotFoundAsync(context, session, "No unit of that name.").ConfigureAwait(false);
-            return;
-        }
 
         var batch = await engine.ReplayFailedAsync(unit, ReplayBatch, null, context.RequestAborted).ConfigureAwait(false);
         var queued = 0;

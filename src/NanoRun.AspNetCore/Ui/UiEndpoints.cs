@@ -49,19 +49,12 @@ internal sealed partial class UiEndpoints(string prefix)
     /// <summary><c>GET /units/{unit}?state=&amp;before=</c>: a unit's configuration and one page of its requests.</summary>
     public async Task UnitAsync(HttpContext context)
     {
-        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
-        if (session is null)
+        if (await EnterUnitAsync(context, form: false).ConfigureAwait(false) is not var (session, unit))
         {
             return;
         }
 
         var engine = Engine(context);
-        var unit = FindUnit(context, engine);
-        if (unit is null)
-        {
-            await NotFoundAsync(context, session, "No unit of that name.").ConfigureAwait(false);
-            return;
-        }
 
         var filter = ParseState(context.Request.Query["state"].ToString());
         var before = context.Request.Query["before"].ToString();
@@ -343,6 +336,25 @@ internal sealed partial class UiEndpoints(string prefix)
         }
 
         return (session, unit, record);
+    }
+
+    /// <summary>Checks the session (and the antiforgery token of a form) and finds the unit named by the route; answers itself and returns <c>null</c> otherwise.</summary>
+    private async Task<(UiSession Session, UnitDefinition Unit)?> EnterUnitAsync(HttpContext context, bool form)
+    {
+        var session = await EnterAsync(context, form).ConfigureAwait(false);
+        if (session is null)
+        {
+            return null;
+        }
+
+        var unit = FindUnit(context, Engine(context));
+        if (unit is null)
+        {
+            await NotFoundAsync(context, session, "No unit of that name.").ConfigureAwait(false);
+            return null;
+        }
+
+        return (session, unit);
     }
 
     private static async Task<(UnitDefinition? Unit, RequestRecord? Record)> FindRequestAsync(HttpContext context)
