@@ -28,6 +28,11 @@ internal static partial class Cli
         run.SetAction((result, cancellationToken) => ServeConfiguredAsync(result.GetValue(config)!, result.GetValue(fail), result.GetValue(logFormat)));
         var server = new Command("server", "Server commands") { run, InitCommand.Create() };
         var root = new RootCommand("Nano-Run: an asynchronous HTTP request runner. With no command it runs `server run`.") { server, RunCommand.Create() };
+        foreach (var command in ClientCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.SetAction((result, cancellationToken) => ServeConfiguredAsync(config.DefaultValueFactory!(null!), fail.DefaultValueFactory!(null!), logFormat.DefaultValueFactory!(null!)));
 
         // The web host handles SIGINT/SIGTERM itself (graceful shutdown), so the parser must not.
