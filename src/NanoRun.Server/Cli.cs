@@ -37,7 +37,9 @@ internal static partial class Cli
 
         // The web host handles SIGINT/SIGTERM itself (graceful shutdown), so the parser must not.
         var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
-        return await root.Parse(RunCommand.SeparateProgram(args)).InvokeAsync(invocation).ConfigureAwait(false);
+        // No response files: `call --data @FILE` names a body, not more arguments.
+        var parser = new ParserConfiguration { ResponseFileTokenReplacer = null };
+        return await root.Parse(RunCommand.SeparateProgram(args), parser).InvokeAsync(invocation).ConfigureAwait(false);
     }
 
     /// <summary><c>--log-format text|json</c>, also read from <c>NANO_RUN_LOG_FORMAT</c>; <c>null</c> leaves the configured format.</summary>

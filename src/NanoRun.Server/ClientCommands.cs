@@ -150,7 +150,14 @@ internal static class ClientCommands
         var body = OpenBody(call.Data) ?? Stream.Null;
         await using (body.ConfigureAwait(false))
         {
-            var sent = Progress.Wrap(body, "sent", body.CanSeek ? body.Length : null);
+            // A file goes out with its length (so an oversized body is refused at once), stdin chunked.
+            long? length = body.CanSeek ? body.Length - body.Position : null;
+            if (length is { } known)
+            {
+                headers.Add(new("Content-Length", known.ToString(CultureInfo.InvariantCulture)));
+            }
+
+            var sent = Progress.Wrap(body, "sent", length);
             id = await client.EnqueueAsync(call.Unit, sent, headers, cancellationToken).ConfigureAwait(false);
             Progress.Done(sent);
         }
@@ -260,7 +267,7 @@ internal static class ClientCommands
     {
         null => null,
         "-" => Console.OpenStandardInput(),
-        ['@', .. var path] => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan),
+        ['@', .. var path] => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan),
         _ => new MemoryStream(Encoding.UTF8.GetBytes(data), writable: false),
     };
 
@@ -300,32 +307,32 @@ internal static class ClientCommands
         }
     }
 
-    /// <summary>A pass-through read stream that shows a progress line on a terminal for bodies over 1 MiB.</summary>
-    private sealed class Progress(Stream inner, string verb, long? total) : Stream
+    /// <summary>A forward-only pass-through read stream that shows a progress line on a terminal for bodies over 1 MiB.</summary>
+    private sealed class Progress(Stream inner, string verb, long? total, bool visible) : Stream
     {
         private long _done;
         private long _shownAt;
 
         public override bool CanRead => true;
 
-        public override bool CanSeek => inner.CanSeek;
+        public override bool CanSeek => false;
 
         public override bool CanWrite => false;
 
-        public override long Length => inner.Length;
+        public override long Length => throw new NotSupportedException();
 
         public override long Position
         {
-            get => inner.Position;
-            set => inner.Position = value;
+            get => _done;
+            set => throw new NotSupportedException();
         }
 
-        public static Stream Wrap(Stream inner, string verb, long? total) =>
-            Console.IsErrorRedirected || total is not > ProgressThreshold ? inner : new Progress(inner, verb, total);
+        public static Progress Wrap(Stream inner, string verb, long? total) =>
+            new(inner, verb, total, !Console.IsErrorRedirected && total > ProgressThreshold);
 
-        public static void Done(Stream? stream)
+        public static void Done(Progress progress)
         {
-            if (stream is Progress progress)
+            if (progress.Visible)
             {
                 progress.Show(force: true);
                 Console.Error.WriteLine();
@@ -344,7 +351,7 @@ internal static class ClientCommands
         {
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
         public override void SetLength(long value) => throw new NotSupportedException();
 
@@ -360,10 +367,16 @@ internal static class ClientCommands
             base.Dispose(disposing);
         }
 
+        private bool Visible => visible;
+
         private int Count(int read)
         {
             _done += read;
-            Show(force: false);
+            if (visible)
+            {
+                Show(force: false);
+            }
+
             return read;
         }
 
