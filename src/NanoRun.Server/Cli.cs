@@ -28,11 +28,18 @@ internal static partial class Cli
         run.SetAction((result, cancellationToken) => ServeConfiguredAsync(result.GetValue(config)!, result.GetValue(fail), result.GetValue(logFormat)));
         var server = new Command("server", "Server commands") { run, InitCommand.Create() };
         var root = new RootCommand("Nano-Run: an asynchronous HTTP request runner. With no command it runs `server run`.") { server, RunCommand.Create() };
+        foreach (var command in ClientCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
         root.SetAction((result, cancellationToken) => ServeConfiguredAsync(config.DefaultValueFactory!(null!), fail.DefaultValueFactory!(null!), logFormat.DefaultValueFactory!(null!)));
 
         // The web host handles SIGINT/SIGTERM itself (graceful shutdown), so the parser must not.
         var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
-        return await root.Parse(RunCommand.SeparateProgram(args)).InvokeAsync(invocation).ConfigureAwait(false);
+        // No response files: `call --data @FILE` names a body, not more arguments.
+        var parser = new ParserConfiguration { ResponseFileTokenReplacer = null };
+        return await root.Parse(RunCommand.SeparateProgram(args), parser).InvokeAsync(invocation).ConfigureAwait(false);
     }
 
     /// <summary><c>--log-format text|json</c>, also read from <c>NANO_RUN_LOG_FORMAT</c>; <c>null</c> leaves the configured format.</summary>
