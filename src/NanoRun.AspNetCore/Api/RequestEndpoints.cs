@@ -353,6 +353,7 @@ internal static partial class RequestEndpoints
         if (context.RequestServices.GetRequiredService<UnitRateLimits>().TryAcquire(unit) is { } retryAfter)
         {
             // Nothing is stored; Retry-After says when the bucket holds a token again.
+            engine.Metrics.Refused(unit.Name, RefusalReasons.Rate);
             context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             await WritePlainAsync(context, StatusCodes.Status429TooManyRequests, string.Create(
                 CultureInfo.InvariantCulture, $"unit {unit.Name} accepts at most {unit.Rate!.PerSecond} requests per second (burst {unit.Rate.Burst})")).ConfigureAwait(false);
