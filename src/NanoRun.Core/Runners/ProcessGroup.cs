@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace NanoRun.Runners;
 
 /// <summary>
-/// The process group of one attempt: the shell started through <c>setsid</c>, whose pid is the group id,
+/// The process group of one attempt: the shell started as the leader of a new session, whose pid is the group id,
 /// and every child and grandchild that stays in it.
 /// </summary>
 /// <remarks>
@@ -17,21 +17,19 @@ internal sealed partial class ProcessGroup
     private const int SigKill = 9;
     private const int NoSuchProcess = 3; // ESRCH: every member has already exited.
 
-    private readonly System.Diagnostics.Process? _leader;
     private readonly ILogger _logger;
     private readonly string _requestId;
     private readonly string _attemptId;
 
-    public ProcessGroup(int id, ILogger logger, string requestId, string attemptId, System.Diagnostics.Process? leader = null)
+    public ProcessGroup(int id, ILogger logger, string requestId, string attemptId)
     {
         Id = id;
-        _leader = leader;
         _logger = logger;
         _requestId = requestId;
         _attemptId = attemptId;
     }
 
-    /// <summary>The process group id, equal to the pid of the process started through <c>setsid</c>.</summary>
+    /// <summary>The process group id, equal to the pid of the session leader.</summary>
     public int Id { get; }
 
     /// <summary>Timer callback for <c>graceful_timeout</c>: SIGINT to the whole group.</summary>
@@ -69,19 +67,6 @@ internal sealed partial class ProcessGroup
         }
 
         var error = Marshal.GetLastPInvokeError();
-        if (error == NoSuchProcess && _leader is { HasExited: false })
-        {
-            // The leader is alive but has not reached setsid() yet, so its group does not exist: signal it alone.
-            // It has no children yet, so this reaches the whole attempt. Once it has exited its pid may be reused,
-            // which is why the fallback asks first.
-            if (kill(Id, signal) == 0)
-            {
-                return;
-            }
-
-            error = Marshal.GetLastPInvokeError();
-        }
-
         if (error != NoSuchProcess)
         {
             ShellRunnerLog.SignalFailed(_logger, _requestId, _attemptId, signal, Id, error);

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -23,7 +22,6 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
     /// <summary>The return code of an attempt whose process could not be started.</summary>
     protected const int NotStarted = -1;
 
-    private const string SetsidPath = "/usr/bin/setsid";
     private const string SetprivPath = "/usr/bin/setpriv";
     private const string ReturnCodeHeader = "X-Return-Code";
     private const int CopyBufferSize = 81920;
@@ -80,27 +78,16 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         }
 
         string? workFolder = null;
-        Process? process = null;
+        ChildProcess? process = null;
         ProcessGroup? group = null;
         var recorded = 0;
         try
         {
-            var startInfo = new ProcessStartInfo(SetsidPath)
-            {
-                UseShellExecute = false,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-
-            if (unit.WorkDirectory is not null)
-            {
-                startInfo.WorkingDirectory = unit.WorkDirectory;
-            }
-            else
+            var workingDirectory = unit.WorkDirectory;
+            if (workingDirectory is null)
             {
                 workFolder = Directory.CreateTempSubdirectory("nano-run-").FullName;
-                startInfo.WorkingDirectory = workFolder;
+                workingDirectory = workFolder;
                 if (unit.User is not null && !UnixUser.TryChown(workFolder, uid, gid))
                 {
                     ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "cannot give the work folder to user " + unit.User);
@@ -108,9 +95,9 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                 }
             }
 
-            // setsid execs in place (its parent is not a group leader), so the shell's pid is the new
+            // The shell (or setpriv, which execs it in place) leads a new session, so its pid is the new
             // process group's id; every child and grandchild inherits that group.
-            var arguments = startInfo.ArgumentList;
+            var arguments = new List<string>(8);
             if (unit.User is not null)
             {
                 arguments.Add(SetprivPath);
@@ -122,12 +109,12 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
             arguments.Add(unit.Shell);
             arguments.Add("-c");
             arguments.Add(unit.Command);
-            SetEnvironment(startInfo.Environment, context);
+            var environment = ServerEnvironment();
+            SetEnvironment(environment, context);
 
-            process = new Process { StartInfo = startInfo };
             try
             {
-                process.Start();
+                process = ChildProcess.Start(arguments[0], arguments, environment, workingDirectory);
             }
             catch (Win32Exception exception)
             {
@@ -135,7 +122,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                 return Failed(NotStarted);
             }
 
-            group = new ProcessGroup(process.Id, Logger, context.RequestId, context.AttemptId, process);
+            group = new ProcessGroup(process.Id, Logger, context.RequestId, context.AttemptId);
             if (_ledger is not null)
             {
                 // Recorded until the group is swept, so a start after this server dies can kill what is left of it.
@@ -164,13 +151,25 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         }
     }
 
-    private async Task<AttemptResult> SuperviseAsync(AttemptContext context, Process process, ProcessGroup group, CancellationToken cancellationToken)
+    /// <summary>A copy of the server's environment, which the mode then fills for the attempt.</summary>
+    private static Dictionary<string, string?> ServerEnvironment()
+    {
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            environment[(string)entry.Key] = (string?)entry.Value;
+        }
+
+        return environment;
+    }
+
+    private async Task<AttemptResult> SuperviseAsync(AttemptContext context, ChildProcess process, ProcessGroup group, CancellationToken cancellationToken)
     {
         var unit = context.Unit;
         using var drain = new CancellationTokenSource();
-        var output = new ProcessOutputStream(process.StandardOutput.BaseStream, drain.Token);
-        var stdinTask = WriteBodyAsync(context, process.StandardInput, cancellationToken);
-        var stderrTask = LogStderrAsync(context, process.StandardError.BaseStream, drain.Token);
+        var output = new ProcessOutputStream(process.Output, drain.Token);
+        var stdinTask = WriteBodyAsync(context, process.Input, cancellationToken);
+        var stderrTask = LogStderrAsync(context, process.Error, drain.Token);
 
         // The output is read even when the attempt is cancelled: killing the group ends it.
         var outputTask = ReadOutputAsync(context, output);
@@ -180,7 +179,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         using (var timeout = unit.Timeout is { } t ? _time.CreateTimer(ProcessGroup.OnTimeout, group, t, Timeout.InfiniteTimeSpan) : null)
         using (cancellationToken.UnsafeRegister(ProcessGroup.OnCancelled, group))
         {
-            var exited = process.WaitForExitAsync(CancellationToken.None);
+            var exited = process.Exited;
             var first = await Task.WhenAny(exited, outputTask).ConfigureAwait(false);
             if (first == outputTask && (outputTask.IsFaulted || !output.Ended.IsCompleted))
             {
@@ -190,8 +189,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                 await outputTask.ConfigureAwait(false);
             }
 
-            await exited.ConfigureAwait(false);
-            returnCode = process.ExitCode;
+            returnCode = await exited.ConfigureAwait(false);
         }
 
         // The shell is gone; children and grandchildren go with it, then the output ends
@@ -214,9 +212,8 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
     }
 
     /// <summary>Copies the saved body to stdin and closes it; a process that stops reading is not an error.</summary>
-    private async Task WriteBodyAsync(AttemptContext context, StreamWriter stdin, CancellationToken cancellationToken)
+    private async Task WriteBodyAsync(AttemptContext context, Stream target, CancellationToken cancellationToken)
     {
-        var target = stdin.BaseStream;
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
@@ -258,7 +255,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
             ArrayPool<byte>.Shared.Return(buffer);
             try
             {
-                await stdin.DisposeAsync().ConfigureAwait(false);
+                await target.DisposeAsync().ConfigureAwait(false);
             }
             catch (IOException)
             {
