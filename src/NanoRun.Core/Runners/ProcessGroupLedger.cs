@@ -98,7 +98,7 @@ internal sealed partial class ProcessGroupLedger
                 continue;
             }
 
-            // The leader alone when its group is not there: it died between fork and setsid.
+            // The leader alone when its group is not there (a group recorded by an older version, started through setsid).
             if (StartTime(groupId) == fields[1] && (kill(-groupId, SigKill) == 0 || kill(groupId, SigKill) == 0))
             {
                 killed++;
