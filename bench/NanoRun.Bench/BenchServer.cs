@@ -84,12 +84,32 @@ internal sealed class BenchServer : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
 
+        // Attempts run in process groups of their own, which a killed server leaves behind (`sleep 1000` units);
+        // the server lists them in data/groups.
+        var groups = Path.Combine(_root, "data", "groups");
+        if (Directory.Exists(groups))
+        {
+            foreach (var file in Directory.EnumerateFiles(groups))
+            {
+                if (int.TryParse(Path.GetFileName(file), NumberStyles.None, CultureInfo.InvariantCulture, out var group))
+                {
+                    _ = Signals.kill(-group, 9);
+                }
+            }
+        }
+
         _process.Dispose();
         if (!Keep)
         {
             Directory.Delete(_root, recursive: true);
         }
     }
+}
+
+internal static partial class Signals
+{
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    internal static partial int kill(int pid, int signal);
 }
 
 /// <summary>Loopback ports and clients.</summary>

@@ -25,7 +25,10 @@ internal static class NanoRunHost
     {
         Directory.CreateDirectory(options.DataDirectory);
         var certificate = options.Tls is null ? null : LoadCertificate(options.Tls);
-        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        // The host's optional appsettings files would be watched for changes with a recursive watcher over the
+        // content root (the working folder, often holding the data folder, or / under systemd) that wakes on every
+        // body and result written; the server's settings come from server.yaml, so nothing needs that watch.
+        var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args ?? []]);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.GracefulShutdown + TimeSpan.FromSeconds(10));

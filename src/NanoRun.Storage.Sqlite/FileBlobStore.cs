@@ -48,28 +48,37 @@ public sealed class FileBlobStore : IBlobStore
         ArgumentOutOfRangeException.ThrowIfNegative(maxLength);
         var path = PathOf(key);
 
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        // Most bodies are small: read into a buffer just past the inline threshold, and rent the large copy buffer only
+        // for a body that turns out to need a file. (A 64 KiB buffer per request for 1-byte bodies kept megabytes in the
+        // shared pool under many concurrent requests.)
+        var small = ArrayPool<byte>.Shared.Rent(_inlineThreshold + 1);
+        byte[]? buffer = null;
         try
         {
-            // Read until the body is known to be larger than the inline threshold, or ends before it.
             var filled = 0;
             while (filled <= _inlineThreshold)
             {
-                var read = await source.ReadAsync(buffer.AsMemory(filled, BufferSize - filled), cancellationToken).ConfigureAwait(false);
+                var read = await source.ReadAsync(small.AsMemory(filled, _inlineThreshold + 1 - filled), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
-                    return filled == 0 ? BodyRef.Empty : new BodyRef(null, buffer.AsSpan(0, filled).ToArray(), filled);
+                    return filled == 0 ? BodyRef.Empty : new BodyRef(null, small.AsSpan(0, filled).ToArray(), filled);
                 }
 
                 filled += read;
                 EnsureWithinLimit(filled, maxLength);
             }
 
+            buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            small.AsSpan(0, filled).CopyTo(buffer);
             return await WriteFileAsync(key, path, source, buffer, filled, maxLength, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(small);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

@@ -214,7 +214,8 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
     /// <summary>Copies the saved body to stdin and closes it; a process that stops reading is not an error.</summary>
     private async Task WriteBodyAsync(AttemptContext context, Stream target, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        // An inline body is a few KiB at most: no need for the large copy buffer.
+        var buffer = ArrayPool<byte>.Shared.Rent(context.Body.Key is null ? (int)Math.Max(1, context.Body.Length) : CopyBufferSize);
         try
         {
             var body = await context.Blobs.OpenReadAsync(context.Body, cancellationToken).ConfigureAwait(false);

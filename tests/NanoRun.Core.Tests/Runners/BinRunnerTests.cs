@@ -38,6 +38,32 @@ public sealed class BinRunnerTests
     }
 
     [Fact]
+    public async Task Run_SignalsTheServerIgnores_AreDefaultInTheCommand()
+    {
+        // The server ignores SIGPIPE; a command must not inherit that, or `producer | head -1` pipelines would not end.
+        using var world = new BinRunnerWorld();
+
+        var result = await world.RunAsync("kill -PIPE $$; echo survived");
+
+        Assert.Equal(502, result.Code);
+        Assert.Equal("141", BinRunnerWorld.ReturnCode(result)); // 128 + SIGPIPE
+        Assert.Equal(string.Empty, await world.ReadTextAsync(result.Result));
+    }
+
+    [Fact]
+    public async Task Run_MissingWorkDirectory_NotStartedAndLogged()
+    {
+        using var world = new BinRunnerWorld();
+
+        var unit = new UnitDefinition { Name = "test", Command = "echo never", WorkDirectory = Path.Combine(world.Folder, "missing") };
+        var result = await world.Runner.RunAsync(await world.ContextAsync(unit), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(502, result.Code);
+        Assert.Equal("-1", BinRunnerWorld.ReturnCode(result));
+        Assert.Contains(world.Logger.Entries, e => e.Id.Id == 3102);
+    }
+
+    [Fact]
     public async Task Run_NonZeroExit_Returns502WithReturnCode()
     {
         using var world = new BinRunnerWorld();
