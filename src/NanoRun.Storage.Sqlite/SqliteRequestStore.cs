@@ -765,12 +765,19 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
         return _writer!;
     }
 
+    private const string ReaderCacheSize = "PRAGMA cache_size = -256"; // KiB
+
     private async ValueTask<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_readConnectionString);
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+            // Pooled readers each keep a page cache for as long as they live (2 MB by default): as many readers as were
+            // ever busy at once, each filling up over hours. A small one keeps the sum bounded; the OS page cache
+            // holds the file anyway.
+            await ExecuteAsync(connection, ReaderCacheSize, cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch

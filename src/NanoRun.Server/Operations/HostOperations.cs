@@ -34,8 +34,12 @@ internal static class HostOperations
 
         if (options.Metrics.Enabled)
         {
+            // Every metric stream allocates its whole cardinality up front (2000 points by default, about 3 MB on the large
+            // object heap over the ~30 instruments here). The runtime and hosting instruments carry a handful of series
+            // each; the product's own are labelled by unit, status class and state, which stays far below 1000 series.
             builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
                 .AddMeter(NanoRunMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Hosting")
+                .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = instrument.Meter.Name == NanoRunMetrics.MeterName ? 1000 : 100 })
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         }
 
