@@ -30,8 +30,20 @@ internal static class ConnectionLimits
     /// <summary>Idle keep-alive connections are closed after this.</summary>
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// How much of a request Kestrel and its socket transport read ahead of the application per connection (64 KiB;
+    /// both default to 1 MiB).
+    /// </summary>
+    /// <remarks>
+    /// A body is written to disk as it arrives, so read-ahead only buys memory: ten 100 MiB uploads at once filled
+    /// 10.8 MB of pinned transport buffers, kept by the pool afterwards. It must still hold a full header block and
+    /// request line.
+    /// </remarks>
+    public const int MaxRequestBufferSize = 64 * 1024;
+
     public static void Apply(KestrelServerLimits limits)
     {
+        limits.MaxRequestBufferSize = MaxRequestBufferSize;
         limits.MinRequestBodyDataRate = new MinDataRate(MinBodyBytesPerSecond, BodyGracePeriod);
         limits.RequestHeadersTimeout = RequestHeadersTimeout;
         limits.MaxRequestHeaderCount = MaxRequestHeaderCount;

@@ -32,6 +32,7 @@ internal static class NanoRunHost
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.GracefulShutdown + TimeSpan.FromSeconds(10));
+        builder.WebHost.UseSockets(sockets => sockets.MaxReadBufferSize = ConnectionLimits.MaxRequestBufferSize);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -43,6 +43,22 @@ public sealed class ConnectionLimitTests
     }
 
     [Fact]
+    public async Task Request_LargestLegalHeadersAndLine_AcceptedDespiteSmallReadAhead()
+    {
+        // Read-ahead per connection is 64 KiB: it must still hold a request line near 8 KiB and headers near 32 KiB.
+        await using var world = await TestWorld.Create().WithUnit("job", SlowUnit).StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/job/?q=" + new string('a', 7 * 1024)) { Content = new StringContent("x") };
+        for (var i = 0; i < 28; i++)
+        {
+            request.Headers.TryAddWithoutValidation("X-Large-" + i, new string('v', 1024));
+        }
+
+        using var response = await world.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+    }
+
+    [Fact]
     public async Task Request_HeaderFlood_Answered431AndNothingStored()
     {
         await using var world = await TestWorld.Create().WithUnit("job", SlowUnit).StartAsync();
