@@ -44,6 +44,36 @@ public sealed class JsonLogTests
         }
     }
 
+    [Fact]
+    public async Task ServerRun_ProductLogLevelWarningFromEnvironment_NoLinesPerRequest()
+    {
+        // The documented way to quiet the per-request lifecycle lines on a busy server.
+        var root = Path.Combine(Path.GetTempPath(), "nano-run-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(root, "conf.d"));
+        await File.WriteAllTextAsync(Path.Combine(root, "server.yaml"), "bind: 127.0.0.1:0\nworking_directory: data\nconfig_directory: conf.d\n");
+        await File.WriteAllTextAsync(Path.Combine(root, "conf.d", "echo.yaml"), "command: cat\n");
+        try
+        {
+            var environment = new Dictionary<string, string> { ["Logging__LogLevel__NanoRun"] = "Warning" };
+            using var server = ServerProcess.StartWithEnvironment(root, environment, "server", "run", "--log-format", "json");
+            var address = await server.WaitListeningAsync();
+            using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = address };
+
+            using var response = await client.PutAsync("api/echo/", new StringContent("hello"));
+            var id = response.Headers.GetValues("X-Correlation-Id").Single();
+            server.Signal("TERM");
+            await server.WaitExitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.Equal(System.Net.HttpStatusCode.SeeOther, response.StatusCode);
+            Assert.DoesNotContain(id, server.Output, StringComparison.Ordinal);
+            Assert.Contains("listening", server.Output, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static string Message(JsonElement entry) => entry.GetProperty("Message").GetString() ?? string.Empty;
 
     /// <summary>Whether the id is a structured value of the line itself or of one of its scopes, not only part of its text.</summary>

@@ -134,6 +134,6 @@ internal sealed partial class ServerProcess : IDisposable
         }
     }
 
-    [GeneratedRegex(@"listening on (http\S+)")]
+    [GeneratedRegex(@"listening on:? (http[^\s""]+)")]
     private static partial Regex ListeningLine();
 }
