@@ -8,10 +8,7 @@ public sealed class JsonLogTests
     [Fact]
     public async Task ServerRun_LogFormatJson_EveryLineIsJsonAndRequestLinesCarryTheId()
     {
-        var root = Path.Combine(Path.GetTempPath(), "nano-run-test-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path.Combine(root, "conf.d"));
-        await File.WriteAllTextAsync(Path.Combine(root, "server.yaml"), "bind: 127.0.0.1:0\nworking_directory: data\nconfig_directory: conf.d\n");
-        await File.WriteAllTextAsync(Path.Combine(root, "conf.d", "echo.yaml"), "command: cat\n");
+        var root = await EchoServerFolderAsync();
         try
         {
             using var server = ServerProcess.Start(root, "server", "run", "--log-format", "json");
@@ -48,10 +45,7 @@ public sealed class JsonLogTests
     public async Task ServerRun_ProductLogLevelWarningFromEnvironment_NoLinesPerRequest()
     {
         // The documented way to quiet the per-request lifecycle lines on a busy server.
-        var root = Path.Combine(Path.GetTempPath(), "nano-run-test-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path.Combine(root, "conf.d"));
-        await File.WriteAllTextAsync(Path.Combine(root, "server.yaml"), "bind: 127.0.0.1:0\nworking_directory: data\nconfig_directory: conf.d\n");
-        await File.WriteAllTextAsync(Path.Combine(root, "conf.d", "echo.yaml"), "command: cat\n");
+        var root = await EchoServerFolderAsync();
         try
         {
             var environment = new Dictionary<string, string> { ["Logging__LogLevel__NanoRun"] = "Warning" };
@@ -72,6 +66,16 @@ public sealed class JsonLogTests
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>A fresh folder with a server.yaml on a free loopback port and one unit, <c>echo</c>, running <c>cat</c>.</summary>
+    private static async Task<string> EchoServerFolderAsync()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "nano-run-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(root, "conf.d"));
+        await File.WriteAllTextAsync(Path.Combine(root, "server.yaml"), "bind: 127.0.0.1:0\nworking_directory: data\nconfig_directory: conf.d\n");
+        await File.WriteAllTextAsync(Path.Combine(root, "conf.d", "echo.yaml"), "command: cat\n");
+        return root;
     }
 
     private static string Message(JsonElement entry) => entry.GetProperty("Message").GetString() ?? string.Empty;
