@@ -31,7 +31,8 @@ public sealed class RateLimitTests
     [Fact]
     public async Task Post_AfterRefill_AcceptedAgain()
     {
-        await using var world = await TestWorld.Create().WithUnit("paced", "command: cat\nrate: 2\nburst: 1\n").StartAsync();
+        // One token every 4 s: the refused request is refused however slowly a loaded machine answers the first one.
+        await using var world = await TestWorld.Create().WithUnit("paced", "command: cat\nrate: 0.25\nburst: 1\n").StartAsync();
         await world.PostAsync("paced", "a");
         using var refused = await world.Client.PostAsync("api/paced/", new StringContent("b"));
         var deadline = DateTime.UtcNow.AddSeconds(30);
