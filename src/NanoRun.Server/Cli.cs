@@ -141,6 +141,6 @@ internal static partial class Cli
         return await ServeAsync(options, units, options.ConfigDirectory, reloadUnits: true).ConfigureAwait(false);
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "nano-run: listening on {Address} with {UnitCount} units from {Source}")]
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "nano-run: listening on {Address} with {UnitCount} units from {Source}")]
     private static partial void LogListening(ILogger logger, string address, int unitCount, string source);
 }

@@ -115,12 +115,12 @@ internal sealed partial class OAuth2Client : IDisposable
         }
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "UI login: the OAuth2 provider's {Endpoint} endpoint answered {Status}")]
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "UI login: the OAuth2 provider's {Endpoint} endpoint answered {Status}")]
     private static partial void LogProviderRefused(ILogger logger, string endpoint, int status);
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "UI login: the OAuth2 provider's {Endpoint} endpoint failed")]
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "UI login: the OAuth2 provider's {Endpoint} endpoint failed")]
     private static partial void LogProviderFailed(ILogger logger, string endpoint, Exception exception);
 
-    [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "UI login: the profile has no string or number field {Field}")]
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "UI login: the profile has no string or number field {Field}")]
     private static partial void LogLoginFieldMissing(ILogger logger, string field);
 }

@@ -105,12 +105,12 @@ internal sealed partial class NanoRunEngine
         }
     }
 
-    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Unit {Unit} added")]
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Unit {Unit} added")]
     private static partial void LogUnitAdded(ILogger logger, string unit);
 
-    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Unit {Unit} changed; new attempts use its new settings")]
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Unit {Unit} changed; new attempts use its new settings")]
     private static partial void LogUnitReplaced(ILogger logger, string unit);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Unit {Unit} removed; its queued requests stay stored until it returns")]
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Unit {Unit} removed; its queued requests stay stored until it returns")]
     private static partial void LogUnitRemoved(ILogger logger, string unit);
 }

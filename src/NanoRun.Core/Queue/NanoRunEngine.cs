@@ -416,7 +416,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             if (_abortAttempts.IsCancellationRequested)
             {
                 // Shutdown cut the attempt short: put the request back so the next start runs it again (at-least-once).
-                await _blobs.DeletePrefixAsync(context.ResultKey, CancellationToken.None).ConfigureAwait(false);
+                // The partial result is never recorded; it stays under the request's prefix and goes with the request.
                 await _store.ReleaseAsync(claimed.Id, _options.NodeId, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
@@ -669,7 +669,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Unit {Unit} request {RequestId}: attempt {Attempt} answered {Code}; request is {State}")]
     private static partial void LogAttemptFinished(ILogger logger, string unit, string requestId, int attempt, int code, RequestState state);
 
-    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Unit {Unit} request {RequestId}: not run, {Reason}; the request fails")]
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "Unit {Unit} request {RequestId}: not run, {Reason}; the request fails")]
     private static partial void LogBodyDamaged(ILogger logger, string unit, string requestId, string reason);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Unit {Unit} request {RequestId}: attempt could not be run or recorded; it runs again when its lease expires")]

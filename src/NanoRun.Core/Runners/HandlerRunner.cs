@@ -165,9 +165,9 @@ internal sealed partial class HandlerRunner : IAttemptRunner
         return text;
     }
 
-    [LoggerMessage(EventId = 3400, Level = LogLevel.Warning, Message = "Unit {Unit} {RequestId}/{AttemptId}: handler threw, attempt is 500")]
+    [LoggerMessage(EventId = 3500, Level = LogLevel.Warning, Message = "Unit {Unit} {RequestId}/{AttemptId}: handler threw, attempt is 500")]
     private static partial void LogHandlerFailed(ILogger logger, string unit, string requestId, string attemptId, Exception exception);
 
-    [LoggerMessage(EventId = 3401, Level = LogLevel.Debug, Message = "Unit {Unit} {RequestId}/{AttemptId}: handler answered {Code} with {Length} bytes")]
+    [LoggerMessage(EventId = 3501, Level = LogLevel.Debug, Message = "Unit {Unit} {RequestId}/{AttemptId}: handler answered {Code} with {Length} bytes")]
     private static partial void LogFinished(ILogger logger, string unit, string requestId, string attemptId, int code, long length);
 }

@@ -153,9 +153,9 @@ internal sealed partial class ProcessGroupLedger
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);
 
-    [LoggerMessage(EventId = 3400, Level = LogLevel.Warning, Message = "Killed process group {GroupId} left running by a server that died")]
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Warning, Message = "Killed process group {GroupId} left running by a server that died")]
     private static partial void LogOrphanKilled(ILogger logger, int groupId);
 
-    [LoggerMessage(EventId = 3401, Level = LogLevel.Warning, Message = "Process group {GroupId} could not be recorded in the data folder; it is not swept if the server dies")]
+    [LoggerMessage(EventId = 3121, Level = LogLevel.Warning, Message = "Process group {GroupId} could not be recorded in the data folder; it is not swept if the server dies")]
     private static partial void LogNotRecorded(ILogger logger, int groupId, Exception exception);
 }

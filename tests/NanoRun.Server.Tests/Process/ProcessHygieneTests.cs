@@ -83,6 +83,44 @@ public sealed class ProcessHygieneTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Server_SigtermWithAttemptRunning_ReleasesTheRequestForTheNextStart()
+    {
+        await using var world = TestWorld.Create();
+        var startedFile = Path.Combine(world.Root, "started");
+        world.WithUnit("job", $"command: 'touch {startedFile}; sleep 1000'\nworkers: 1\n");
+        string id;
+        using (var server = ServerProcess.Start(world.Root, "server", "run", "-c", world.ServerYaml))
+        {
+            using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = await server.WaitListeningAsync() };
+            using var response = await client.PostAsync("api/job/", new StringContent("x"));
+            Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+            id = response.Headers.GetValues("X-Correlation-Id").Single();
+            Assert.True(await WaitUntilAsync(() => File.Exists(startedFile), TimeSpan.FromSeconds(30)), "the attempt never started");
+
+            server.Signal("TERM");
+            var exitCode = await server.WaitExitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(exitCode == 0, $"SIGTERM exit code {exitCode}:\n{server.Output}");
+            Assert.DoesNotContain("could not be run or recorded", server.Output, StringComparison.Ordinal);
+        }
+
+        // Released, not left leased: the next start runs it at once instead of after the 30 s lease.
+        world.WithUnit("job", "command: cat\nworkers: 1\n");
+        using var restarted = ServerProcess.Start(world.Root, "server", "run", "-c", world.ServerYaml);
+        using var next = new HttpClient { BaseAddress = await restarted.WaitListeningAsync() };
+        var restarting = DateTime.UtcNow;
+        var done = false;
+        while (!done && DateTime.UtcNow - restarting < TimeSpan.FromSeconds(15))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(await next.GetStringAsync($"api/job/{id}"));
+            done = doc.RootElement.GetProperty("outcome").GetString() == "succeeded";
+            await Task.Delay(100);
+        }
+
+        output.WriteLine($"released on SIGTERM: succeeded {(DateTime.UtcNow - restarting).TotalSeconds:F1} s after restart");
+        Assert.True(done, $"request {id} not run within 15 s of the restart:\n{restarted.Output}");
+    }
+
+    [Fact]
     public async Task Server_SigtermUnderLoad_ExitsZeroAndLosesNothing()
     {
         await using var world = TestWorld.Create().WithUnit("echo", "command: 'sleep 0.2; cat'\nworkers: 2\n");
