@@ -11,7 +11,7 @@ public static class NanoRunEndpointRouteBuilderExtensions
     private const string Tag = "requests";
 
     /// <summary>
-    /// Maps <c>{prefix}/{unit}/</c> and its request routes (SPEC §3); returns the route group so hosts can add
+    /// Maps <c>{prefix}/{unit}/</c> and its request routes (docs/api.md); returns the route group so hosts can add
     /// conventions such as <c>RequireAuthorization()</c> or rate limiting on top of each unit's own authorization.
     /// </summary>
     public static RouteGroupBuilder MapNanoRun(this IEndpointRouteBuilder endpoints, string prefix = "/api")

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace NanoRun.Configuration;
 
 /// <summary>
-/// Reads <c>server.yaml</c> (SPEC §1) into <see cref="ServerOptions"/>; relative paths resolve against the file's
+/// Reads <c>server.yaml</c> (docs/configuration.md) into <see cref="ServerOptions"/>; relative paths resolve against the file's
 /// folder, and each error names the file, the key and the reason.
 /// </summary>
 internal static class ServerConfigLoader

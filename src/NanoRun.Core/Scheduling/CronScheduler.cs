@@ -9,7 +9,7 @@ using NanoRun.Units;
 namespace NanoRun.Scheduling;
 
 /// <summary>
-/// Queues a request for a unit at every tick of each of its <c>cron</c> entries (SPEC §6), private units included and
+/// Queues a request for a unit at every tick of each of its <c>cron</c> entries (docs/schedules.md), private units included and
 /// without unit authorization. One loop per entry sleeps until its next tick, so a slow enqueue of one entry never delays
 /// another.
 /// </summary>

@@ -4,7 +4,7 @@ using NanoRun.Scheduling;
 namespace NanoRun.Units;
 
 /// <summary>
-/// Reads unit files (SPEC §2): one YAML file per unit under the config folder, validated completely so that a
+/// Reads unit files (docs/configuration.md): one YAML file per unit under the config folder, validated completely so that a
 /// bad file stops start-up with a message naming the file, the key and the reason.
 /// </summary>
 internal static partial class UnitLoader
