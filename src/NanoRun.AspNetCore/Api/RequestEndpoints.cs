@@ -118,7 +118,7 @@ internal static partial class RequestEndpoints
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var running = record.State.IsFinal() ? null : RunningAttempt(engine, record.Id);
         var callback = await CallbackOfAsync(engine, record.Unit, record.Id, context.RequestAborted).ConfigureAwait(false);
-        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted, running, callback).ConfigureAwait(false);
+        await RecordJson.WriteAsync(context.Response, Redacted(engine, record), context.RequestAborted, running, callback).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /{unit}/{id}/completed</c>: 301 to the final attempt, 425 while processing.</summary>
@@ -195,10 +195,11 @@ internal static partial class RequestEndpoints
 
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var body = await engine.Blobs.OpenReadAsync(record.Body, context.RequestAborted).ConfigureAwait(false);
-        StoredBodyResponse.CopyHeaders(record.Headers, context.Response.Headers, allowLocation: false);
+        var shown = Redacted(engine, record);
+        StoredBodyResponse.CopyHeaders(shown.Headers, context.Response.Headers, allowLocation: false);
         context.Response.Headers["X-Correlation-Id"] = record.Id;
         context.Response.Headers["X-Method"] = record.Method;
-        context.Response.Headers["X-Request-Uri"] = record.Uri;
+        context.Response.Headers["X-Request-Uri"] = shown.Uri;
         context.Response.Headers.LastModified = record.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
         context.Response.StatusCode = StatusCodes.Status200OK;
         await StoredBodyResponse.SendAsync(context, body, record.Body.Length).ConfigureAwait(false);
@@ -316,6 +317,10 @@ internal static partial class RequestEndpoints
         return record;
     }
 
+    /// <summary>The record as any caller of its unit may see it: credentials hidden (see <see cref="CredentialRedaction"/>).</summary>
+    private static RequestRecord Redacted(NanoRunEngine engine, RequestRecord record) =>
+        CredentialRedaction.Redact(engine.Units.Find(record.Unit) ?? engine.Units.FindRemoved(record.Unit) ?? new UnitDefinition { Name = record.Unit }, record);
+
     /// <summary>Streams the request body into the store; answers 413 and returns <c>null</c> when it is over the unit's limit.</summary>
     private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit, BodyVerifier? verifier)
     {
@@ -387,7 +392,8 @@ internal static partial class RequestEndpoints
             }
         }
 
-        var uri = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
+        // The query token is a credential: it is checked above and never stored, so no later reader or command sees it.
+        var uri = CredentialRedaction.WithoutQueryToken(unit, context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString());
         try
         {
             var incoming = new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context), Verifier = verifier };
