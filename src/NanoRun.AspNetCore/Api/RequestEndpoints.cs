@@ -199,7 +199,7 @@ internal static partial class RequestEndpoints
         StoredBodyResponse.CopyHeaders(shown.Headers, context.Response.Headers, allowLocation: false);
         context.Response.Headers["X-Correlation-Id"] = record.Id;
         context.Response.Headers["X-Method"] = record.Method;
-        context.Response.Headers["X-Request-Uri"] = shown.Uri;
+        context.Response.Headers["X-Request-Uri"] = StoredBodyResponse.AsciiValue(shown.Uri);
         context.Response.Headers.LastModified = record.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
         context.Response.StatusCode = StatusCodes.Status200OK;
         await StoredBodyResponse.SendAsync(context, body, record.Body.Length).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 using NanoRun.Requests;
 
@@ -58,9 +60,54 @@ internal static class StoredBodyResponse
         {
             if (!SavedHeaders.IsReserved(pair.Key) && IsReplayed(pair.Key, allowLocation))
             {
-                to.Append(pair.Key, pair.Value);
+                to.Append(pair.Key, AsciiValue(pair.Value));
             }
         }
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> as a header value HTTP/1.1 can send: unchanged when it is printable ASCII (tab
+    /// allowed), else every other character becomes the percent-encoded bytes of its UTF-8 form (<c>café</c> →
+    /// <c>caf%C3%A9</c>), so a stored value that the request line accepted can always be answered.
+    /// </summary>
+    public static string AsciiValue(string value)
+    {
+        if (IsPrintableAscii(value))
+        {
+            return value;
+        }
+
+        var builder = new StringBuilder(value.Length + 16);
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in value.EnumerateRunes())
+        {
+            if (rune.Value == '\t' || (rune.Value >= ' ' && rune.Value < 0x7F))
+            {
+                builder.Append((char)rune.Value);
+                continue;
+            }
+
+            var length = rune.EncodeToUtf8(utf8);
+            for (var i = 0; i < length; i++)
+            {
+                builder.Append('%').Append(utf8[i].ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    private static bool IsPrintableAscii(string value)
+    {
+        foreach (var c in value)
+        {
+            if (c != '\t' && c is < ' ' or >= (char)0x7F)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Sends <paramref name="body"/> of <paramref name="length"/> bytes, or 500 when the stored body is gone.</summary>
