@@ -119,7 +119,7 @@ internal static partial class RequestEndpoints
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "text/plain; charset=utf-8";
         headers.CacheControl = "no-store";
-        headers.XContentTypeOptions = "nosniff";
+        StoredBodyResponse.Protect(context.Response);
         headers["X-Correlation-Id"] = requestId;
         headers["X-Attempt-Id"] = attemptId;
     }

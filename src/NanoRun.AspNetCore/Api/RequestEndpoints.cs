@@ -118,7 +118,7 @@ internal static partial class RequestEndpoints
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var running = record.State.IsFinal() ? null : RunningAttempt(engine, record.Id);
         var callback = await CallbackOfAsync(engine, record.Unit, record.Id, context.RequestAborted).ConfigureAwait(false);
-        await RecordJson.WriteAsync(context.Response, record, context.RequestAborted, running, callback).ConfigureAwait(false);
+        await RecordJson.WriteAsync(context.Response, Redacted(engine, record), context.RequestAborted, running, callback).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /{unit}/{id}/completed</c>: 301 to the final attempt, 425 while processing.</summary>
@@ -148,7 +148,7 @@ internal static partial class RequestEndpoints
         context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
     }
 
-    /// <summary><c>GET /{unit}/{id}/attempt/{attemptId}</c>: the attempt's own status, headers and body.</summary>
+    /// <summary><c>GET /{unit}/{id}/attempt/{attemptId}</c>: the attempt's own status, content headers and body.</summary>
     public static async Task GetAttemptAsync(HttpContext context)
     {
         var record = await FindAsync(context).ConfigureAwait(false);
@@ -175,16 +175,16 @@ internal static partial class RequestEndpoints
 
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var body = await engine.Blobs.OpenReadAsync(attempt.Result, context.RequestAborted).ConfigureAwait(false);
-        CopyHeaders(attempt.Headers, context.Response.Headers);
+        StoredBodyResponse.CopyHeaders(attempt.Headers, context.Response.Headers, allowLocation: true);
         context.Response.Headers["X-Status"] = record.State.IsFinal() ? "complete" : "processing";
         context.Response.Headers["X-Processed"] = "true";
         context.Response.Headers["X-Correlation-Id"] = record.Id;
         context.Response.Headers["X-Attempt-Id"] = attempt.Id;
         context.Response.StatusCode = attempt.Code;
-        await SendBodyAsync(context, body, attempt.Result.Length).ConfigureAwait(false);
+        await StoredBodyResponse.SendAsync(context, body, attempt.Result.Length).ConfigureAwait(false);
     }
 
-    /// <summary><c>GET /{unit}/{id}/request</c>: the saved request body with its original headers.</summary>
+    /// <summary><c>GET /{unit}/{id}/request</c>: the saved request body with those of its headers that describe it.</summary>
     public static async Task GetRequestAsync(HttpContext context)
     {
         var record = await FindAsync(context).ConfigureAwait(false);
@@ -195,13 +195,14 @@ internal static partial class RequestEndpoints
 
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         var body = await engine.Blobs.OpenReadAsync(record.Body, context.RequestAborted).ConfigureAwait(false);
-        CopyHeaders(record.Headers, context.Response.Headers);
+        var shown = Redacted(engine, record);
+        StoredBodyResponse.CopyHeaders(shown.Headers, context.Response.Headers, allowLocation: false);
         context.Response.Headers["X-Correlation-Id"] = record.Id;
         context.Response.Headers["X-Method"] = record.Method;
-        context.Response.Headers["X-Request-Uri"] = record.Uri;
+        context.Response.Headers["X-Request-Uri"] = StoredBodyResponse.AsciiValue(shown.Uri);
         context.Response.Headers.LastModified = record.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
         context.Response.StatusCode = StatusCodes.Status200OK;
-        await SendBodyAsync(context, body, record.Body.Length).ConfigureAwait(false);
+        await StoredBodyResponse.SendAsync(context, body, record.Body.Length).ConfigureAwait(false);
     }
 
     /// <summary><c>POST /{unit}/{id}</c>: a new request with the same saved content.</summary>
@@ -316,6 +317,10 @@ internal static partial class RequestEndpoints
         return record;
     }
 
+    /// <summary>The record as any caller of its unit may see it: credentials hidden (see <see cref="CredentialRedaction"/>).</summary>
+    private static RequestRecord Redacted(NanoRunEngine engine, RequestRecord record) =>
+        CredentialRedaction.Redact(engine.Units.Find(record.Unit) ?? engine.Units.FindRemoved(record.Unit) ?? new UnitDefinition { Name = record.Unit }, record);
+
     /// <summary>Streams the request body into the store; answers 413 and returns <c>null</c> when it is over the unit's limit.</summary>
     private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit, BodyVerifier? verifier)
     {
@@ -387,7 +392,8 @@ internal static partial class RequestEndpoints
             }
         }
 
-        var uri = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
+        // The query token is a credential: it is checked above and never stored, so no later reader or command sees it.
+        var uri = CredentialRedaction.WithoutQueryToken(unit, context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString());
         try
         {
             var incoming = new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context), Verifier = verifier };
@@ -478,41 +484,6 @@ internal static partial class RequestEndpoints
     /// <summary>The prefix that makes an id resolve under the unit whether or not the request path ended in a slash.</summary>
     private static string BaseFor(HttpContext context, UnitDefinition unit) =>
         context.Request.Path.Value is { } path && path.EndsWith('/') ? string.Empty : unit.Name + "/";
-
-    /// <summary>Framing and hop-by-hop headers and reserved saved pairs: never copied from a stored message.</summary>
-    private static bool IsFramingHeader(string name) => SavedHeaders.IsReserved(name) || HeaderRules.IsFraming(name);
-
-    private static void CopyHeaders(IReadOnlyList<KeyValuePair<string, string>> from, IHeaderDictionary to)
-    {
-        foreach (var pair in from)
-        {
-            if (!IsFramingHeader(pair.Key))
-            {
-                to.Append(pair.Key, pair.Value);
-            }
-        }
-    }
-
-    private static async Task SendBodyAsync(HttpContext context, Stream? body, long length)
-    {
-        if (body is null)
-        {
-            // The record points at a body that is gone: report it rather than send a silent empty body.
-            context.Response.Headers.Remove("Content-Type");
-            await WritePlainAsync(context, StatusCodes.Status500InternalServerError, "stored body is missing").ConfigureAwait(false);
-            return;
-        }
-
-        await using (body.ConfigureAwait(false))
-        {
-            context.Response.ContentLength = length;
-            if (length > 0 && !HttpMethods.IsHead(context.Request.Method))
-            {
-                // Stream.CopyToAsync copies through one pooled buffer.
-                await body.CopyToAsync(context.Response.Body, 64 * 1024, context.RequestAborted).ConfigureAwait(false);
-            }
-        }
-    }
 
     private static Task WritePlainAsync(HttpContext context, int status, string message)
     {

@@ -4,7 +4,10 @@ using NanoRun.Units;
 
 namespace NanoRun.AspNetCore.Authorization;
 
-/// <summary>Hides the credentials a stored request carried (and the server's reserved pairs) before a page shows it.</summary>
+/// <summary>
+/// Hides the credentials a stored request carried (and the server's reserved pairs) before a page or an API answer
+/// shows it to anyone, and keeps the query token out of the stored URI.
+/// </summary>
 internal static class CredentialRedaction
 {
     /// <summary>What a page shows instead of a credential.</summary>
@@ -34,6 +37,23 @@ internal static class CredentialRedaction
         || (unit.Authorization.Jwt is { } jwt && name.Equals(jwt.Header, StringComparison.OrdinalIgnoreCase))
         || (unit.Authorization.HeaderToken is { } token && name.Equals(token.Name, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// <paramref name="uri"/> without the unit's query token parameter, so the stored request never holds it; the other
+    /// parameters stay as sent, in order.
+    /// </summary>
+    public static string WithoutQueryToken(UnitDefinition unit, string uri)
+    {
+        var parameter = unit.Authorization.QueryToken?.Name;
+        var question = uri.IndexOf('?', StringComparison.Ordinal);
+        if (parameter is null || question < 0)
+        {
+            return uri;
+        }
+
+        var kept = uri[(question + 1)..].Split('&').Where(part => !IsParameter(part, parameter)).ToArray();
+        return kept.Length == 0 ? uri[..question] : uri[..(question + 1)] + string.Join('&', kept);
+    }
+
     /// <summary>Replaces the value of every <paramref name="parameter"/> in the URI's query string.</summary>
     private static string RedactQuery(string uri, string? parameter)
     {
@@ -46,14 +66,21 @@ internal static class CredentialRedaction
         var parts = uri[(question + 1)..].Split('&');
         for (var i = 0; i < parts.Length; i++)
         {
-            var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
-            var name = Uri.UnescapeDataString(equals < 0 ? parts[i] : parts[i][..equals]);
-            if (name.Equals(parameter, StringComparison.Ordinal))
+            if (IsParameter(parts[i], parameter))
             {
+                var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
                 parts[i] = parts[i][..(equals < 0 ? parts[i].Length : equals)] + "=" + Hidden;
             }
         }
 
         return uri[..(question + 1)] + string.Join('&', parts);
+    }
+
+    /// <summary>Whether a <c>name=value</c> part of a query string names <paramref name="parameter"/> the way the query token check reads it (decoded, any case).</summary>
+    private static bool IsParameter(string part, string parameter)
+    {
+        var equals = part.IndexOf('=', StringComparison.Ordinal);
+        var name = System.Net.WebUtility.UrlDecode(equals < 0 ? part : part[..equals]);
+        return name.Equals(parameter, StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -1,4 +1,5 @@
 using NanoRun.AspNetCore.Authorization;
+using NanoRun.AspNetCore.Api;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -413,8 +414,7 @@ internal sealed partial class UiEndpoints(string prefix)
             response.ContentType = "application/octet-stream";
             response.ContentLength = body.Length;
             response.Headers.ContentDisposition = "attachment; filename=\"" + fileName + "\"";
-            response.Headers.XContentTypeOptions = "nosniff";
-            response.Headers.ContentSecurityPolicy = "sandbox";
+            StoredBodyResponse.Protect(response);
             if (body.Length > 0)
             {
                 // Stream.CopyToAsync copies through one pooled buffer.
