@@ -33,7 +33,7 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton<HandlerRunner>();
         services.TryAddSingleton<AttemptRunnerSelector>();
         services.TryAddSingleton(static sp => new UnitCatalog(sp.GetServices<UnitDefinition>()));
-        services.TryAddSingleton(static sp => new NanoRunMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton(static sp => new NanoRunMetrics(sp.GetService<IMeterFactory>(), sp.GetRequiredService<UnitCatalog>()));
         services.TryAddSingleton<NanoRunEngine>();
         services.TryAddSingleton<QueueGauges>();
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());

@@ -1,15 +1,20 @@
 using System.Diagnostics.Metrics;
+using NanoRun.Units;
 
 namespace NanoRun.Metrics;
 
 /// <summary>
 /// The engine's instruments on the <c>NanoRun</c> meter. Recording never allocates: tags are the unit's own name and
-/// constant strings, passed as individual pairs; exporting them is the host's business.
+/// constant strings, passed as individual pairs; exporting them is the host's business. A private unit is never named:
+/// its series carry the label <see cref="PrivateUnit"/>, so all private units together appear as one count.
 /// </summary>
 internal sealed class NanoRunMetrics : IDisposable
 {
     /// <summary>Name of the meter every Nano-Run instrument belongs to.</summary>
     public const string MeterName = "NanoRun";
+
+    /// <summary>The <c>unit</c> label of every private unit's series.</summary>
+    public const string PrivateUnit = "(private)";
 
     private static readonly string[] StatusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -22,8 +27,13 @@ internal sealed class NanoRunMetrics : IDisposable
     private readonly Histogram<double> _storeDuration;
     private IQueueObserver? _queues;
 
-    public NanoRunMetrics(IMeterFactory? meterFactory = null)
+    private readonly UnitCatalog? _units;
+
+    /// <param name="meterFactory">Creates the meter; without one the meter is process-wide.</param>
+    /// <param name="units">Tells which units are private; without it every unit is labelled by name.</param>
+    public NanoRunMetrics(IMeterFactory? meterFactory = null, UnitCatalog? units = null)
     {
+        _units = units;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _accepted = _meter.CreateCounter<long>("nanorun.requests.accepted", "{request}", "Requests saved and queued, by unit.");
         _refused = _meter.CreateCounter<long>("nanorun.requests.refused", "{request}", "Requests refused before anything was queued, by unit and reason.");
@@ -42,15 +52,15 @@ internal sealed class NanoRunMetrics : IDisposable
     /// <summary>Connects the gauges to the engine's queues; until then they report nothing.</summary>
     public void Observe(IQueueObserver queues) => _queues = queues;
 
-    public void Accepted(string unit) => _accepted.Add(1, new KeyValuePair<string, object?>("unit", unit));
+    public void Accepted(string unit) => _accepted.Add(1, UnitTag(unit));
 
     public void Refused(string unit, string reason) =>
-        _refused.Add(1, new KeyValuePair<string, object?>("unit", unit), new KeyValuePair<string, object?>("reason", reason));
+        _refused.Add(1, UnitTag(unit), new KeyValuePair<string, object?>("reason", reason));
 
     public void AttemptFinished(string unit, int code, Requests.RequestState state, TimeSpan duration)
     {
         var statusClass = StatusClass(code);
-        var unitTag = new KeyValuePair<string, object?>("unit", unit);
+        var unitTag = UnitTag(unit);
         var classTag = new KeyValuePair<string, object?>("status_class", statusClass);
         _attempts.Add(1, unitTag, new KeyValuePair<string, object?>("outcome", Requests.RequestStates.ToWire(state)), classTag);
         _attemptDuration.Record(duration.TotalSeconds, unitTag, classTag);
@@ -60,7 +70,7 @@ internal sealed class NanoRunMetrics : IDisposable
     {
         if (count > 0)
         {
-            _retentionDeleted.Add(count, new KeyValuePair<string, object?>("unit", unit));
+            _retentionDeleted.Add(count, UnitTag(unit));
         }
     }
 
@@ -69,6 +79,15 @@ internal sealed class NanoRunMetrics : IDisposable
         _storeDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
 
     public void Dispose() => _meter.Dispose();
+
+    /// <summary>The label a unit's series carry: its name, or <see cref="PrivateUnit"/> for a private unit.</summary>
+    internal string UnitLabel(string unit) => IsPrivate(unit) ? PrivateUnit : unit;
+
+    /// <summary>Whether <paramref name="unit"/> is private, also when a reload removed it since.</summary>
+    internal bool IsPrivate(string unit) =>
+        _units is not null && (_units.Find(unit) ?? _units.FindRemoved(unit)) is { Private: true };
+
+    private KeyValuePair<string, object?> UnitTag(string unit) => new("unit", UnitLabel(unit));
 
     /// <summary>The constant label of an HTTP status code: <c>2xx</c>, <c>5xx</c>…; codes outside 100–599 count as <c>5xx</c>.</summary>
     internal static string StatusClass(int code) => code is >= 100 and < 600 ? StatusClasses[(code / 100) - 1] : StatusClasses[4];

@@ -8,6 +8,8 @@ namespace NanoRun.Metrics;
 /// <summary>
 /// Queue gauges of every unit: depth and most overdue age from the store, read by <see cref="RefreshAsync"/> at most
 /// once per <see cref="MaxAge"/> (one count and one next-due query per unit), and running attempts from the engine.
+/// Private units are summed into one series labelled <see cref="NanoRunMetrics.PrivateUnit"/> (the oldest age is their
+/// largest), so their names never appear.
 /// </summary>
 internal sealed class QueueGauges : IQueueObserver, IDisposable
 {
@@ -51,8 +53,8 @@ internal sealed class QueueGauges : IQueueObserver, IDisposable
                 return;
             }
 
-            var readings = new Reading[_units.All.Count];
-            var i = 0;
+            var readings = new List<Reading>(_units.All.Count);
+            Reading? hidden = null;
             foreach (var unit in _units.All)
             {
                 var started = _time.GetTimestamp();
@@ -60,10 +62,24 @@ internal sealed class QueueGauges : IQueueObserver, IDisposable
                 var due = counts.Waiting > 0 ? await _store.NextDueAsync(unit.Name, cancellationToken).ConfigureAwait(false) : null;
                 _metrics.StoreCall(StoreOperations.Count, _time.GetElapsedTime(started));
                 var overdue = due is { } d ? _time.GetUtcNow() - d : TimeSpan.Zero;
-                readings[i++] = new Reading(unit.Name, counts.Waiting, overdue > TimeSpan.Zero ? overdue.TotalSeconds : 0);
+                var reading = new Reading(unit.Name, counts.Waiting, overdue > TimeSpan.Zero ? overdue.TotalSeconds : 0);
+                if (!unit.Private)
+                {
+                    readings.Add(reading);
+                    continue;
+                }
+
+                hidden = hidden is { } h
+                    ? h with { Depth = h.Depth + reading.Depth, OldestAgeSeconds = Math.Max(h.OldestAgeSeconds, reading.OldestAgeSeconds) }
+                    : reading with { Unit = NanoRunMetrics.PrivateUnit };
             }
 
-            Volatile.Write(ref _readings, readings);
+            if (hidden is { } privateUnits)
+            {
+                readings.Add(privateUnits);
+            }
+
+            Volatile.Write(ref _readings, readings.ToArray());
             Volatile.Write(ref _readAt, _time.GetTimestamp());
         }
         finally
@@ -98,11 +114,23 @@ internal sealed class QueueGauges : IQueueObserver, IDisposable
 
     public IEnumerable<Measurement<long>> Running()
     {
-        var measurements = new Measurement<long>[_units.All.Count];
-        var i = 0;
+        var measurements = new List<Measurement<long>>(_units.All.Count);
+        long? hidden = null;
         foreach (var unit in _units.All)
         {
-            measurements[i++] = new Measurement<long>(_engine.RunningCount(unit.Name), new KeyValuePair<string, object?>("unit", unit.Name));
+            var running = _engine.RunningCount(unit.Name);
+            if (unit.Private)
+            {
+                hidden = (hidden ?? 0) + running;
+                continue;
+            }
+
+            measurements.Add(new Measurement<long>(running, new KeyValuePair<string, object?>("unit", unit.Name)));
+        }
+
+        if (hidden is { } privateUnits)
+        {
+            measurements.Add(new Measurement<long>(privateUnits, new KeyValuePair<string, object?>("unit", NanoRunMetrics.PrivateUnit)));
         }
 
         return measurements;

@@ -75,6 +75,27 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task Metrics_PrivateUnit_CountedUnderPrivateLabelNeverByName()
+    {
+        var hidden = UniqueUnit("hidden");
+        var open = UniqueUnit("open");
+        await using var world = await TestWorld.Create()
+            .WithUnit(hidden, "command: cat\nprivate: true\ncron:\n  - spec: \"@every 1s\"\n")
+            .WithUnit(open, "command: cat\n")
+            .StartAsync();
+        await world.WaitCompleteAsync(open, await world.PostAsync(open, "x"));
+
+        var scrape = await PrometheusText.ScrapeUntilAsync(world.Client, s =>
+            s.Value("nanorun_attempts_total", ("unit", "(private)")) >= 1 && s.Value("nanorun_attempts_total", ("unit", open)) >= 1);
+
+        Assert.DoesNotContain(hidden, scrape.Text, StringComparison.Ordinal);
+        Assert.True(scrape.Value("nanorun_requests_accepted_total", ("unit", "(private)")) >= 1, scrape.Text);
+        Assert.True(scrape.Has("nanorun_queue_depth"), scrape.Text);
+        Assert.Contains("unit=\"(private)\"", scrape.Text, StringComparison.Ordinal);
+        Assert.Equal(1, scrape.Value("nanorun_requests_accepted_total", ("unit", open)));
+    }
+
+    [Fact]
     public async Task Metrics_Default_ExposesProcessAndRuntimeSeries()
     {
         await using var world = await TestWorld.Create().WithUnit(UniqueUnit("echo"), "command: cat\n").StartAsync();
