@@ -197,6 +197,32 @@ public sealed partial class UiHttpTests
     }
 
     [Fact]
+    public async Task UnitPage_ListsTheHeadersThatReachTheCommand()
+    {
+        await using var world = await UiWorld.Create()
+            .WithUnit("bin", "command: cat\nenvironment_headers: [If-Match, Authorization]\n")
+            .WithUnit("script", "mode: cgi\ncommand: cat\n")
+            .WithUnit("plain", "command: cat\n")
+            .StartAsync();
+
+        var bin = await world.Client.GetStringAsync("ui/units/bin");
+        var script = await world.Client.GetStringAsync("ui/units/script");
+        var plain = await world.Client.GetStringAsync("ui/units/plain");
+
+        var passing = PassingHeaders(bin);
+        Assert.Equal(["X-… (as X_…)", "Content-Type", "Content-Length", "Accept", "User-Agent", "If-Match", "Authorization"], passing);
+        Assert.Equal(["X-… (as X_…)", "Content-Type", "Content-Length", "Accept", "User-Agent"], PassingHeaders(plain));
+        Assert.Equal(["every header as HTTP_…, except Proxy"], PassingHeaders(script));
+    }
+
+    private static List<string> PassingHeaders(string page)
+    {
+        var list = Regex.Match(page, "<ul class=\"plain passing-headers\">(.*?)</ul>", RegexOptions.Singleline);
+        Assert.True(list.Success, "the unit page has no list of passing headers");
+        return [.. Regex.Matches(list.Groups[1].Value, "<li><code>(.*?)</code></li>").Select(m => WebUtility.HtmlDecode(m.Groups[1].Value))];
+    }
+
+    [Fact]
     public async Task Pages_UnknownUnitRequestOrPrivateSubmit_AnswerNotFound()
     {
         await using var world = await UiWorld.Create().WithUnit("cronly", "command: cat\nprivate: true\n").WithUnit("open", "command: cat\n").StartAsync();

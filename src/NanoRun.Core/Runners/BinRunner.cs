@@ -32,10 +32,9 @@ internal sealed class BinRunner : ShellRunner<BodyRef>
     }
 
     /// <summary>
-    /// Layers the environment: the server's own (already in <paramref name="environment"/>), then request
-    /// headers, then the attempt headers, then the unit's <c>environment</c>; a later layer wins, except that
-    /// a header never replaces a variable the server defines nor sets one that changes how the shell or the
-    /// loader behaves (<see cref="ShellRunner{TOutput}.IsProtected"/>), so a caller cannot redirect <c>PATH</c> or preload a library.
+    /// Layers the environment: the server's own (already in <paramref name="environment"/>), then the request
+    /// headers that <see cref="HeaderVariables.BinVariable"/> lets through, then the attempt headers, then the unit's
+    /// <c>environment</c>; a later layer wins, except that a header never replaces a variable the server defines.
     /// </summary>
     protected override void SetEnvironment(IDictionary<string, string?> environment, AttemptContext context)
     {
@@ -43,7 +42,7 @@ internal sealed class BinRunner : ShellRunner<BodyRef>
         var fromHeaders = new Dictionary<string, string>(headers.Count, StringComparer.Ordinal);
         for (var i = 0; i < headers.Count; i++)
         {
-            var name = VariableName(headers[i].Key);
+            var name = HeaderVariables.BinVariable(headers[i].Key, context.Unit);
             if (name is null)
             {
                 continue;
@@ -56,7 +55,7 @@ internal sealed class BinRunner : ShellRunner<BodyRef>
 
         foreach (var pair in fromHeaders)
         {
-            if (!environment.ContainsKey(pair.Key) && !IsProtected(pair.Key))
+            if (!environment.ContainsKey(pair.Key))
             {
                 environment[pair.Key] = pair.Value;
             }

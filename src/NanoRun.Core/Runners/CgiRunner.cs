@@ -82,7 +82,8 @@ internal sealed class CgiRunner : ShellRunner<CgiRunner.Output>
     /// </summary>
     /// <remarks>
     /// <c>Content-Type</c> and <c>Content-Length</c> become <c>CONTENT_TYPE</c> and <c>CONTENT_LENGTH</c> only;
-    /// a <c>Proxy</c> header never becomes <c>HTTP_PROXY</c>, which many HTTP clients read as their proxy.
+    /// a <c>Proxy</c> header never becomes <c>HTTP_PROXY</c>, which many HTTP clients read as their proxy, nor does any
+    /// other header give a name that <see cref="HeaderVariables.IsBlocked"/> refuses.
     /// </remarks>
     protected override void SetEnvironment(IDictionary<string, string?> environment, AttemptContext context)
     {
@@ -104,13 +105,12 @@ internal sealed class CgiRunner : ShellRunner<CgiRunner.Output>
                 host ??= value;
             }
 
-            var name = VariableName(key);
-            if (name is null or "CONTENT_LENGTH" or "PROXY")
+            var name = HeaderVariables.CgiVariable(key);
+            if (name is null or "HTTP_CONTENT_LENGTH")
             {
                 continue;
             }
 
-            name = "HTTP_" + name;
             fromHeaders[name] = fromHeaders.TryGetValue(name, out var earlier) ? earlier + ", " + value : value;
         }
 

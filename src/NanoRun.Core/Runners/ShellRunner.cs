@@ -336,37 +336,6 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         ShellRunnerLog.Stderr(Logger, context.RequestId, context.AttemptId, cut ? text + "…" : text);
     }
 
-    /// <summary>Variables a request header may not set even when the server leaves them unset.</summary>
-    protected static bool IsProtected(string name) =>
-        name.StartsWith("LD_", StringComparison.Ordinal)
-        || name is "PATH" or "IFS" or "ENV" or "BASH_ENV" or "SHELLOPTS" or "BASHOPTS" or "PS4" or "CDPATH" or "GLOBIGNORE" or "HOME" or "SHELL";
-
-    /// <summary>Maps a header name to a variable name (upper case, <c>-</c> to <c>_</c>), or <c>null</c> when the result is not <c>[A-Z0-9_]+</c>.</summary>
-    protected static string? VariableName(string header)
-    {
-        if (header.Length == 0)
-        {
-            return null;
-        }
-
-        foreach (var c in header)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_')
-            {
-                return null;
-            }
-        }
-
-        return string.Create(header.Length, header, static (span, source) =>
-        {
-            for (var i = 0; i < source.Length; i++)
-            {
-                var c = source[i];
-                span[i] = c == '-' ? '_' : char.ToUpperInvariant(c);
-            }
-        });
-    }
-
     private void RemoveWorkFolder(AttemptContext context, string folder)
     {
         try

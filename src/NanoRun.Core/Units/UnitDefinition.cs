@@ -43,6 +43,14 @@ public sealed class UnitDefinition
     /// <summary>Extra environment variables on top of the server's own; default none.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Request headers passed to a bin-mode command as variables besides <c>X-…</c>, <c>Content-Type</c>,
+    /// <c>Content-Length</c>, <c>Accept</c> and <c>User-Agent</c>, which always are; default none. A name that would
+    /// set a blocked variable (such as <c>LD_PRELOAD</c> or <c>PYTHONPATH</c>) is refused when the unit is loaded and
+    /// never passed.
+    /// </summary>
+    public IReadOnlyList<string> EnvironmentHeaders { get; init; } = [];
+
     /// <summary>OS user that owns the process (Linux, needs root); default none.</summary>
     public string? User { get; init; }
 

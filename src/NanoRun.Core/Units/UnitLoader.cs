@@ -141,7 +141,7 @@ internal static partial class UnitLoader
 
         var root = YamlSection.Load(yamlText, fileName, UnitError);
         root.AllowOnly([
-            "command", "mode", "shell", "workdir", "environment", "user", "timeout", "graceful_timeout",
+            "command", "mode", "shell", "workdir", "environment", "environment_headers", "user", "timeout", "graceful_timeout",
             "attempts", "interval", "workers", "max_request", "max_queue", "retention", "private", "authorization", "cron",
             "callback", "allow_callback_url",
             .. RetryKeysReader.Keys]);
@@ -165,6 +165,7 @@ internal static partial class UnitLoader
             Shell = root.GetNonEmptyString("shell") ?? defaults.Shell,
             WorkDirectory = Resolve(root.GetNonEmptyString("workdir"), baseDirectory),
             Environment = ReadEnvironment(root),
+            EnvironmentHeaders = ReadEnvironmentHeaders(root, mode),
             User = root.GetNonEmptyString("user"),
             Timeout = root.GetDuration("timeout", allowZero: false),
             GracefulTimeout = root.GetDuration("graceful_timeout", allowZero: false),
@@ -234,6 +235,45 @@ internal static partial class UnitLoader
         }
 
         return environment;
+    }
+
+    // The names are checked against the block list here so that a unit cannot opt into LD_PRELOAD or PYTHONPATH;
+    // the runner checks again, for units defined in code.
+    private static List<string> ReadEnvironmentHeaders(YamlSection root, UnitMode mode)
+    {
+        const string key = "environment_headers";
+        var names = root.GetStringList(key);
+        if (names.Count == 0)
+        {
+            return [];
+        }
+
+        if (mode != UnitMode.Bin)
+        {
+            throw root.Error(key, mode == UnitMode.Cgi
+                ? "applies to bin mode only: cgi mode passes every header as an HTTP_* variable"
+                : "applies to bin mode only: proxy mode forwards headers, it runs no command");
+        }
+
+        var headers = new List<string>(names.Count);
+        for (var i = 0; i < names.Count; i++)
+        {
+            var header = names[i].Trim();
+            var variable = Runners.HeaderVariables.VariableName(header);
+            if (variable is null)
+            {
+                throw root.ItemError(key, i, $"'{header}' is not a header name of letters, digits, '-' and '_'");
+            }
+
+            if (Runners.HeaderVariables.IsBlocked(variable))
+            {
+                throw root.ItemError(key, i, $"'{header}' would set {variable}, which changes how the shell, the loader, an interpreter or a network client behaves; a request may never set it");
+            }
+
+            headers.Add(header);
+        }
+
+        return headers;
     }
 
     private static UnitAuthorization ReadAuthorization(YamlSection? section)
