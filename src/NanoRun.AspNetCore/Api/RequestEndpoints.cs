@@ -342,7 +342,8 @@ internal static partial class RequestEndpoints
             }
 
             // A repeat is answered from the store before its body is read, and is neither rate-limited nor counted.
-            dedupeKey = NanoRunEngine.IdempotencyDedupeKey(unit.Name, keys[0]!);
+            // Keys are kept apart per authenticated caller: one caller cannot learn or take over another's request.
+            dedupeKey = NanoRunEngine.IdempotencyDedupeKey(unit.Name, keys[0]!, CallerPrincipal.Get(context));
             if (verifier is null && await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } existing)
             {
                 context.Response.Headers[IdempotentReplayedHeader] = "true";
