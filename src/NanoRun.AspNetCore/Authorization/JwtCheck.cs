@@ -39,7 +39,8 @@ internal sealed class JwtCheck
             ValidateIssuer = false,
             ValidateAudience = false,
             ValidateLifetime = true,
-            RequireExpirationTime = false,
+            // Without exp a token would be valid forever; only units that opt out (require_exp: false) accept one.
+            RequireExpirationTime = settings.RequireExp,
             // exp and nbf are checked by the handler against the system clock (its time source is not settable in this version).
             ClockSkew = ClockSkew,
         };
