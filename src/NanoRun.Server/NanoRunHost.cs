@@ -104,6 +104,7 @@ internal static class NanoRunHost
         {
             ui.StaticDirectory = Path.Combine(options.UiDirectory, "static");
             ui.Auth = options.Auth;
+            ui.HideProtectedUnits = OpenUiGuard.IsOpenToNetwork(options);
         });
         var keys = Path.Combine(options.DataDirectory, "keys");
         if (OperatingSystem.IsWindows())
