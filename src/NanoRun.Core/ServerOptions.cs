@@ -24,6 +24,12 @@ public sealed class ServerOptions
     /// <summary>Default wait of a synchronous (<c>PUT</c>) call; default 30 seconds.</summary>
     public TimeSpan WaitTime { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Longest wait a <c>PUT ?wait=</c> gets (<c>max_wait</c>); a longer one is cut to this. Default 10 minutes.</summary>
+    public TimeSpan MaxWait { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Most connections open at once (<c>max_connections</c>); one past the limit is closed at once. Default 10 000.</summary>
+    public long MaxConnections { get; set; } = 10_000;
+
     /// <summary>When <c>true</c> no UI routes are mapped at all; default <c>false</c>.</summary>
     public bool DisableUi { get; set; }
 

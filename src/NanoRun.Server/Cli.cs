@@ -61,6 +61,12 @@ internal static partial class Cli
     /// <summary>Serves <paramref name="units"/> until SIGINT/SIGTERM; a unit that cannot start (such as an unknown <c>user</c>) ends it with exit code 2.</summary>
     public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source, bool reloadUnits = false)
     {
+        if (OpenUiGuard.Refusal(options, units) is { } refusal)
+        {
+            await Console.Error.WriteLineAsync("nano-run: " + refusal).ConfigureAwait(false);
+            return 2;
+        }
+
         try
         {
             await using var app = NanoRunHost.Build(options, units, reloadUnits: reloadUnits);

@@ -28,6 +28,12 @@ internal static class InitCommand
         # How long a synchronous call (PUT /api/{unit}/) waits by default; ?wait=DURATION overrides it.
         wait_time: 30s
 
+        # Longest wait a PUT may ask for with ?wait=; a longer one is cut to this.
+        # max_wait: 10m
+
+        # Most connections open at once; one past the limit is closed without an answer.
+        # max_connections: 10000
+
         # No UI routes at all.
         # disable_ui: false
 

@@ -37,6 +37,7 @@ internal static class NanoRunHost
         {
             kestrel.AddServerHeader = false;
             ConnectionLimits.Apply(kestrel.Limits);
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
             Listen(kestrel, options.Bind, certificate);
             if (options.Metrics.Enabled && options.Metrics.Bind.Length > 0)
             {
@@ -58,7 +59,11 @@ internal static class NanoRunHost
                     engine.MinFreeDisk = options.MinFreeDisk;
                 }
             },
-            api => api.WaitTime = options.WaitTime);
+            api =>
+            {
+                api.WaitTime = options.WaitTime;
+                api.MaxWait = options.MaxWait;
+            });
         if (options.StorageProvider == "postgresql")
         {
             nanoRun.UsePostgreSql(options.StorageConnectionString!);
@@ -104,6 +109,7 @@ internal static class NanoRunHost
         {
             ui.StaticDirectory = Path.Combine(options.UiDirectory, "static");
             ui.Auth = options.Auth;
+            ui.HideProtectedUnits = OpenUiGuard.IsOpenToNetwork(options);
         });
         var keys = Path.Combine(options.DataDirectory, "keys");
         if (OperatingSystem.IsWindows())

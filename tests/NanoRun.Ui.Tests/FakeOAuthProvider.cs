@@ -13,7 +13,7 @@ internal sealed class FakeOAuthProvider : IAsyncDisposable
     public const string ClientId = "nano-run-ui";
     public const string ClientSecret = "s3cret";
 
-    private readonly ConcurrentDictionary<string, (string Login, string RedirectUri)> _codes = new();
+    private readonly ConcurrentDictionary<string, (string Login, string RedirectUri, string Challenge)> _codes = new();
     private readonly ConcurrentDictionary<string, string> _tokens = new();
     private WebApplication? _app;
 
@@ -69,14 +69,15 @@ internal sealed class FakeOAuthProvider : IAsyncDisposable
     private IResult Authorize(HttpContext context)
     {
         var query = context.Request.Query;
-        if (query["client_id"] != ClientId || query["response_type"] != "code" || query["scope"] != "read:user")
+        if (query["client_id"] != ClientId || query["response_type"] != "code" || query["scope"] != "read:user"
+            || query["code_challenge_method"] != "S256" || query["code_challenge"].ToString().Length != 43)
         {
             return Results.BadRequest("bad authorization request");
         }
 
         var redirect = query["redirect_uri"].ToString();
         var code = Guid.NewGuid().ToString("N");
-        _codes[code] = (Login, redirect);
+        _codes[code] = (Login, redirect, query["code_challenge"].ToString());
         var separator = redirect.Contains('?', StringComparison.Ordinal) ? '&' : '?';
         return Results.Redirect($"{redirect}{separator}code={code}&state={Uri.EscapeDataString(query["state"].ToString())}");
     }
@@ -85,7 +86,8 @@ internal sealed class FakeOAuthProvider : IAsyncDisposable
     {
         var form = await context.Request.ReadFormAsync();
         if (form["client_id"] != ClientId || form["client_secret"] != ClientSecret || form["grant_type"] != "authorization_code"
-            || !_codes.TryRemove(form["code"].ToString(), out var grant) || grant.RedirectUri != form["redirect_uri"])
+            || !_codes.TryRemove(form["code"].ToString(), out var grant) || grant.RedirectUri != form["redirect_uri"]
+            || grant.Challenge != System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(form["code_verifier"].ToString()))))
         {
             return Results.Json(new Dictionary<string, string> { ["error"] = "invalid_grant" }, statusCode: 400);
         }

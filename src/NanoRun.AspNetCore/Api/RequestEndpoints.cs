@@ -58,7 +58,8 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var wait = context.RequestServices.GetRequiredService<ApiOptions>().WaitTime;
+        var api = context.RequestServices.GetRequiredService<ApiOptions>();
+        var wait = api.WaitTime;
         if (context.Request.Query.TryGetValue(WaitParameter, out var values))
         {
             if (values.Count != 1 || !GoDuration.TryParse(values[0] ?? string.Empty, out wait) || wait <= TimeSpan.Zero)
@@ -66,6 +67,13 @@ internal static partial class RequestEndpoints
                 await WritePlainAsync(context, StatusCodes.Status400BadRequest, "wait must be a positive duration such as 30s or 1m30s").ConfigureAwait(false);
                 return;
             }
+        }
+
+        // A wait holds a connection and a task; a longer one than the server allows is cut, not refused, so a client
+        // asking for much gets the longest wait there is and then 504 with the request's id as usual.
+        if (wait > api.MaxWait)
+        {
+            wait = api.MaxWait;
         }
 
         var id = await SaveAsync(context, engine, unit, verifier).ConfigureAwait(false);
@@ -347,7 +355,8 @@ internal static partial class RequestEndpoints
             }
 
             // A repeat is answered from the store before its body is read, and is neither rate-limited nor counted.
-            dedupeKey = NanoRunEngine.IdempotencyDedupeKey(unit.Name, keys[0]!);
+            // Keys are kept apart per authenticated caller: one caller cannot learn or take over another's request.
+            dedupeKey = NanoRunEngine.IdempotencyDedupeKey(unit.Name, keys[0]!, CallerPrincipal.Get(context));
             if (verifier is null && await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } existing)
             {
                 context.Response.Headers[IdempotentReplayedHeader] = "true";

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Text;
 using BCrypt.Net;
-using Microsoft.Extensions.Primitives;
 using NanoRun.Units;
 
 namespace NanoRun.AspNetCore.Authorization;
@@ -15,39 +16,52 @@ internal sealed class BasicCheck
     /// <summary>Longest decoded <c>login:password</c> looked at; bcrypt reads at most 72 bytes of a password anyway.</summary>
     private const int MaxCredentialBytes = 1024;
 
+    /// <summary>Most credentials remembered as verified; when full, expired entries go, and all of them if none has expired.</summary>
+    private const int MaxRemembered = 256;
+
+    /// <summary>How long a verified credential is accepted again without bcrypt.</summary>
+    private static readonly TimeSpan RememberFor = TimeSpan.FromMinutes(1);
+
+    /// <summary>Key of the HMAC that names remembered credentials; random per process, so the names reveal nothing outside it.</summary>
+    private static readonly byte[] RememberKey = RandomNumberGenerator.GetBytes(32);
+
     private readonly IReadOnlyDictionary<string, string> _users;
+    private readonly TimeProvider _time;
+
+    /// <summary>
+    /// Credentials that passed bcrypt lately, by HMAC of the presented <c>login:password</c> and the stored hash, with the
+    /// time they are forgotten. Only successes are remembered, so a wrong password always costs bcrypt.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _verified = new(StringComparer.Ordinal);
 
     /// <summary>A hash checked for unknown logins so that they take as long to refuse as wrong passwords; <c>null</c> when no user is listed.</summary>
     private readonly string? _decoyHash;
 
-    public BasicCheck(BasicAuthorization settings)
+    public BasicCheck(BasicAuthorization settings, TimeProvider time)
     {
         _users = settings.Users;
+        _time = time;
         _decoyHash = settings.Users.Values.FirstOrDefault();
     }
 
-    public CredentialVerdict Check(StringValues authorization)
-    {
-        var verdict = CredentialVerdict.Missing;
-        foreach (var value in authorization)
-        {
-            if (value is null || !value.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
+    /// <summary>Checks the one <c>Authorization</c> value of a request (empty when none came).</summary>
+    public CredentialVerdict Check(string authorization) => Check(authorization, out _);
 
-            verdict = CredentialVerdict.Refused;
-            if (Verify(value.AsSpan(Scheme.Length).Trim()))
-            {
-                return CredentialVerdict.Accepted;
-            }
+    /// <summary>Like <see cref="Check(string)"/>; <paramref name="login"/> names the user when the credential is accepted.</summary>
+    public CredentialVerdict Check(string authorization, out string? login)
+    {
+        login = null;
+        if (!authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return CredentialVerdict.Missing;
         }
 
-        return verdict;
+        return Verify(authorization.AsSpan(Scheme.Length).Trim(), out login) ? CredentialVerdict.Accepted : CredentialVerdict.Refused;
     }
 
-    private bool Verify(ReadOnlySpan<char> encoded)
+    private bool Verify(ReadOnlySpan<char> encoded, out string? acceptedLogin)
     {
+        acceptedLogin = null;
         if (encoded.Length == 0 || Base64.GetMaxDecodedFromUtf8Length(encoded.Length) > MaxCredentialBytes)
         {
             return false;
@@ -76,12 +90,57 @@ internal sealed class BasicCheck
                 return false;
             }
 
-            return Matches(password, hash);
+            var name = RememberedName(decoded, hash);
+            var now = _time.GetUtcNow();
+            if (_verified.TryGetValue(name, out var until) && now < until)
+            {
+                acceptedLogin = login;
+                return true;
+            }
+
+            if (!Matches(password, hash))
+            {
+                return false;
+            }
+
+            Remember(name, now);
+            acceptedLogin = login;
+            return true;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(rented, clearArray: true);
         }
+    }
+
+    private static string RememberedName(ReadOnlySpan<byte> credential, string hash)
+    {
+        using var mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, RememberKey);
+        mac.AppendData(credential);
+        mac.AppendData([0]);
+        mac.AppendData(Encoding.UTF8.GetBytes(hash));
+        return Convert.ToBase64String(mac.GetHashAndReset());
+    }
+
+    private void Remember(string name, DateTimeOffset now)
+    {
+        if (_verified.Count >= MaxRemembered)
+        {
+            foreach (var entry in _verified)
+            {
+                if (entry.Value <= now)
+                {
+                    _verified.TryRemove(entry);
+                }
+            }
+
+            if (_verified.Count >= MaxRemembered)
+            {
+                _verified.Clear();
+            }
+        }
+
+        _verified[name] = now + RememberFor;
     }
 
     private static bool Matches(string password, string hash)

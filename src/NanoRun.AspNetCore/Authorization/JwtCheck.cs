@@ -39,7 +39,8 @@ internal sealed class JwtCheck
             ValidateIssuer = false,
             ValidateAudience = false,
             ValidateLifetime = true,
-            RequireExpirationTime = false,
+            // Without exp a token would be valid forever; only units that opt out (require_exp: false) accept one.
+            RequireExpirationTime = settings.RequireExp,
             // exp and nbf are checked by the handler against the system clock (its time source is not settable in this version).
             ClockSkew = ClockSkew,
         };
@@ -51,7 +52,14 @@ internal sealed class JwtCheck
     /// <summary>Whether the token travels in <c>Authorization</c>, the header whose 401 names the <c>Bearer</c> scheme.</summary>
     public bool UsesAuthorizationHeader => Header.Equals("Authorization", StringComparison.OrdinalIgnoreCase);
 
-    public async ValueTask<CredentialVerdict> CheckAsync(StringValues values)
+    public async ValueTask<CredentialVerdict> CheckAsync(StringValues values) =>
+        (await CheckWithSubjectAsync(values).ConfigureAwait(false)).Verdict;
+
+    /// <summary>
+    /// Like <see cref="CheckAsync"/>; an accepted token also gives its caller's name: its <c>sub</c> claim, or the token
+    /// itself when it has none (so tokens without a subject are still told apart).
+    /// </summary>
+    public async ValueTask<(CredentialVerdict Verdict, string? Subject)> CheckWithSubjectAsync(StringValues values)
     {
         var verdict = CredentialVerdict.Missing;
         foreach (var value in values)
@@ -83,14 +91,16 @@ internal sealed class JwtCheck
                 continue;
             }
 
-            var result = await _handler.ValidateTokenAsync(token.ToString(), _parameters).ConfigureAwait(false);
+            var text = token.ToString();
+            var result = await _handler.ValidateTokenAsync(text, _parameters).ConfigureAwait(false);
             if (result.IsValid)
             {
-                return CredentialVerdict.Accepted;
+                var subject = (result.SecurityToken as JsonWebToken)?.Subject;
+                return (CredentialVerdict.Accepted, string.IsNullOrEmpty(subject) ? "token " + text : "sub " + subject);
             }
         }
 
-        return verdict;
+        return (verdict, null);
     }
 
     /// <summary>

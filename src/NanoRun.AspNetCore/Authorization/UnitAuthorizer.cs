@@ -43,12 +43,21 @@ internal sealed class UnitAuthorizer
 
         var checks = _checks.GetValue(unit, _createChecks);
         var request = context.Request;
+        if (RepeatedCredential(request, checks) is { } repeated)
+        {
+            // Each method looks at one credential per request: a request carrying several is malformed, and is refused
+            // before anything is verified so that it cannot make the server hash many passwords for it.
+            await RefuseRepeatedAsync(context, repeated).ConfigureAwait(false);
+            return (false, null);
+        }
+
         var presented = false;
         if (checks.Jwt is { } jwt)
         {
-            var verdict = await jwt.CheckAsync(request.Headers[jwt.Header]).ConfigureAwait(false);
+            var (verdict, subject) = await jwt.CheckWithSubjectAsync(request.Headers[jwt.Header]).ConfigureAwait(false);
             if (verdict == CredentialVerdict.Accepted)
             {
+                CallerPrincipal.Set(context, "jwt:" + subject);
                 return (true, null);
             }
 
@@ -60,6 +69,7 @@ internal sealed class UnitAuthorizer
             var verdict = query.Check(request.Query[query.Name]);
             if (verdict == CredentialVerdict.Accepted)
             {
+                CallerPrincipal.Set(context, "token:" + request.Query[query.Name].ToString());
                 return (true, null);
             }
 
@@ -71,6 +81,7 @@ internal sealed class UnitAuthorizer
             var verdict = header.Check(request.Headers[header.Name]);
             if (verdict == CredentialVerdict.Accepted)
             {
+                CallerPrincipal.Set(context, "token:" + request.Headers[header.Name].ToString());
                 return (true, null);
             }
 
@@ -79,9 +90,10 @@ internal sealed class UnitAuthorizer
 
         if (checks.Basic is { } basic)
         {
-            var verdict = basic.Check(request.Headers.Authorization);
+            var verdict = basic.Check(request.Headers.Authorization.ToString(), out var login);
             if (verdict == CredentialVerdict.Accepted)
             {
+                CallerPrincipal.Set(context, "basic:" + login);
                 return (true, null);
             }
 
@@ -93,6 +105,7 @@ internal sealed class UnitAuthorizer
             var verdict = hmac.Prepare(request.Headers[hmac.Header], out var verifier);
             if (verdict == CredentialVerdict.Accepted && verifier is not null)
             {
+                CallerPrincipal.Set(context, "hmac:" + unit.Name);
                 if (bodyFollows)
                 {
                     return (true, verifier);
@@ -115,6 +128,42 @@ internal sealed class UnitAuthorizer
     public void RefuseBody(HttpContext context, UnitDefinition unit)
     {
         Refuse(context, unit, _checks.GetValue(unit, _createChecks), presented: true);
+    }
+
+    /// <summary>Names the header or query parameter that carries a credential of an enabled method more than once, or <c>null</c>.</summary>
+    private static string? RepeatedCredential(HttpRequest request, UnitChecks checks)
+    {
+        if (request.Headers.Authorization.Count > 1)
+        {
+            return "the Authorization header";
+        }
+
+        if (checks.Jwt is { } jwt && request.Headers[jwt.Header].Count > 1)
+        {
+            return "the " + jwt.Header + " header";
+        }
+
+        if (checks.HeaderToken is { } header && request.Headers[header.Name].Count > 1)
+        {
+            return "the " + header.Name + " header";
+        }
+
+        if (checks.QueryToken is { } query && request.Query[query.Name].Count > 1)
+        {
+            return "the query parameter " + query.Name;
+        }
+
+        return null;
+    }
+
+    private Task RefuseRepeatedAsync(HttpContext context, string what)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status400BadRequest;
+        response.Headers.CacheControl = "no-store";
+        response.ContentType = "text/plain; charset=utf-8";
+        AuthorizationLog.Refused(_logger, context.Request.Method, context.Request.Path.Value ?? string.Empty, StatusCodes.Status400BadRequest, "credential sent more than once");
+        return response.WriteAsync(what + " may carry one credential per request\n", context.RequestAborted);
     }
 
     /// <summary>
@@ -150,7 +199,7 @@ internal sealed class UnitAuthorizer
             settings.Jwt is null ? null : new JwtCheck(settings.Jwt),
             settings.QueryToken is null ? null : new TokenCheck(settings.QueryToken),
             settings.HeaderToken is null ? null : new TokenCheck(settings.HeaderToken),
-            settings.Basic is null ? null : new BasicCheck(settings.Basic),
+            settings.Basic is null ? null : new BasicCheck(settings.Basic, _time),
             settings.Hmac is null ? null : new HmacCheck(settings.Hmac, _time));
     }
 

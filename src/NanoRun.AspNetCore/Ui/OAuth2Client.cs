@@ -9,8 +9,8 @@ namespace NanoRun.AspNetCore.Ui;
 /// <summary>The server side of the OAuth2 authorization-code flow: trades a code for a token and reads the user's login from the profile.</summary>
 internal sealed partial class OAuth2Client : IDisposable
 {
-    /// <summary>Largest token or profile answer read; both are small JSON documents.</summary>
-    private const long MaxAnswerBytes = 1024 * 1024;
+    /// <summary>Largest token or profile answer read (64 KiB); both are small JSON documents, read in chunks up to this.</summary>
+    private const int MaxAnswerBytes = 64 * 1024;
 
     private readonly HttpClient _http;
     private readonly ILogger<OAuth2Client> _logger;
@@ -27,7 +27,12 @@ internal sealed partial class OAuth2Client : IDisposable
     }
 
     /// <summary>Trades an authorization code for an access token; returns <c>null</c> (and logs why) when the provider refuses.</summary>
-    public async Task<string?> ExchangeCodeAsync(OAuth2Options provider, string code, string redirectUri, CancellationToken cancellationToken)
+    /// <param name="provider">The provider.</param>
+    /// <param name="code">The code the provider sent back.</param>
+    /// <param name="redirectUri">The redirect URI of the authorization request.</param>
+    /// <param name="codeVerifier">The PKCE verifier whose S256 challenge went with the authorization request.</param>
+    /// <param name="cancellationToken">Cancels the exchange.</param>
+    public async Task<string?> ExchangeCodeAsync(OAuth2Options provider, string code, string redirectUri, string codeVerifier, CancellationToken cancellationToken)
     {
         using var content = new FormUrlEncodedContent(
         [
@@ -36,13 +41,22 @@ internal sealed partial class OAuth2Client : IDisposable
             new("redirect_uri", redirectUri),
             new("client_id", provider.ClientId),
             new("client_secret", provider.ClientSecret),
+            new("code_verifier", codeVerifier),
         ]);
         try
         {
-            using var response = await _http.PostAsync(provider.TokenUrl, content, cancellationToken).ConfigureAwait(false);
+            using var request = new HttpRequestMessage(HttpMethod.Post, provider.TokenUrl) { Content = content };
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode || response.Content.Headers.ContentLength > MaxAnswerBytes)
             {
                 LogProviderRefused(_logger, "token", (int)response.StatusCode);
+                return null;
+            }
+
+            var answer = await ReadBoundedAsync(response, cancellationToken).ConfigureAwait(false);
+            if (answer is null)
+            {
+                LogAnswerTooLarge(_logger, "token", MaxAnswerBytes);
                 return null;
             }
 
@@ -50,11 +64,11 @@ internal sealed partial class OAuth2Client : IDisposable
             if (mediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
             {
                 // Some providers answer in form encoding unless asked for JSON; accept both.
-                var form = QueryHelpers.ParseQuery(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+                var form = QueryHelpers.ParseQuery(System.Text.Encoding.UTF8.GetString(answer));
                 return form.TryGetValue("access_token", out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
             }
 
-            using var json = await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+            using var json = JsonDocument.Parse(answer);
             return json.RootElement.ValueKind == JsonValueKind.Object
                 && json.RootElement.TryGetProperty("access_token", out var token)
                 && token.ValueKind == JsonValueKind.String
@@ -75,14 +89,21 @@ internal sealed partial class OAuth2Client : IDisposable
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         try
         {
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode || response.Content.Headers.ContentLength > MaxAnswerBytes)
             {
                 LogProviderRefused(_logger, "profile", (int)response.StatusCode);
                 return null;
             }
 
-            using var json = await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+            var answer = await ReadBoundedAsync(response, cancellationToken).ConfigureAwait(false);
+            if (answer is null)
+            {
+                LogAnswerTooLarge(_logger, "profile", MaxAnswerBytes);
+                return null;
+            }
+
+            using var json = JsonDocument.Parse(answer);
             if (json.RootElement.ValueKind != JsonValueKind.Object || !json.RootElement.TryGetProperty(provider.LoginField, out var field))
             {
                 LogLoginFieldMissing(_logger, provider.LoginField);
@@ -106,12 +127,28 @@ internal sealed partial class OAuth2Client : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private static async Task<JsonDocument> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the answer in chunks, whatever its framing (a chunked answer has no length to check first); <c>null</c> as
+    /// soon as it grows past <see cref="MaxAnswerBytes"/>, so a hostile provider cannot make the server hold more.
+    /// </summary>
+    private static async Task<byte[]?> ReadBoundedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            return await JsonDocument.ParseAsync(stream, default, cancellationToken).ConfigureAwait(false);
+            var buffer = new byte[MaxAnswerBytes + 1];
+            var length = 0;
+            int read;
+            while ((read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                length += read;
+                if (length > MaxAnswerBytes)
+                {
+                    return null;
+                }
+            }
+
+            return buffer[..length];
         }
     }
 
@@ -120,6 +157,9 @@ internal sealed partial class OAuth2Client : IDisposable
 
     [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "UI login: the OAuth2 provider's {Endpoint} endpoint failed")]
     private static partial void LogProviderFailed(ILogger logger, string endpoint, Exception exception);
+
+    [LoggerMessage(EventId = 4204, Level = LogLevel.Warning, Message = "UI login: the OAuth2 provider's {Endpoint} answer is larger than {Limit} bytes")]
+    private static partial void LogAnswerTooLarge(ILogger logger, string endpoint, int limit);
 
     [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "UI login: the profile has no string or number field {Field}")]
     private static partial void LogLoginFieldMissing(ILogger logger, string field);

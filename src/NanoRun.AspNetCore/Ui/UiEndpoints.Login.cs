@@ -51,9 +51,14 @@ internal sealed partial class UiEndpoints
 
         var provider = auth.OAuth2;
         var state = Base64Url(RandomNumberGenerator.GetBytes(32));
+
+        // PKCE (RFC 7636, S256): the verifier stays in the protected cookie, only its hash goes to the provider, so a
+        // code caught on its way back is useless without this browser's cookie.
+        var verifier = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
         var back = LocalReturn(context.Request.Query["return"].ToString(), uiBase);
         var protector = StateProtector(context);
-        context.Response.Cookies.Append(StateCookie, protector.Protect(state + "\n" + back, LoginLifetime), new CookieOptions
+        context.Response.Cookies.Append(StateCookie, protector.Protect(state + "\n" + verifier + "\n" + back, LoginLifetime), new CookieOptions
         {
             HttpOnly = true,
             Secure = context.Request.IsHttps,
@@ -68,7 +73,9 @@ internal sealed partial class UiEndpoints
         query.Append(provider.AuthUrl.Query.Length > 0 ? '&' : '?')
             .Append("response_type=code&client_id=").Append(Uri.EscapeDataString(provider.ClientId))
             .Append("&redirect_uri=").Append(Uri.EscapeDataString(CallbackUri(context, provider)))
-            .Append("&state=").Append(state);
+            .Append("&state=").Append(state)
+            .Append("&code_challenge=").Append(challenge)
+            .Append("&code_challenge_method=S256");
         if (provider.Scopes.Count > 0)
         {
             query.Append("&scope=").Append(Uri.EscapeDataString(string.Join(' ', provider.Scopes)));
@@ -110,7 +117,7 @@ internal sealed partial class UiEndpoints
 
         var client = context.RequestServices.GetRequiredService<OAuth2Client>();
         var provider = auth.OAuth2;
-        var token = await client.ExchangeCodeAsync(provider, code, CallbackUri(context, provider), context.RequestAborted).ConfigureAwait(false);
+        var token = await client.ExchangeCodeAsync(provider, code, CallbackUri(context, provider), expected.Value.Verifier, context.RequestAborted).ConfigureAwait(false);
         var login = token is null ? null : await client.ReadLoginAsync(provider, token, context.RequestAborted).ConfigureAwait(false);
         if (login is null)
         {
@@ -155,7 +162,7 @@ internal sealed partial class UiEndpoints
     private static ITimeLimitedDataProtector StateProtector(HttpContext context) =>
         context.RequestServices.GetRequiredService<IDataProtectionProvider>().CreateProtector("NanoRun.Ui.OAuth2State").ToTimeLimitedDataProtector();
 
-    private static (string State, string Return)? ReadState(HttpContext context)
+    private static (string State, string Verifier, string Return)? ReadState(HttpContext context)
     {
         if (!context.Request.Cookies.TryGetValue(StateCookie, out var cookie) || string.IsNullOrEmpty(cookie))
         {
@@ -165,8 +172,8 @@ internal sealed partial class UiEndpoints
         try
         {
             var text = StateProtector(context).Unprotect(cookie);
-            var newline = text.IndexOf('\n', StringComparison.Ordinal);
-            return newline < 0 ? null : (text[..newline], text[(newline + 1)..]);
+            var parts = text.Split('\n', 3);
+            return parts.Length < 3 ? null : (parts[0], parts[1], parts[2]);
         }
         catch (CryptographicException)
         {

@@ -41,6 +41,11 @@ internal sealed partial class UiEndpoints(string prefix)
         var rows = new List<UnitRow>();
         foreach (var unit in engine.Units.All.OrderBy(u => u.Name, StringComparer.Ordinal))
         {
+            if (IsHidden(context, unit))
+            {
+                continue;
+            }
+
             rows.Add(new UnitRow(unit, await engine.Store.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false)));
         }
 
@@ -205,6 +210,11 @@ internal sealed partial class UiEndpoints(string prefix)
         var rows = new List<ScheduleRow>();
         foreach (var unit in Engine(context).Units.All.OrderBy(u => u.Name, StringComparer.Ordinal))
         {
+            if (IsHidden(context, unit))
+            {
+                continue;
+            }
+
             rows.AddRange(ScheduleRows(context, unit));
         }
 
@@ -317,8 +327,12 @@ internal sealed partial class UiEndpoints(string prefix)
 
     private static TimeProvider Time(HttpContext context) => context.RequestServices.GetRequiredService<TimeProvider>();
 
+    /// <summary>The unit named by the route, or <c>null</c> when there is none or the UI hides it (see <see cref="UiOptions.HideProtectedUnits"/>).</summary>
     private static UnitDefinition? FindUnit(HttpContext context, NanoRunEngine engine) =>
-        context.Request.RouteValues["unit"] is string name ? engine.Units.Find(name) : null;
+        context.Request.RouteValues["unit"] is string name && engine.Units.Find(name) is { } unit && !IsHidden(context, unit) ? unit : null;
+
+    private static bool IsHidden(HttpContext context, UnitDefinition unit) =>
+        unit.Authorization.IsEnabled && context.RequestServices.GetRequiredService<UiOptions>().HideProtectedUnits;
 
     /// <summary>Enters the page and loads the request its route names; when either fails the answer is already written and the result is <c>null</c>.</summary>
     private async Task<(UiSession Session, UnitDefinition Unit, RequestRecord Record)?> EnterRequestAsync(HttpContext context, bool form)

@@ -9,6 +9,13 @@ public sealed class UiOptions
     /// <summary>Login through an OAuth2 provider; <c>null</c> (the default) leaves the UI open to anyone who reaches it.</summary>
     public UiAuthOptions? Auth { get; set; }
 
+    /// <summary>
+    /// Whether units with their own <c>authorization</c> are left out of the UI: not listed, and answered 404 on every UI
+    /// route. Meant for a UI without <see cref="Auth"/> that others can reach, which would otherwise let anyone use
+    /// those units without their credential; default <c>false</c>.
+    /// </summary>
+    public bool HideProtectedUnits { get; set; }
+
     /// <summary>Requests listed per page on a unit's page; default 25.</summary>
     public int PageSize { get; set; } = 25;
 }

@@ -39,8 +39,18 @@ internal sealed class CallbackOptions
 /// </summary>
 internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposable
 {
-    /// <summary>Header with <c>t=UNIX_SECONDS,v1=HEX</c>: HMAC-SHA256 of <c>t + "." + body</c> with the unit's callback secret.</summary>
+    /// <summary>
+    /// Header with <c>v1=HEX</c>: HMAC-SHA256, keyed with <see cref="SigningKey"/>, of <see cref="SignedPrefix"/> followed by
+    /// the body. The signed text names its purpose, the unit and the target URL, so a signature made for one callback is
+    /// not valid for another purpose (such as an inbound <c>hmac</c> unit sharing the secret), unit or receiver.
+    /// </summary>
     public const string SignatureHeader = "X-Nano-Run-Signature";
+
+    /// <summary>Header with the signing time in Unix seconds; it is part of the signed text, so a receiver can refuse old deliveries.</summary>
+    public const string TimestampHeader = "X-Nano-Run-Timestamp";
+
+    /// <summary>The purpose and version of the callback signature; the signing key and the signed text both start from it.</summary>
+    internal const string SignaturePurpose = "nano-run-callback:v1";
 
     private const int CopyBufferSize = 64 * 1024;
 
@@ -129,8 +139,15 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
     }
 
     /// <summary>The value of <see cref="SignatureHeader"/> once the whole body has been fed to <paramref name="hash"/>.</summary>
-    internal static string Signature(string timestamp, IncrementalHash hash) =>
-        "t=" + timestamp + ",v1=" + Convert.ToHexStringLower(hash.GetHashAndReset());
+    internal static string Signature(IncrementalHash hash) => "v1=" + Convert.ToHexStringLower(hash.GetHashAndReset());
+
+    /// <summary>The callback signing key: HMAC-SHA256 of <see cref="SignaturePurpose"/> with the unit's callback secret.</summary>
+    internal static byte[] SigningKey(string secret) =>
+        HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes(SignaturePurpose));
+
+    /// <summary>What is signed before the body: purpose, time, unit and URL, each followed by a line feed.</summary>
+    internal static byte[] SignedPrefix(string timestamp, string unit, Uri url) =>
+        Encoding.UTF8.GetBytes(SignaturePurpose + "\n" + timestamp + "\n" + unit + "\n" + url.AbsoluteUri + "\n");
 
     private bool AnyUnitHasCallbacks()
     {
@@ -246,8 +263,8 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
             {
                 // The signature goes in a header, before the body: one pass computes it, a second one sends the body.
                 var timestamp = _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-                using var hash = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(secret));
-                hash.AppendData(Encoding.ASCII.GetBytes(timestamp + "."));
+                using var hash = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, SigningKey(secret));
+                hash.AppendData(SignedPrefix(timestamp, record.Unit, url));
                 if (body is not null && final is not null)
                 {
                     await HashAsync(body, hash, cancellationToken).ConfigureAwait(false);
@@ -256,7 +273,8 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
                     body = await _engine.Blobs.OpenReadAsync(final.Result, cancellationToken).ConfigureAwait(false);
                 }
 
-                request.Headers.TryAddWithoutValidation(SignatureHeader, Signature(timestamp, hash));
+                request.Headers.TryAddWithoutValidation(TimestampHeader, timestamp);
+                request.Headers.TryAddWithoutValidation(SignatureHeader, Signature(hash));
             }
 
             // The request message owns the body from here and disposes it.

@@ -41,7 +41,7 @@ internal static class ServerConfigLoader
     {
         var root = YamlSection.Load(yamlText, fileName, ServerError);
         root.AllowOnly(
-            "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time",
+            "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time", "max_wait", "max_connections",
             "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format", "watch");
 
         var defaults = new ServerOptions();
@@ -55,6 +55,8 @@ internal static class ServerConfigLoader
             Bind = ReadBind(root) ?? defaults.Bind,
             GracefulShutdown = root.GetDuration("graceful_shutdown", allowZero: true) ?? defaults.GracefulShutdown,
             WaitTime = root.GetDuration("wait_time", allowZero: false) ?? defaults.WaitTime,
+            MaxWait = root.GetDuration("max_wait", allowZero: false) ?? defaults.MaxWait,
+            MaxConnections = root.GetInteger("max_connections", defaults.MaxConnections, 1, long.MaxValue),
             DisableUi = root.GetBool("disable_ui", defaults.DisableUi),
             UiDirectory = Resolve(root.GetNonEmptyString("ui_directory") ?? defaults.UiDirectory, baseDirectory),
             Tls = ReadTls(root.GetSection("tls"), baseDirectory),

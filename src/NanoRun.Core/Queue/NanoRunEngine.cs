@@ -85,8 +85,16 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     internal Task<string?> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
         EnqueueAsync(unit.Name, request, unit.MaxRequest, dedupeKey, cancellationToken);
 
-    /// <summary>The store's dedupe key for a client's idempotency key: per unit, and apart from the keys of schedules (<c>cron:</c>).</summary>
-    internal static string IdempotencyDedupeKey(string unit, string key) => "idem:" + unit + ":" + key;
+    /// <summary>
+    /// The store's dedupe key for a client's idempotency key: per unit and per authenticated caller, and apart from the
+    /// keys of schedules (<c>cron:</c>). An anonymous caller (<paramref name="principal"/> <c>null</c>) keeps the form
+    /// <c>idem:{unit}:{key}</c> that earlier versions stored; a caller known by its credential gets
+    /// <c>idem@{SHA-256 of the principal, hex}:{unit}:{key}</c>, so callers with different credentials never share a key.
+    /// </summary>
+    internal static string IdempotencyDedupeKey(string unit, string key, string? principal = null) =>
+        principal is null
+            ? "idem:" + unit + ":" + key
+            : "idem@" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(principal))) + ":" + unit + ":" + key;
 
     private async Task<string?> EnqueueAsync(string unitName, IncomingRequest request, long maxLength, string? dedupeKey, CancellationToken cancellationToken)
     {

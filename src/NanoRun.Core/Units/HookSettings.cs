@@ -19,7 +19,10 @@ public enum HmacFormat
     /// <summary>The header holds an optional prefix and the signature of the raw body (GitHub, Gitea); the default.</summary>
     Plain,
 
-    /// <summary>The header holds <c>t=UNIX_SECONDS,v1=SIGNATURE</c>, signed over <c>t + "." + body</c> (Stripe, Nano-Run callbacks).</summary>
+    /// <summary>
+    /// The header holds <c>t=UNIX_SECONDS,v1=SIGNATURE</c>, signed over <c>t + "." + body</c> (Stripe); a signed time
+    /// further than <see cref="HmacAuthorization.Tolerance"/> from now is refused, so an old signed body cannot be replayed.
+    /// </summary>
     Timestamped,
 }
 
@@ -74,6 +77,9 @@ public sealed class CallbackSettings
     /// <summary>Outcomes that are posted; default success and failure.</summary>
     public CallbackOutcomes On { get; init; } = CallbackOutcomes.Success | CallbackOutcomes.Failure;
 
-    /// <summary>When set, each delivery carries <c>X-Nano-Run-Signature: t=…,v1=HMAC-SHA256(t + "." + body)</c>; default none.</summary>
+    /// <summary>
+    /// When set, each delivery carries <c>X-Nano-Run-Timestamp: T</c> and <c>X-Nano-Run-Signature: v1=HEX</c>, an
+    /// HMAC-SHA256 bound to the callback's purpose, unit and URL (see docs/api.md); default none.
+    /// </summary>
     public string? Secret { get; init; }
 }

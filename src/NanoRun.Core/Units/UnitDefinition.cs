@@ -156,6 +156,12 @@ public sealed class JwtAuthorization
 
     /// <summary>The HMAC secret.</summary>
     public required string Secret { get; init; }
+
+    /// <summary>
+    /// Whether a token must carry <c>exp</c> (<c>require_exp</c>); default <c>true</c>. Units written for the Go tool that
+    /// hand out tokens without <c>exp</c> set it to <c>false</c>, accepting that such a token is valid forever.
+    /// </summary>
+    public bool RequireExp { get; init; } = true;
 }
 
 /// <summary>Static token authorization, by query parameter or header.</summary>

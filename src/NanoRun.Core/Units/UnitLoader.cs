@@ -301,9 +301,10 @@ internal static partial class UnitLoader
             return null;
         }
 
-        section.AllowOnly("enable", "header", "secret");
+        section.AllowOnly("enable", "header", "secret", "require_exp");
         var enabled = section.GetBool("enable", false);
         var header = ReadHeaderName(section, "header") ?? "Authorization";
+        var requireExp = section.GetBool("require_exp", true);
         var secret = section.GetString("secret");
         if (!enabled)
         {
@@ -315,7 +316,7 @@ internal static partial class UnitLoader
             throw section.Error("secret", "must be set when jwt is enabled");
         }
 
-        return new JwtAuthorization { Header = header, Secret = secret };
+        return new JwtAuthorization { Header = header, Secret = secret, RequireExp = requireExp };
     }
 
     private static TokenAuthorization? ReadToken(YamlSection? section, string nameKey, string defaultName, bool isHeader)

@@ -29,11 +29,16 @@ internal static class TestJwt
         return parts[0] + "." + Encode(swappedPayloadJson) + "." + parts[2];
     }
 
-    /// <summary>A payload with <c>sub</c> and optional <c>exp</c>/<c>nbf</c> offsets from now.</summary>
-    public static string Payload(TimeSpan? expiresIn = null, TimeSpan? validIn = null)
+    /// <summary>A payload with <c>sub</c>, <c>exp</c> (default 5 minutes from now) and an optional <c>nbf</c> offset from now.</summary>
+    public static string Payload(TimeSpan? expiresIn = null, TimeSpan? validIn = null) => Payload(expiresIn ?? TimeSpan.FromMinutes(5), validIn, "tester");
+
+    /// <summary>A payload with <c>sub</c> and no <c>exp</c>: valid forever where a unit allows it.</summary>
+    public static string PayloadWithoutExp(string subject = "tester") => Payload(null, null, subject);
+
+    private static string Payload(TimeSpan? expiresIn, TimeSpan? validIn, string subject)
     {
         var now = DateTimeOffset.UtcNow;
-        var text = new StringBuilder("""{"sub":"tester","iat":""").Append(now.ToUnixTimeSeconds());
+        var text = new StringBuilder("{\"sub\":\"").Append(subject).Append("\",\"iat\":").Append(now.ToUnixTimeSeconds());
         if (expiresIn is { } exp)
         {
             text.Append(",\"exp\":").Append((now + exp).ToUnixTimeSeconds());

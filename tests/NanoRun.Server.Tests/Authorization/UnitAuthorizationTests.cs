@@ -50,6 +50,26 @@ public sealed class UnitAuthorizationTests
     }
 
     [Fact]
+    public async Task Jwt_WithoutExp_IsRefusedUnlessTheUnitAllowsIt()
+    {
+        await using var world = await TestWorld.Create()
+            .WithUnit("jwt", JwtUnit)
+            .WithUnit("forever", $"command: cat\nauthorization:\n  jwt: {{enable: true, secret: {Secret}, require_exp: false}}\n")
+            .StartAsync();
+        var token = "Bearer " + TestJwt.Hs256(Secret, TestJwt.PayloadWithoutExp());
+
+        using var strict = await SendAsync(world, HttpMethod.Post, "api/jwt/", "x", ("Authorization", token));
+        using var relaxed = await SendAsync(world, HttpMethod.Post, "api/forever/", "x", ("Authorization", token));
+        using var withExp = await SendAsync(world, HttpMethod.Post, "api/jwt/", "x", ("Authorization", "Bearer " + TestJwt.Hs256(Secret, TestJwt.Payload())));
+
+        // A token without exp is a wrong credential, answered like an expired one.
+        Assert.Equal(HttpStatusCode.Forbidden, strict.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, relaxed.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, withExp.StatusCode);
+        Assert.Single(await StoredIdsAsync(world, "jwt"));
+    }
+
+    [Fact]
     public async Task Jwt_ExpiredWithinClockSkew_IsAccepted()
     {
         await using var world = await TestWorld.Create().WithUnit("jwt", JwtUnit).StartAsync();

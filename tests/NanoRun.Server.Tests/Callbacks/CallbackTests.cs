@@ -35,7 +35,7 @@ public sealed class CallbackTests
         Assert.Equal("200", delivery.Header("X-Nano-Run-Status"));
         Assert.Equal("0", delivery.Header("X-Return-Code"));
         Assert.Equal(record.GetProperty("attempts")[0].GetProperty("id").GetString(), delivery.Header("X-Attempt-Id"));
-        Assert.True(SignatureIsValid(delivery.Header("X-Nano-Run-Signature"), delivery.Body), delivery.Header("X-Nano-Run-Signature"));
+        Assert.True(SignatureIsValid(delivery, "job", receiver.Url), delivery.Header("X-Nano-Run-Signature"));
         var callback = record.GetProperty("callback");
         Assert.Equal(1, callback.GetProperty("attempts").GetInt32());
         Assert.Equal(200, callback.GetProperty("last_status").GetInt32());
@@ -159,14 +159,50 @@ public sealed class CallbackTests
         Assert.Equal(2, record.GetProperty("callback").GetProperty("attempts").GetInt32());
     }
 
-    private static bool SignatureIsValid(string? header, string body)
+    [Fact]
+    public async Task Callback_SignedBody_IsRefusedByAnHmacUnitWithTheSameSecret()
     {
-        Assert.NotNull(header);
-        var parts = header.Split(',');
-        var timestamp = parts[0]["t=".Length..];
-        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(timestamp + "." + body)));
+        await using var receiver = await Receiver.StartAsync();
+        await using var world = await TestWorld.Create()
+            .WithUnit("job", $"command: 'echo deploy'\ncallback: {{url: '{receiver.Url}', secret: {Secret}}}\n")
+            .WithUnit("hook", $"command: cat\nauthorization:\n  hmac: {{enable: true, header: X-Nano-Run-Signature, format: timestamped, secret: {Secret}}}\n")
+            .WithUnit("plain", $"command: cat\nauthorization:\n  hmac: {{enable: true, header: X-Nano-Run-Signature, prefix: 'v1=', secret: {Secret}}}\n")
+            .StartAsync();
+        await world.PostAsync("job", "");
+        var delivery = await receiver.NextAsync();
+
+        var answers = new List<HttpStatusCode>();
+        foreach (var unit in new[] { "hook", "plain" })
+        {
+            using var replay = new HttpRequestMessage(HttpMethod.Post, $"api/{unit}/") { Content = new StringContent(delivery.Body) };
+            // An attacker may rebuild any layout from what a delivery carries: here the timestamped one, t=…,v1=….
+            var signature = unit == "hook"
+                ? "t=" + delivery.Header("X-Nano-Run-Timestamp") + "," + delivery.Header("X-Nano-Run-Signature")
+                : delivery.Header("X-Nano-Run-Signature");
+            replay.Headers.TryAddWithoutValidation("X-Nano-Run-Signature", signature);
+            replay.Headers.TryAddWithoutValidation("X-Nano-Run-Timestamp", delivery.Header("X-Nano-Run-Timestamp"));
+            using var answer = await world.Client.SendAsync(replay);
+            answers.Add(answer.StatusCode);
+        }
+
+        Assert.True(SignatureIsValid(delivery, "job", receiver.Url));
+        Assert.All(answers, status => Assert.Equal(HttpStatusCode.Forbidden, status));
+        Assert.Empty(await StoredIdsAsync(world, "hook"));
+        Assert.Empty(await StoredIdsAsync(world, "plain"));
+    }
+
+    /// <summary>Verifies a delivery the way docs/api.md tells a receiver to.</summary>
+    private static bool SignatureIsValid(Delivery delivery, string unit, Uri url)
+    {
+        var timestamp = delivery.Header("X-Nano-Run-Timestamp");
+        var signature = delivery.Header("X-Nano-Run-Signature");
+        Assert.NotNull(timestamp);
+        Assert.NotNull(signature);
+        var key = HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes("nano-run-callback:v1"));
+        var signed = "nano-run-callback:v1\n" + timestamp + "\n" + unit + "\n" + url.AbsoluteUri + "\n" + delivery.Body;
+        var expected = "v1=" + Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(signed)));
         var age = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(timestamp, CultureInfo.InvariantCulture);
-        return parts[1] == "v1=" + expected && age is >= -5 and < 300;
+        return signature == expected && age is >= -5 and < 300;
     }
 
     private static async Task<HttpResponseMessage> PostWithCallbackUrlAsync(TestWorld world, string unit, string url)

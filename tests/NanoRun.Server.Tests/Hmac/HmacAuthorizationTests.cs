@@ -106,6 +106,29 @@ public sealed class HmacAuthorizationTests
     }
 
     [Fact]
+    public async Task Hmac_TimestampedWithTolerance_RefusesOlderAndAcceptsWithin()
+    {
+        await using var world = await TestWorld.Create()
+            .WithUnit("hook", $"command: cat\nauthorization:\n  hmac: {{enable: true, header: X-Sig, format: timestamped, tolerance: 1m, secret: {Secret}}}\n")
+            .StartAsync();
+        const string payload = "deploy main";
+        string Signed(TimeSpan age)
+        {
+            var t = DateTimeOffset.UtcNow.Subtract(age).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            return $"t={t},v1={Hex(HMACSHA256.HashData(Key, Bytes(t + "." + payload)))}";
+        }
+
+        using var within = await SendAsync(world, "api/hook/", payload, ("X-Sig", Signed(TimeSpan.FromSeconds(30))));
+        using var older = await SendAsync(world, "api/hook/", payload, ("X-Sig", Signed(TimeSpan.FromMinutes(2))));
+        using var ahead = await SendAsync(world, "api/hook/", payload, ("X-Sig", Signed(TimeSpan.FromMinutes(-2))));
+
+        Assert.Equal(HttpStatusCode.SeeOther, within.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, older.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, ahead.StatusCode);
+        Assert.Single(await StoredIdsAsync(world, "hook"));
+    }
+
+    [Fact]
     public async Task Hmac_WithTokenAlsoEnabled_EitherCredentialAdmits()
     {
         await using var world = await TestWorld.Create()

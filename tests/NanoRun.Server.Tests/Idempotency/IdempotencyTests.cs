@@ -84,6 +84,27 @@ public sealed class IdempotencyTests
     }
 
     [Fact]
+    public async Task Post_SameKeyFromTwoCallers_StoresOneRequestPerCaller()
+    {
+        await using var world = await TestWorld.Create()
+            .WithUnit("orders", "command: cat\nauthorization:\n  header_token: {enable: true, tokens: [token-of-ann, token-of-ben]}\n")
+            .StartAsync();
+
+        using var ann = await PostAsync(world, "orders", "order-17", "from ann", ("X-Api-Token", "token-of-ann"));
+        using var ben = await PostAsync(world, "orders", "order-17", "from ben", ("X-Api-Token", "token-of-ben"));
+        using var annAgain = await PostAsync(world, "orders", "order-17", "from ann again", ("X-Api-Token", "token-of-ann"));
+        using var benAgain = await PostAsync(world, "orders", "order-17", "from ben again", ("X-Api-Token", "token-of-ben"));
+
+        Assert.Equal(HttpStatusCode.SeeOther, ann.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, ben.StatusCode);
+        Assert.NotEqual(Id(ann), Id(ben));
+        Assert.False(ben.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(Id(ann), Id(annAgain));
+        Assert.Equal(Id(ben), Id(benAgain));
+        Assert.Equal("true", annAgain.Headers.GetValues("Idempotent-Replayed").Single());
+    }
+
+    [Fact]
     public Task Post_SameKeyTwice_OnPostgreSql() =>
         TestWorld.OnPostgreSqlAsync(Post_SameKeyTwice_AnswersOriginalIdAndStoresOneRequest);
 
@@ -91,10 +112,15 @@ public sealed class IdempotencyTests
     public Task Post_TwentyConcurrentSameKey_OnPostgreSql() =>
         TestWorld.OnPostgreSqlAsync(Post_TwentyConcurrentSameKey_AllAnswerOneId);
 
-    private static async Task<HttpResponseMessage> PostAsync(TestWorld world, string unit, string key, string body)
+    private static async Task<HttpResponseMessage> PostAsync(TestWorld world, string unit, string key, string body, params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"api/{unit}/") { Content = new StringContent(body) };
         request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
         return await world.Client.SendAsync(request);
     }
 
