@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NanoRun.Configuration;
+using NanoRun.Storage;
 using NanoRun.Units;
 
 namespace NanoRun.Server;
@@ -61,6 +62,8 @@ internal static partial class Cli
     /// <summary>Serves <paramref name="units"/> until SIGINT/SIGTERM; a unit that cannot start (such as an unknown <c>user</c>) ends it with exit code 2.</summary>
     public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source, bool reloadUnits = false)
     {
+        // Everything the server writes is private to its user; units' commands still get the umask it started with.
+        PrivateFiles.Restrict();
         try
         {
             await using var app = NanoRunHost.Build(options, units, reloadUnits: reloadUnits);
@@ -129,7 +132,7 @@ internal static partial class Cli
             }
 
             Directory.CreateDirectory(options.ConfigDirectory);
-            Directory.CreateDirectory(options.DataDirectory);
+            PrivateFiles.CreateFolder(options.DataDirectory);
             units = UnitLoader.LoadDirectory(options.ConfigDirectory);
         }
         catch (ConfigFileException e)
