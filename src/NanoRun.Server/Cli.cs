@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NanoRun.Configuration;
+using NanoRun.Storage;
 using NanoRun.Units;
 
 namespace NanoRun.Server;
@@ -67,6 +68,8 @@ internal static partial class Cli
             return 2;
         }
 
+        // Everything the server writes is private to its user; units' commands still get the umask it started with.
+        PrivateFiles.Restrict();
         try
         {
             await using var app = NanoRunHost.Build(options, units, reloadUnits: reloadUnits);
@@ -135,7 +138,7 @@ internal static partial class Cli
             }
 
             Directory.CreateDirectory(options.ConfigDirectory);
-            Directory.CreateDirectory(options.DataDirectory);
+            PrivateFiles.CreateFolder(options.DataDirectory);
             units = UnitLoader.LoadDirectory(options.ConfigDirectory);
         }
         catch (ConfigFileException e)

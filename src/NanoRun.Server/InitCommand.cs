@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NanoRun.Storage;
 
 namespace NanoRun.Server;
 
@@ -179,7 +180,7 @@ internal static class InitCommand
         {
             Directory.CreateDirectory(root);
             Directory.CreateDirectory(unitFolder);
-            Directory.CreateDirectory(dataFolder);
+            PrivateFiles.CreateFolder(dataFolder);
             foreach (var (path, text) in files)
             {
                 File.WriteAllText(path, text);

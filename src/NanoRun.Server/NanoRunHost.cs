@@ -8,6 +8,7 @@ using NanoRun.AspNetCore;
 using NanoRun.Retention;
 using NanoRun.Runners;
 using NanoRun.Server.Operations;
+using NanoRun.Storage;
 using NanoRun.Storage.PostgreSql;
 using NanoRun.Storage.Sqlite;
 using NanoRun.Units;
@@ -23,7 +24,7 @@ internal static class NanoRunHost
     /// <param name="reloadUnits">Whether <paramref name="units"/> came from the config folder and follow its changes (and SIGHUP).</param>
     public static WebApplication Build(ServerOptions options, IReadOnlyList<UnitDefinition> units, string[]? args = null, bool reloadUnits = false)
     {
-        Directory.CreateDirectory(options.DataDirectory);
+        PrivateFiles.CreateFolder(options.DataDirectory);
         var certificate = options.Tls is null ? null : LoadCertificate(options.Tls);
         // The host's optional appsettings files would be watched for changes with a recursive watcher over the
         // content root (the working folder, often holding the data folder, or / under systemd) that wakes on every

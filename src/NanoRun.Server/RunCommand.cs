@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using NanoRun.Storage;
 using NanoRun.Units;
 
 namespace NanoRun.Server;
@@ -53,7 +54,7 @@ internal static class RunCommand
             }
 
             var dataDirectory = Path.GetFullPath(result.GetValue(directory)!);
-            Directory.CreateDirectory(dataDirectory);
+            PrivateFiles.CreateFolder(dataDirectory);
             var options = new ServerOptions
             {
                 Bind = result.GetValue(bind)!,

@@ -20,7 +20,7 @@ internal sealed class DataFolderLock : IDisposable
         var path = Path.Join(dataDirectory, FileName);
         try
         {
-            return new DataFolderLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            return new DataFolderLock(new FileStream(path, PrivateFiles.Private(new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None })));
         }
         catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException))
         {

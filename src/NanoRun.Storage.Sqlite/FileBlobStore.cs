@@ -227,14 +227,14 @@ public sealed class FileBlobStore : IBlobStore
 
     private static FileStream OpenTemp(string temp, string directory)
     {
-        var options = new FileStreamOptions
+        var options = PrivateFiles.Private(new FileStreamOptions
         {
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             Share = FileShare.None,
             Options = FileOptions.Asynchronous,
             BufferSize = 0,
-        };
+        });
         try
         {
             return new FileStream(temp, options);
@@ -242,7 +242,7 @@ public sealed class FileBlobStore : IBlobStore
         catch (DirectoryNotFoundException)
         {
             // A failed write of the same request removed the folder between our create and open; create it again.
-            Directory.CreateDirectory(directory);
+            PrivateFiles.CreateFolder(directory);
             return new FileStream(temp, options);
         }
     }
@@ -258,7 +258,7 @@ public sealed class FileBlobStore : IBlobStore
 
         if (missing.Count > 0)
         {
-            Directory.CreateDirectory(directory);
+            PrivateFiles.CreateFolder(directory);
         }
 
         return missing;

@@ -97,8 +97,11 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                 return;
             }
 
-            Directory.CreateDirectory(_dataDirectory);
+            PrivateFiles.CreateFolder(_dataDirectory);
             var folderLock = DataFolderLock.Acquire(_dataDirectory);
+
+            // SQLite gives the -wal and -shm files the mode of the database file.
+            PrivateFiles.CreateFile(Path.Join(_dataDirectory, DatabaseFileName));
             var writer = new SqliteConnection(_writeConnectionString);
             try
             {

@@ -97,8 +97,15 @@ internal sealed unsafe partial class ChildProcess : IDisposable
 
             var argv = Pointers(arguments, strings);
             var envp = Pointers(EnvironmentLines(environment), strings);
+            var path = Utf8(file, strings);
             int pid;
-            var error = posix_spawnp(&pid, Utf8(file, strings), actions, attributes, argv, envp);
+            int error;
+            using (Storage.PrivateFiles.ForChild())
+            {
+                // posix_spawn has no umask attribute: the child inherits ours while the scope holds it.
+                error = posix_spawnp(&pid, path, actions, attributes, argv, envp);
+            }
+
             Check(error, "cannot start " + file);
 
             var child = new ChildProcess(pid, pipes[1], pipes[2], pipes[4]);

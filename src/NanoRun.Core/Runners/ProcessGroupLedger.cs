@@ -41,7 +41,7 @@ internal sealed partial class ProcessGroupLedger
 
         try
         {
-            Directory.CreateDirectory(_folder);
+            Storage.PrivateFiles.CreateFolder(_folder);
             File.WriteAllText(PathOf(groupId), string.Create(CultureInfo.InvariantCulture, $"{groupId} {started} {_owner}\n"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
