@@ -22,8 +22,16 @@ internal static class NanoRunHost
     /// <param name="units">The units to serve at start.</param>
     /// <param name="args">Host arguments.</param>
     /// <param name="reloadUnits">Whether <paramref name="units"/> came from the config folder and follow its changes (and SIGHUP).</param>
-    public static WebApplication Build(ServerOptions options, IReadOnlyList<UnitDefinition> units, string[]? args = null, bool reloadUnits = false)
+    /// <param name="startup">While its <see cref="StartupLog.Quiet"/> is set, the web server's and host's own error lines
+    /// (with their stack traces) are left out: the command line reports a failed start in one line.</param>
+    public static WebApplication Build(ServerOptions options, IReadOnlyList<UnitDefinition> units, string[]? args = null, bool reloadUnits = false, StartupLog? startup = null)
     {
+        ParseBind(options.Bind);
+        if (options.Metrics.Enabled && options.Metrics.Bind.Length > 0)
+        {
+            ParseBind(options.Metrics.Bind);
+        }
+
         PrivateFiles.CreateFolder(options.DataDirectory);
         var certificate = options.Tls is null ? null : LoadCertificate(options.Tls);
         // The host's optional appsettings files would be watched for changes with a recursive watcher over the
@@ -32,6 +40,12 @@ internal static class NanoRunHost
         var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args ?? []]);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        if (startup is not null)
+        {
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", level => level >= LogLevel.Warning && !(startup.Quiet && level >= LogLevel.Error));
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting", level => level >= LogLevel.Information && !(startup.Quiet && level >= LogLevel.Error));
+        }
+
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.GracefulShutdown + TimeSpan.FromSeconds(10));
         builder.WebHost.UseSockets(sockets => sockets.MaxReadBufferSize = ConnectionLimits.MaxRequestBufferSize);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -141,7 +155,7 @@ internal static class NanoRunHost
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
-            throw new TlsCertificateException($"tls: cannot load certificate {tls.CertFile} with key {tls.KeyFile}: {e.Message}", e);
+            throw new StartupException($"tls: cannot load certificate {tls.CertFile} with key {tls.KeyFile}: {e.Message}", e);
         }
     }
 
@@ -156,10 +170,7 @@ internal static class NanoRunHost
             }
         };
 
-        var colon = bind.LastIndexOf(':');
-        var host = colon < 0 ? bind : bind[..colon];
-        var port = colon < 0 ? 8989 : int.Parse(bind.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
-        host = host.Trim('[', ']');
+        var (host, port) = ParseBind(bind);
         if (host.Length == 0 || host == "*" || host == "0.0.0.0")
         {
             kestrel.ListenAnyIP(port, configure);
@@ -172,5 +183,24 @@ internal static class NanoRunHost
         {
             kestrel.Listen(IPAddress.Parse(host), port, configure);
         }
+    }
+
+    /// <summary>Host and port of a listen address <c>host:port</c>; anything Kestrel cannot listen on is a <see cref="StartupException"/> naming it.</summary>
+    public static (string Host, int Port) ParseBind(string bind)
+    {
+        var colon = bind.LastIndexOf(':');
+        var host = (colon < 0 ? bind : bind[..colon]).Trim('[', ']');
+        var port = 8989;
+        if (colon >= 0 && (!int.TryParse(bind.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port > 65535))
+        {
+            throw new StartupException($"bind {bind}: the port must be a number from 0 to 65535");
+        }
+
+        if (host.Length > 0 && host != "*" && !host.Equals("localhost", StringComparison.OrdinalIgnoreCase) && !IPAddress.TryParse(host, out _))
+        {
+            throw new StartupException($"bind {bind}: the host must be an IP address, localhost, * or empty (every interface), not a name ('{host}')");
+        }
+
+        return (host, port);
     }
 }

@@ -23,6 +23,7 @@ internal static class RunCommand
         var concurrency = Flag("--concurrency", "attempts running at once; 0 = number of CPUs", "NANO_RUN_CONCURRENCY", "1");
         var mode = Flag("--mode", "bin, cgi or proxy (EXECUTABLE is then the upstream URL)", "NANO_RUN_MODE", "bin");
         var logFormat = Cli.LogFormatOption();
+        var verbose = Cli.VerboseOption();
         var program = new Argument<string[]>("EXECUTABLE")
         {
             Description = "the program and its arguments (bin, cgi), or the upstream URL (proxy)",
@@ -31,7 +32,7 @@ internal static class RunCommand
 
         var command = new Command(Name, "Serve one unit 'main' at /api/main/ for the given program or URL, no files needed")
         {
-            bind, directory, attempts, interval, concurrency, mode, logFormat, program,
+            bind, directory, attempts, interval, concurrency, mode, logFormat, verbose, program,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -54,7 +55,15 @@ internal static class RunCommand
             }
 
             var dataDirectory = Path.GetFullPath(result.GetValue(directory)!);
-            PrivateFiles.CreateFolder(dataDirectory);
+            try
+            {
+                Cli.PrepareFolder("--directory", dataDirectory, writable: true);
+            }
+            catch (StartupException e)
+            {
+                return Task.FromResult(Cli.StartupFailed(e, null, result.GetValue(verbose)));
+            }
+
             var options = new ServerOptions
             {
                 Bind = result.GetValue(bind)!,
@@ -62,7 +71,7 @@ internal static class RunCommand
                 ConfigDirectory = dataDirectory,
                 LogFormat = result.GetValue(logFormat) ?? "text",
             };
-            return Cli.ServeAsync(options, [unit], "the command line");
+            return Cli.ServeAsync(options, [unit], "the command line", verbose: result.GetValue(verbose));
         });
         return command;
     }

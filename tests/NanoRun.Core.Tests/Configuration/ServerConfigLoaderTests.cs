@@ -126,6 +126,7 @@ public sealed class ServerConfigLoaderTests
     [Theory]
     [InlineData("bind: 8989", "bind", "HOST:PORT")]
     [InlineData("bind: 'host:99999'", "bind", "HOST:PORT")]
+    [InlineData("bind: 'myhost:8989'", "bind", "must be an IP address")]
     [InlineData("graceful_shutdown: -1s", "graceful_shutdown", "must not be negative")]
     [InlineData("wait_time: 0", "wait_time", "greater than zero")]
     [InlineData("wait_time: soon", "wait_time", "must be a duration")]
