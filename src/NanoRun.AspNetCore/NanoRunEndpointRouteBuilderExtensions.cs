@@ -42,7 +42,7 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Describe(RequestEndpoints.GetCompletedAsync, "GetCompleted", "301 to the final attempt once the request is complete, 425 while it is processing")
             .Responds(StatusCodes.Status301MovedPermanently, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, 425);
         group.MapGet("/{unit}/{id}/attempt/{attemptId}", (RequestDelegate)RequestEndpoints.GetAttemptAsync)
-            .Describe(RequestEndpoints.GetAttemptAsync, "GetAttempt", "The attempt's own status code, headers and body")
+            .Describe(RequestEndpoints.GetAttemptAsync, "GetAttempt", "The attempt's own status code, content headers and body, served sandboxed")
             .Responds("application/octet-stream", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapGet("/{unit}/{id}/attempt/{attemptId}/stream", (RequestDelegate)RequestEndpoints.StreamAttemptAsync)
@@ -50,7 +50,7 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Responds("text/plain", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapGet("/{unit}/{id}/request", (RequestDelegate)RequestEndpoints.GetRequestAsync)
-            .Describe(RequestEndpoints.GetRequestAsync, "GetRequest", "The saved request body with its original headers, method in X-Method and URI in X-Request-Uri")
+            .Describe(RequestEndpoints.GetRequestAsync, "GetRequest", "The saved request body with its content headers (credentials hidden), served sandboxed; method in X-Method and URI in X-Request-Uri")
             .Responds("application/octet-stream", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapPost("/{unit}/{id}", (RequestDelegate)RequestEndpoints.RetryAsync)

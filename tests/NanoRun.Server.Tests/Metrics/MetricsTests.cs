@@ -85,13 +85,13 @@ public sealed class MetricsTests
             .StartAsync();
         await world.WaitCompleteAsync(open, await world.PostAsync(open, "x"));
 
+        // The schedule queues a request every second; its acceptance is counted whether or not its attempt has run yet.
         var scrape = await PrometheusText.ScrapeUntilAsync(world.Client, s =>
-            s.Value("nanorun_attempts_total", ("unit", "(private)")) >= 1 && s.Value("nanorun_attempts_total", ("unit", open)) >= 1);
+            s.Value("nanorun_requests_accepted_total", ("unit", "(private)")) >= 1 && s.Value("nanorun_attempts_total", ("unit", open)) >= 1);
 
         Assert.DoesNotContain(hidden, scrape.Text, StringComparison.Ordinal);
         Assert.True(scrape.Value("nanorun_requests_accepted_total", ("unit", "(private)")) >= 1, scrape.Text);
         Assert.True(scrape.Has("nanorun_queue_depth"), scrape.Text);
-        Assert.Contains("unit=\"(private)\"", scrape.Text, StringComparison.Ordinal);
         Assert.Equal(1, scrape.Value("nanorun_requests_accepted_total", ("unit", open)));
     }
 
