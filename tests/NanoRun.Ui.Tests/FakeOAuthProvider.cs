@@ -22,6 +22,9 @@ internal sealed class FakeOAuthProvider : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
 
+    /// <summary>Characters of filler added to each profile answer (sent chunked, without a length).</summary>
+    public int ProfilePadding { get; set; }
+
     /// <summary>Every token request the provider answered with a token.</summary>
     public int TokensIssued => _tokens.Count;
 
@@ -105,6 +108,6 @@ internal sealed class FakeOAuthProvider : IAsyncDisposable
             return Results.Unauthorized();
         }
 
-        return Results.Json(new Dictionary<string, object> { ["login"] = login, ["id"] = 42 });
+        return Results.Json(new Dictionary<string, object> { ["login"] = login, ["id"] = 42, ["bio"] = new string('x', ProfilePadding) });
     }
 }

@@ -261,6 +261,30 @@ public sealed partial class UiHttpTests
         Assert.Equal(HttpStatusCode.OK, asset.StatusCode);
     }
 
+    [Theory]
+    [InlineData(0, HttpStatusCode.Redirect)]
+    [InlineData(70 * 1024, HttpStatusCode.BadGateway)]
+    public async Task Login_OverHttp_SendsPkceChallengeAndCapsTheProfileAnswer(int profilePadding, HttpStatusCode expected)
+    {
+        await using var provider = await FakeOAuthProvider.StartAsync();
+        provider.ProfilePadding = profilePadding;
+        await using var world = await UiWorld.Create(provider.ServerYaml()).StartAsync();
+
+        using var start = await world.Client.GetAsync("ui/auth/start?return=%2Fui%2F");
+        var cookie = start.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+        using var browser = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(60) };
+        using var approval = await browser.GetAsync(start.Headers.Location);
+        using var callback = new HttpRequestMessage(HttpMethod.Get, approval.Headers.Location);
+        callback.Headers.Add("Cookie", cookie);
+        using var answer = await world.Client.SendAsync(callback);
+
+        // The provider refuses a token request whose code_verifier does not hash to the challenge it was sent.
+        Assert.Contains("&code_challenge_method=S256", start.Headers.Location!.Query, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, approval.StatusCode);
+        Assert.Equal(1, provider.TokensIssued);
+        Assert.Equal(expected, answer.StatusCode);
+    }
+
     private static async Task<(string Token, string Cookie)> FormTokenAsync(UiWorld world, string page)
     {
         using var response = await world.Client.GetAsync(page);
