@@ -131,18 +131,18 @@ internal static class ServerConfigLoader
         var host = colon < 0 ? string.Empty : bind[..colon];
         var hostValid = host.Length == 0
             || (host.StartsWith('[') ? host.EndsWith(']') && host.Length > 2 : !host.Contains(':', StringComparison.Ordinal) && !host.Contains(' ', StringComparison.Ordinal));
-        // The server listens on addresses, not names: a host name would only fail later, when the listener starts.
-        var hostAddress = host.Trim('[', ']');
-        if (hostValid && hostAddress.Length > 0 && hostAddress != "*" && !hostAddress.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-            && !System.Net.IPAddress.TryParse(hostAddress, out _))
-        {
-            throw root.Error("bind", $"the host must be an IP address, localhost, * or empty (every interface), not a name: got '{bind}'");
-        }
-
         if (colon < 0 || !hostValid
             || !int.TryParse(bind.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
         {
             throw root.Error("bind", $"must be HOST:PORT such as 127.0.0.1:8989, 0.0.0.0:80, [::1]:8989 or :8989, got '{bind}'");
+        }
+
+        // The server listens on addresses, not names: a host name would only fail later, when the listener starts.
+        var hostAddress = host.Trim('[', ']');
+        if (hostAddress.Length > 0 && hostAddress != "*" && !hostAddress.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            && !System.Net.IPAddress.TryParse(hostAddress, out _))
+        {
+            throw root.Error("bind", $"the host must be an IP address, localhost, * or empty (every interface), not a name: got '{bind}'");
         }
 
         return bind;
