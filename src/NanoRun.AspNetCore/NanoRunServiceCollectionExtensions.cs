@@ -16,7 +16,6 @@ public static class NanoRunServiceCollectionExtensions
         configureApi?.Invoke(api);
         services.TryAddSingleton(api);
         services.TryAddSingleton<UnitAuthorizer>();
-        services.TryAddSingleton<Api.UnitRateLimits>();
         return NanoRunBuilder.AddEngine(services, configureEngine);
     }
 }

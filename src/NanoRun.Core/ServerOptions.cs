@@ -54,6 +54,9 @@ public sealed class ServerOptions
     /// <summary>Free bytes the data folder's file system must keep; below it new requests get 503. Default 64 MiB; 0 turns the guard off.</summary>
     public long MinFreeDisk { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>Networks a caller's <c>X-Callback-Url</c> may reach although they are loopback, link-local or private (<c>callbacks.allow_networks</c>); default none.</summary>
+    public IReadOnlyList<System.Net.IPNetwork> CallbackAllowNetworks { get; set; } = [];
+
     /// <summary>How long a node's claim on a request lasts without renewal (<c>storage.lease</c>); default 30 seconds.</summary>
     /// <remarks>A running node renews its leases every third of this; when a node dies, its requests run again on another
     /// node once their lease ends.</remarks>

@@ -62,6 +62,7 @@ internal static class NanoRunHost
         HostOperations.Add(builder, options);
 
         builder.Services.AddSingleton(new RetentionOptions { Default = options.Retention });
+        builder.Services.AddSingleton(new NanoRun.Callbacks.CallbackOptions { AllowNetworks = options.CallbackAllowNetworks });
         var nanoRun = builder.Services.AddNanoRun(
             engine =>
             {

@@ -60,6 +60,38 @@ public sealed partial class UiHttpTests
     }
 
     [Fact]
+    public async Task SubmitFormAndRetry_UnitAtMaxQueue_ShowNotQueuedAndStoreNothing()
+    {
+        await using var world = await UiWorld.Create().WithUnit("busy", "command: sleep 30\nworkers: 1\nmax_queue: 1\n").StartAsync();
+        var running = await world.PostAsync("busy", "a");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (System.Text.Json.JsonDocument.Parse(await world.Client.GetStringAsync($"api/busy/{running}")).RootElement.GetProperty("outcome").GetString() != "running")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the first request never ran");
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(300);
+        var waiting = await world.PostAsync("busy", "b");
+        var (token, cookie) = await FormTokenAsync(world, "ui/units/busy");
+
+        using var submit = await PostFormAsync(world, "ui/units/busy", token, cookie, origin: null);
+        using var retry = await PostFormAsync(world, $"ui/units/busy/requests/{running}/retry", token, cookie, origin: null);
+        var submitPage = await submit.Content.ReadAsStringAsync();
+        var listed = ListedIds(await world.Client.GetStringAsync("ui/units/busy")).Count;
+        using var c1 = await world.Client.DeleteAsync($"api/busy/{running}");
+        using var c2 = await world.Client.DeleteAsync($"api/busy/{waiting}");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, submit.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, retry.StatusCode);
+        Assert.NotNull(submit.Headers.RetryAfter);
+        Assert.Contains("Not queued", submitPage, StringComparison.Ordinal);
+        Assert.Contains("max_queue", submitPage, StringComparison.Ordinal);
+        Assert.Contains("Not queued", await retry.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, listed);
+    }
+
+    [Fact]
     public async Task UnitPages_OutcomeFilterAndCounts_ListOnlyThatOutcome()
     {
         await using var world = await UiWorld.Create().WithUnit("check", "command: 'read x; [ \"$x\" = ok ]'\nattempts: 1\n").StartAsync();

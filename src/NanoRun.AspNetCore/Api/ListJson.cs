@@ -38,6 +38,24 @@ internal sealed class ReplayDocument
 
     /// <summary>The <c>before</c> cursor of the next batch, or <c>null</c> when no older failed request exists.</summary>
     public required string? Next { get; init; }
+
+    /// <summary>How many new requests this call queued (replays stored by earlier calls are not counted).</summary>
+    public required int Queued { get; init; }
+
+    /// <summary>Why the batch stopped before its end, or <c>null</c> when every failed request in it was handled.</summary>
+    public required RefusalDocument? Refused { get; init; }
+}
+
+/// <summary>An admission refusal inside a JSON answer.</summary>
+internal sealed class RefusalDocument
+{
+    /// <summary><c>rate</c>, <c>queue_full</c>, <c>disk_low</c> or <c>disk_full</c>.</summary>
+    public required string Reason { get; init; }
+
+    public required string Message { get; init; }
+
+    /// <summary>Seconds to wait before calling again.</summary>
+    public required long RetryAfter { get; init; }
 }
 
 /// <summary>One failed request inside <see cref="ReplayDocument"/>.</summary>

@@ -104,8 +104,26 @@ internal static partial class RequestEndpoints
             items.Add(new ReplayItemDocument { Id = item.OriginalId, NewId = item.NewId, AlreadyReplayed = item.AlreadyReplayed });
         }
 
+        var queued = 0;
+        foreach (var item in batch.Items)
+        {
+            queued += item.NewId is not null && !item.AlreadyReplayed ? 1 : 0;
+        }
+
+        RefusalDocument? refused = null;
+        if (batch.Refused is { } refusal)
+        {
+            // The batch stopped at a refused request: with nothing queued the answer is the refusal's own status.
+            refused = new RefusalDocument { Reason = refusal.Code, Message = refusal.Reason, RetryAfter = AdmissionResponses.RetryAfterSeconds(refusal) };
+            if (queued == 0)
+            {
+                AdmissionResponses.SetHead(context.Response, refusal);
+            }
+        }
+
         context.Response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(context.Response.Body, new ReplayDocument { Replayed = items, Next = batch.Next }, ListJsonContext.Default.ReplayDocument, context.RequestAborted).ConfigureAwait(false);
+        var document = new ReplayDocument { Replayed = items, Next = batch.Next, Queued = queued, Refused = refused };
+        await JsonSerializer.SerializeAsync(context.Response.Body, document, ListJsonContext.Default.ReplayDocument, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static RequestState? ParseState(string? text)

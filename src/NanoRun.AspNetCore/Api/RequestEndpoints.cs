@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using NanoRun.Admission;
 using NanoRun.AspNetCore.Authorization;
 using NanoRun.Metrics;
 using NanoRun.Queue;
@@ -223,10 +224,23 @@ internal static partial class RequestEndpoints
         }
 
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
-        var id = await engine.RetryAsync(record, context.RequestAborted).ConfigureAwait(false);
-        if (id is null)
+        if (engine.Units.Find(record.Unit) is not { } unit)
+        {
+            await WritePlainAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
+            return;
+        }
+
+        var result = await engine.RetryAsync(unit, record, context.RequestAborted).ConfigureAwait(false);
+        if (result is null)
         {
             await WritePlainAsync(context, StatusCodes.Status410Gone, "the saved request body is no longer stored").ConfigureAwait(false);
+            return;
+        }
+
+        if (result.Value.Id is not { } id)
+        {
+            // A retry is a new request: the same admission rule as POST, the same answer.
+            await AdmissionResponses.WriteAsync(context, result.Value.Admission).ConfigureAwait(false);
             return;
         }
 
@@ -364,27 +378,6 @@ internal static partial class RequestEndpoints
             }
         }
 
-        if (context.RequestServices.GetRequiredService<UnitRateLimits>().TryAcquire(unit) is { } retryAfter)
-        {
-            // Nothing is stored; Retry-After says when the bucket holds a token again.
-            engine.Metrics.Refused(unit.Name, RefusalReasons.Rate);
-            context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            await WritePlainAsync(context, StatusCodes.Status429TooManyRequests, string.Create(
-                CultureInfo.InvariantCulture, $"unit {unit.Name} accepts at most {unit.Rate!.PerSecond} requests per second (burst {unit.Rate.Burst})")).ConfigureAwait(false);
-            return null;
-        }
-
-        if (await engine.CheckCapacityAsync(unit, context.RequestAborted).ConfigureAwait(false) is { } refusal)
-        {
-            // Nothing is stored; the client tries again later and existing work goes on.
-            engine.Metrics.Refused(unit.Name, refusal == CapacityRefusal.QueueFull ? RefusalReasons.QueueFull : RefusalReasons.DiskFull);
-            context.Response.Headers.RetryAfter = "1";
-            await WritePlainAsync(context, StatusCodes.Status503ServiceUnavailable, refusal == CapacityRefusal.QueueFull
-                ? string.Create(CultureInfo.InvariantCulture, $"unit {unit.Name} already has max_queue ({unit.MaxQueue}) requests waiting")
-                : "the data folder is low on free space").ConfigureAwait(false);
-            return null;
-        }
-
         // The unit's max_request governs, enforced while streaming; the server-wide limit would cut large bodies of unlimited units.
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
@@ -406,18 +399,24 @@ internal static partial class RequestEndpoints
         try
         {
             var incoming = new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context), Verifier = verifier };
-            if (dedupeKey is null)
+            // The engine applies the admission rule (rate, min_free_disk, max_queue) before it reads the body.
+            var result = dedupeKey is null
+                ? await engine.EnqueueAsync(unit, incoming, context.RequestAborted).ConfigureAwait(false)
+                : await engine.EnqueueOnceAsync(unit, incoming, dedupeKey, context.RequestAborted).ConfigureAwait(false);
+            if (!result.Admission.IsAdmitted)
             {
-                return await engine.EnqueueAsync(unit, incoming, context.RequestAborted).ConfigureAwait(false);
+                // Nothing is stored; Retry-After says when to send again, and existing work goes on.
+                await AdmissionResponses.WriteAsync(context, result.Admission).ConfigureAwait(false);
+                return null;
             }
 
-            if (await engine.EnqueueOnceAsync(unit, incoming, dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } id)
+            if (result.Id is { } id)
             {
                 return id;
             }
 
             // A concurrent request with the same key was stored first: answer with its id.
-            if (await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } first)
+            if (dedupeKey is not null && await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } first)
             {
                 context.Response.Headers[IdempotentReplayedHeader] = "true";
                 return first;
@@ -437,14 +436,6 @@ internal static partial class RequestEndpoints
         {
             engine.Metrics.Refused(unit.Name, RefusalReasons.TooLarge);
             await WritePlainAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
-            return null;
-        }
-        catch (IOException e) when (IsDiskFull(e))
-        {
-            // The blob store removed the partial body; nothing was queued.
-            engine.Metrics.Refused(unit.Name, RefusalReasons.DiskFull);
-            context.Response.Headers.RetryAfter = "5";
-            await WritePlainAsync(context, StatusCodes.Status507InsufficientStorage, "the data folder ran out of space while saving the request").ConfigureAwait(false);
             return null;
         }
     }
@@ -477,9 +468,6 @@ internal static partial class RequestEndpoints
 
         return true;
     }
-
-    /// <summary>ENOSPC (28) on Linux, ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) elsewhere.</summary>
-    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 112 or 39;
 
     /// <summary>The client's address as text, IPv4 rather than IPv4-mapped IPv6; <c>null</c> when unknown.</summary>
     private static string? RemoteAddress(HttpContext context) =>

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using NanoRun.Admission;
+using NanoRun.AspNetCore.Api;
 using NanoRun.Requests;
 using NanoRun.Storage;
 
@@ -47,7 +49,7 @@ internal sealed partial class UiEndpoints
             contentType = declared.Length > 0 ? declared : DefaultContentType;
         }
 
-        string id;
+        EnqueueResult result;
         await using (body.ConfigureAwait(false))
         {
             KeyValuePair<string, string>[] headers =
@@ -58,7 +60,7 @@ internal sealed partial class UiEndpoints
             try
             {
                 var request = new IncomingRequest(HttpMethods.Post, "/api/" + unit.Name + "/", headers, body);
-                id = await engine.EnqueueAsync(unit, request, context.RequestAborted).ConfigureAwait(false);
+                result = await engine.EnqueueAsync(unit, request, context.RequestAborted).ConfigureAwait(false);
             }
             catch (BodyTooLargeException)
             {
@@ -66,6 +68,12 @@ internal sealed partial class UiEndpoints
                 await MessageAsync(context, session, StatusCodes.Status413PayloadTooLarge, "Payload too large", text, session.Unit(unit.Name)).ConfigureAwait(false);
                 return;
             }
+        }
+
+        if (result.Id is not { } id)
+        {
+            await NotQueuedAsync(context, session, result.Admission, session.Unit(unit.Name)).ConfigureAwait(false);
+            return;
         }
 
         context.Response.Redirect(session.Request(unit.Name, id));
@@ -80,10 +88,16 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        var id = await Engine(context).RetryAsync(record, context.RequestAborted).ConfigureAwait(false);
-        if (id is null)
+        var result = await Engine(context).RetryAsync(unit, record, context.RequestAborted).ConfigureAwait(false);
+        if (result is null)
         {
             await MessageAsync(context, session, StatusCodes.Status410Gone, "Cannot retry", "The saved payload is no longer stored.", session.Request(unit.Name, record.Id)).ConfigureAwait(false);
+            return;
+        }
+
+        if (result.Value.Id is not { } id)
+        {
+            await NotQueuedAsync(context, session, result.Value.Admission, session.Request(unit.Name, record.Id)).ConfigureAwait(false);
             return;
         }
 
@@ -114,12 +128,29 @@ internal sealed partial class UiEndpoints
         }
 
         var text = string.Create(CultureInfo.InvariantCulture, $"Queued {queued} new requests from the newest {batch.Items.Count} failed ones; {earlier} had been replayed before.");
-        if (batch.Next is not null)
+        if (batch.Refused is { } refused)
+        {
+            text += " Stopped before the rest: " + refused.Reason + ".";
+            if (queued == 0)
+            {
+                await NotQueuedAsync(context, session, refused, session.Unit(unit.Name)).ConfigureAwait(false);
+                return;
+            }
+        }
+        else if (batch.Next is not null)
         {
             text += string.Create(CultureInfo.InvariantCulture, $" Older failed requests remain; one press replays at most {ReplayBatch}.");
         }
 
         await MessageAsync(context, session, StatusCodes.Status200OK, "Failed requests replayed", text, session.Unit(unit.Name)).ConfigureAwait(false);
+    }
+
+    /// <summary>The "Not queued" page: the admission rule refused the request, with the API's status code and <c>Retry-After</c>.</summary>
+    private static Task NotQueuedAsync(HttpContext context, UiSession session, AdmissionResult refusal, string back)
+    {
+        AdmissionResponses.SetHead(context.Response, refusal);
+        var text = string.Create(CultureInfo.InvariantCulture, $"Nothing was stored: {refusal.Reason}. Try again in {AdmissionResponses.RetryAfterSeconds(refusal)} s.");
+        return MessageAsync(context, session, AdmissionResponses.StatusCode(refusal), "Not queued", text, back);
     }
 
     /// <summary><c>POST /units/{unit}/requests/{id}/cancel</c>: no further attempts; a running attempt is stopped.</summary>

@@ -30,6 +30,9 @@ internal sealed class CallbackOptions
 
     /// <summary>Callbacks claimed per round; default 16.</summary>
     public int Batch { get; set; } = 16;
+
+    /// <summary>Networks a caller's <c>X-Callback-Url</c> may reach although they are internal (loopback, private, …); default none.</summary>
+    public IReadOnlyList<System.Net.IPNetwork> AllowNetworks { get; set; } = [];
 }
 
 /// <summary>
@@ -61,6 +64,9 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
     private readonly ILogger<CallbackDispatcher> _logger;
     private readonly CancellationTokenSource _stop = new();
     private HttpClient? _client;
+
+    // Only for URLs a caller chose: every connection is checked against the address policy after DNS, and no proxy is used.
+    private HttpClient? _callerClient;
     private Task _loop = Task.CompletedTask;
     private readonly Lock _gate = new();
     private int _lifecycle; // 0 new, 1 started, 2 stopped; changed under _gate
@@ -100,6 +106,18 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
                 ActivityHeadersPropagator = null,
             })
             { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            var filter = new CallbackAddressFilter(_options.AllowNetworks);
+            _callerClient = new HttpClient(new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                UseProxy = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                ActivityHeadersPropagator = null,
+                ConnectCallback = (context, cancellationToken) => filter.ConnectAsync(context.DnsEndPoint, cancellationToken),
+            })
+            { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
             var stop = _stop.Token;
             _loop = Task.Run(() => LoopAsync(store, stop), CancellationToken.None);
             return Task.CompletedTask;
@@ -123,6 +141,7 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
         await _stop.CancelAsync().ConfigureAwait(false);
         await loop.ConfigureAwait(false);
         _client?.Dispose();
+        _callerClient?.Dispose();
     }
 
     public async ValueTask DisposeAsync()
@@ -206,7 +225,8 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
     {
         var record = await _engine.Store.GetAsync(callback.RequestId, stop).ConfigureAwait(false);
         var unit = _engine.Units.Find(callback.Unit);
-        var url = record is null || unit is null ? null : CallbackTarget.For(unit, SavedHeaders.Split(record.Headers, out _));
+        var fromCaller = false;
+        var url = record is null || unit is null ? null : CallbackTarget.For(unit, SavedHeaders.Split(record.Headers, out _), out fromCaller);
         var now = _time.GetUtcNow();
         if (record is null || unit is null || url is null || !Wanted(unit, record.State))
         {
@@ -222,12 +242,15 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
             timeout.CancelAfter(_options.Timeout);
             try
             {
-                status = await PostAsync(unit, record, url, timeout.Token).ConfigureAwait(false);
+                status = await PostAsync(fromCaller ? _callerClient! : _client!, unit, record, url, timeout.Token).ConfigureAwait(false);
                 error = status is >= 200 and < 300 ? null : "receiver answered " + status.Value.ToString(CultureInfo.InvariantCulture);
             }
             catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !stop.IsCancellationRequested))
             {
-                error = e is OperationCanceledException ? "timed out" : e.Message;
+                // The stored error is what any caller of the unit may read: never the address, port or socket error.
+                var refused = IsRefused(e);
+                error = e is OperationCanceledException ? "timed out" : refused ? "callback target refused by policy" : "callback delivery failed";
+                LogDeliveryError(_logger, callback.RequestId, refused, e);
             }
         }
 
@@ -237,6 +260,19 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
         var next = state == CallbackState.Pending ? _time.GetUtcNow() + Backoff(_options, attempt) : _time.GetUtcNow();
         await store.RecordCallbackAsync(new CallbackDelivery(callback.RequestId, state, attempt, status, error, next), stop).ConfigureAwait(false);
         LogDelivered(_logger, callback.RequestId, url.GetLeftPart(UriPartial.Path), attempt, state, status ?? 0);
+    }
+
+    private static bool IsRefused(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is CallbackRefusedException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool Wanted(UnitDefinition unit, RequestState state)
@@ -252,7 +288,7 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
     }
 
     /// <summary>Posts the final attempt; returns the receiver's status code.</summary>
-    private async Task<int> PostAsync(UnitDefinition unit, RequestRecord record, Uri url, CancellationToken cancellationToken)
+    private async Task<int> PostAsync(HttpClient client, UnitDefinition unit, RequestRecord record, Uri url, CancellationToken cancellationToken)
     {
         var final = record.Attempts.Count > 0 ? record.Attempts[^1] : null;
         using var request = new HttpRequestMessage(HttpMethod.Post, url);
@@ -313,7 +349,7 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
         request.Headers.TryAddWithoutValidation("X-Nano-Run-Unit", record.Unit);
         request.Headers.TryAddWithoutValidation("X-Nano-Run-Outcome", record.State.ToWire());
         request.Headers.TryAddWithoutValidation("X-Nano-Run-Attempts", record.Attempts.Count.ToString(CultureInfo.InvariantCulture));
-        using var response = await _client!.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         return (int)response.StatusCode;
     }
 
@@ -336,6 +372,9 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
 
     [LoggerMessage(EventId = 3400, Level = LogLevel.Error, Message = "Callback delivery loop failed; backing off")]
     private static partial void LogLoopError(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3402, Level = LogLevel.Warning, Message = "Request {RequestId}: callback try failed (refused by address policy: {Refused})")]
+    private static partial void LogDeliveryError(ILogger logger, string requestId, bool refused, Exception exception);
 
     [LoggerMessage(EventId = 3401, Level = LogLevel.Information, Message = "Request {RequestId}: callback to {Url} try {Attempt} is {State} (status {Status})")]
     private static partial void LogDelivered(ILogger logger, string requestId, string url, int attempt, CallbackState state, int status);

@@ -42,7 +42,7 @@ internal static class ServerConfigLoader
         var root = YamlSection.Load(yamlText, fileName, ServerError);
         root.AllowOnly(
             "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time", "max_wait", "max_connections",
-            "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format", "watch");
+            "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format", "watch", "callbacks");
 
         var defaults = new ServerOptions();
         var storage = root.GetSection("storage");
@@ -68,7 +68,31 @@ internal static class ServerConfigLoader
             LeaseDuration = storage?.GetDuration("lease", allowZero: false) ?? defaults.LeaseDuration,
             Metrics = ReadMetrics(root.GetSection("metrics")),
             LogFormat = ReadLogFormat(root) ?? defaults.LogFormat,
+            CallbackAllowNetworks = ReadAllowNetworks(root.GetSection("callbacks")),
         };
+    }
+
+    private static List<System.Net.IPNetwork> ReadAllowNetworks(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return [];
+        }
+
+        section.AllowOnly("allow_networks");
+        var texts = section.GetStringList("allow_networks");
+        var networks = new List<System.Net.IPNetwork>(texts.Count);
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (!System.Net.IPNetwork.TryParse(texts[i].Trim(), out var network))
+            {
+                throw section.ItemError("allow_networks", i, $"must be a network in CIDR notation such as 127.0.0.0/8 or fd00::/8, got '{texts[i]}'");
+            }
+
+            networks.Add(network);
+        }
+
+        return networks;
     }
 
     private static MetricsOptions ReadMetrics(YamlSection? section)

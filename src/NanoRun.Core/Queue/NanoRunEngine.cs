@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NanoRun.Admission;
 using NanoRun.Metrics;
 using NanoRun.Output;
 using NanoRun.Requests;
@@ -26,7 +27,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     private readonly ILogger<NanoRunEngine> _logger;
     private readonly NanoRunMetrics _metrics;
     private readonly CompletionSignals _completions = new();
-    private readonly DiskGuard _diskGuard = new();
+    private readonly AdmissionGate _admission;
     private readonly LiveOutputs _liveOutputs = new();
 
     // Running attempts of this node by request id; owned by the unit workers, read by Cancel and the lease keeper.
@@ -58,6 +59,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         _time = time;
         _logger = logger;
         _metrics = metrics ?? new NanoRunMetrics();
+        _admission = new AdmissionGate(options, time, _metrics, WaitingAsync);
     }
 
     public UnitCatalog Units => _units;
@@ -75,15 +77,18 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     /// <summary>Output of the attempts running on this node, for readers that follow it.</summary>
     public LiveOutputs LiveOutputs => _liveOutputs;
 
-    /// <summary>Saves a request durably and queues it; returns its id only once body and record are on disk.</summary>
+    /// <summary>
+    /// Passes a new request through the admission rule, then saves it durably and queues it; the id comes back only once
+    /// body and record are on disk. A refusal (rate, free disk, <c>max_queue</c>, disk full while saving) stores nothing.
+    /// </summary>
     /// <exception cref="BodyTooLargeException">The body is over the unit's <c>max_request</c>; nothing is stored.</exception>
     /// <exception cref="BodyRefusedException">The request's verifier refused the body; nothing is stored.</exception>
-    public async Task<string> EnqueueAsync(UnitDefinition unit, IncomingRequest request, CancellationToken cancellationToken) =>
-        (await EnqueueAsync(unit.Name, request, unit.MaxRequest, null, cancellationToken).ConfigureAwait(false))!;
+    public Task<EnqueueResult> EnqueueAsync(UnitDefinition unit, IncomingRequest request, CancellationToken cancellationToken) =>
+        EnqueueAsync(unit, request, unit.MaxRequest, null, cancellationToken);
 
-    /// <summary>Like <see cref="EnqueueAsync(UnitDefinition, IncomingRequest, CancellationToken)"/>, but returns <c>null</c> and keeps nothing when a request with <paramref name="dedupeKey"/> is already stored.</summary>
-    internal Task<string?> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
-        EnqueueAsync(unit.Name, request, unit.MaxRequest, dedupeKey, cancellationToken);
+    /// <summary>Like <see cref="EnqueueAsync(UnitDefinition, IncomingRequest, CancellationToken)"/>, but answers an admitted result without an id, keeping nothing, when a request with <paramref name="dedupeKey"/> is already stored.</summary>
+    internal Task<EnqueueResult> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
+        EnqueueAsync(unit, request, unit.MaxRequest, dedupeKey, cancellationToken);
 
     /// <summary>
     /// The store's dedupe key for a client's idempotency key: per unit and per authenticated caller, and apart from the
@@ -96,15 +101,34 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             ? "idem:" + unit + ":" + key
             : "idem@" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(principal))) + ":" + unit + ":" + key;
 
-    private async Task<string?> EnqueueAsync(string unitName, IncomingRequest request, long maxLength, string? dedupeKey, CancellationToken cancellationToken)
+    private async Task<EnqueueResult> EnqueueAsync(UnitDefinition unit, IncomingRequest request, long maxLength, string? dedupeKey, CancellationToken cancellationToken)
     {
+        // Every way a request is stored comes through here, so the admission rule holds for all of them.
+        var admission = await _admission.CheckAsync(unit, cancellationToken).ConfigureAwait(false);
+        if (!admission.IsAdmitted)
+        {
+            return EnqueueResult.Refused(admission);
+        }
+
+        var unitName = unit.Name;
         var id = RequestId.New(_time);
 
         // Durability order: (1) the body is written, fsynced and renamed into place by the blob store,
         // (2) the row that points at it is committed, (3) only then does the caller see the id.
         // A verifier sees the body in the same pass that stores it; a refused body is removed before any row exists.
         var source = request.Verifier is { } verifier ? new TappedStream(request.Body, verifier) : request.Body;
-        var body = await _blobs.WriteAsync(id + "/body", source, maxLength, cancellationToken).ConfigureAwait(false);
+        BodyRef body;
+        try
+        {
+            body = await _blobs.WriteAsync(id + "/body", source, maxLength, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            // The blob store removed the partial body; nothing was queued.
+            _admission.Count(unitName, AdmissionResult.DiskFull);
+            return EnqueueResult.Refused(AdmissionResult.DiskFull);
+        }
+
         if (request.Verifier is { } check && !check.Verify())
         {
             await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
@@ -118,7 +142,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             added = await _store.EnqueueAsync(
                 new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey)
                 {
-                    Callback = _units.Find(unitName) is { } unit && Callbacks.CallbackTarget.For(unit, request.Headers) is not null,
+                    Callback = Callbacks.CallbackTarget.For(_units.Find(unitName) ?? unit, request.Headers) is not null,
                 },
                 cancellationToken).ConfigureAwait(false);
             _metrics.StoreCall(StoreOperations.Enqueue, _time.GetElapsedTime(started));
@@ -132,7 +156,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         if (!added)
         {
             await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
-            return null;
+            return new EnqueueResult(null, AdmissionResult.Admitted);
         }
 
         if (_workers.TryGetValue(unitName, out var worker))
@@ -142,28 +166,18 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
 
         _metrics.Accepted(unitName);
         LogAccepted(_logger, unitName, id);
-        return id;
+        return new EnqueueResult(id, AdmissionResult.Admitted);
     }
 
-    /// <summary>Returns why a new request for <paramref name="unit"/> must be refused before anything is stored, or <c>null</c> when there is room.</summary>
-    public async ValueTask<CapacityRefusal?> CheckCapacityAsync(UnitDefinition unit, CancellationToken cancellationToken)
-    {
-        if (_options.MinFreeDisk > 0 && _options.DiskGuardPath is { } path && _diskGuard.FreeBytes(path, _time) < _options.MinFreeDisk)
-        {
-            return CapacityRefusal.DiskFull;
-        }
+    /// <summary>ENOSPC (28) on Linux, ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) elsewhere.</summary>
+    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 112 or 39;
 
-        if (unit.MaxQueue > 0 && _workers.TryGetValue(unit.Name, out var worker)
-            && await worker.WaitingAsync(cancellationToken).ConfigureAwait(false) >= unit.MaxQueue)
-        {
-            return CapacityRefusal.QueueFull;
-        }
+    /// <summary>Requests of <paramref name="unit"/> waiting on this node's count (queued or retrying), for <c>max_queue</c>.</summary>
+    private async ValueTask<long> WaitingAsync(UnitDefinition unit, CancellationToken cancellationToken) =>
+        _workers.TryGetValue(unit.Name, out var worker) ? await worker.WaitingAsync(cancellationToken).ConfigureAwait(false) : 0;
 
-        return null;
-    }
-
-    /// <summary>Queues a new request with the saved content of <paramref name="original"/>; returns the new id, or <c>null</c> when the body is gone.</summary>
-    public async Task<string?> RetryAsync(RequestRecord original, CancellationToken cancellationToken)
+    /// <summary>Queues a new request of <paramref name="unit"/> with the saved content of <paramref name="original"/>, through the admission rule; <c>null</c> when the body is gone.</summary>
+    public async Task<EnqueueResult?> RetryAsync(UnitDefinition unit, RequestRecord original, CancellationToken cancellationToken)
     {
         var body = await _blobs.OpenReadAsync(original.Body, cancellationToken).ConfigureAwait(false);
         if (body is null)
@@ -175,7 +189,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         {
             // The copy is not limited by max_request: the content was accepted once already.
             var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body);
-            return await EnqueueAsync(original.Unit, request, 0, null, cancellationToken).ConfigureAwait(false);
+            return await EnqueueAsync(unit, request, 0, null, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -185,7 +199,8 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
     /// <summary>
     /// Replays up to <paramref name="limit"/> failed requests of <paramref name="unit"/>, newest first and older than
     /// <paramref name="before"/> when set. Each failed request is replayed at most once however often this runs (its replay
-    /// is stored under the dedupe key <c>replay:{id}</c>); the failed requests themselves stay as they are.
+    /// is stored under the dedupe key <c>replay:{id}</c>); the failed requests themselves stay as they are. The batch stops at
+    /// the first request the admission rule refuses; the refusal comes back with the requests handled before it.
     /// </summary>
     public async Task<ReplayBatch> ReplayFailedAsync(UnitDefinition unit, int limit, string? before, CancellationToken cancellationToken)
     {
@@ -210,7 +225,13 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
             var record = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
             if (record is { State: RequestState.Failed })
             {
-                var (newId, earlier) = await ReplayOnceAsync(record, cancellationToken).ConfigureAwait(false);
+                var (newId, earlier, refused) = await ReplayOnceAsync(unit, record, cancellationToken).ConfigureAwait(false);
+                if (refused is not null)
+                {
+                    // Nothing after the refused request is looked at; the cursor resumes at the refused one.
+                    return new ReplayBatch(items, items.Count > 0 ? items[^1].OriginalId : before) { Refused = refused };
+                }
+
                 items.Add(new ReplayedRequest(id, newId, earlier));
             }
         }
@@ -218,25 +239,30 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable
         return new ReplayBatch(items, next);
     }
 
-    private async Task<(string? Id, bool Earlier)> ReplayOnceAsync(RequestRecord original, CancellationToken cancellationToken)
+    private async Task<(string? Id, bool Earlier, AdmissionResult? Refused)> ReplayOnceAsync(UnitDefinition unit, RequestRecord original, CancellationToken cancellationToken)
     {
         var key = "replay:" + original.Id;
         if (await _store.FindByDedupeKeyAsync(key, cancellationToken).ConfigureAwait(false) is { } existing)
         {
-            return (existing, true);
+            return (existing, true, null);
         }
 
         var body = await _blobs.OpenReadAsync(original.Body, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
-            return (null, false);
+            return (null, false, null);
         }
 
         await using (body.ConfigureAwait(false))
         {
             var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body);
-            var id = await EnqueueAsync(original.Unit, request, 0, key, cancellationToken).ConfigureAwait(false);
-            return id is not null ? (id, false) : (await _store.FindByDedupeKeyAsync(key, cancellationToken).ConfigureAwait(false), true);
+            var result = await EnqueueAsync(unit, request, 0, key, cancellationToken).ConfigureAwait(false);
+            if (!result.Admission.IsAdmitted)
+            {
+                return (null, false, result.Admission);
+            }
+
+            return result.Id is { } id ? (id, false, null) : (await _store.FindByDedupeKeyAsync(key, cancellationToken).ConfigureAwait(false), true, null);
         }
     }
 

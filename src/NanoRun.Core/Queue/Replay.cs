@@ -9,4 +9,8 @@ internal sealed record ReplayedRequest(string OriginalId, string? NewId, bool Al
 /// <summary>The outcome of one bounded bulk replay.</summary>
 /// <param name="Items">The failed requests looked at, newest first.</param>
 /// <param name="Next">The cursor (<c>before</c>) for the next batch, or <c>null</c> when no older failed request exists.</param>
-internal sealed record ReplayBatch(IReadOnlyList<ReplayedRequest> Items, string? Next);
+internal sealed record ReplayBatch(IReadOnlyList<ReplayedRequest> Items, string? Next)
+{
+    /// <summary>The admission refusal that stopped the batch, or <c>null</c> when every request was handled.</summary>
+    public Admission.AdmissionResult? Refused { get; init; }
+}

@@ -321,8 +321,13 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
         await using (body.ConfigureAwait(false))
         {
             var request = new IncomingRequest(Method, entry.Uri, entry.Headers, body);
-            var id = await _engine.EnqueueOnceAsync(entry.Unit, request, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
-            if (id is null)
+            var result = await _engine.EnqueueOnceAsync(entry.Unit, request, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
+            if (!result.Admission.IsAdmitted)
+            {
+                // A fire takes the same admission rule as any request: a refused tick is skipped, not kept for later.
+                LogTickRefused(_logger, entry.Unit.Name, entry.Label, tick, result.Admission.Reason);
+            }
+            else if (result.Id is not { } id)
             {
                 LogTickTaken(_logger, entry.Unit.Name, entry.Label, tick);
             }
@@ -365,6 +370,9 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "Unit {Unit} schedule {Entry}: no further ticks")]
     private static partial void LogNoMoreTicks(ILogger logger, string unit, string entry);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Warning, Message = "Unit {Unit} schedule {Entry}: tick {Tick:o} not queued: {Reason}; tick skipped, the next one tries again")]
+    private static partial void LogTickRefused(ILogger logger, string unit, string entry, DateTimeOffset tick, string reason);
 
     [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "Unit {Unit}: schedules not started: {Reason}")]
     private static partial void LogInvalidSchedule(ILogger logger, string unit, string reason);

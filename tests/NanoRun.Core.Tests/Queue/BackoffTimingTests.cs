@@ -118,8 +118,8 @@ public sealed class BackoffTimingTests
             return world;
         }
 
-        public Task<string> EnqueueAsync(UnitDefinition unit) =>
-            Engine.EnqueueAsync(unit, new IncomingRequest("POST", "/api/" + unit.Name + "/", [], Stream.Null), CancellationToken.None);
+        public async Task<string> EnqueueAsync(UnitDefinition unit) =>
+            (await Engine.EnqueueAsync(unit, new IncomingRequest("POST", "/api/" + unit.Name + "/", [], Stream.Null), CancellationToken.None)).Id!;
 
         /// <summary>Polls the store until the request has <paramref name="count"/> attempts and is not running, for at most a minute.</summary>
         public async Task<RequestRecord> WaitForAttemptsAsync(string id, int count)

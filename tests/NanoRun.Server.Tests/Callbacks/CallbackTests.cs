@@ -14,6 +14,9 @@ namespace NanoRun.Server.Tests.Callbacks;
 public sealed class CallbackTests
 {
     private const string Secret = "callback-secret";
+
+    /// <summary>Lets a caller's <c>X-Callback-Url</c> reach the loopback receiver, which the default policy refuses.</summary>
+    private const string AllowLoopback = "callbacks:\n  allow_networks: [127.0.0.0/8]\n";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -120,7 +123,7 @@ public sealed class CallbackTests
     public async Task CallbackUrlHeader_Allowed_DeliversToTheRequestsUrl()
     {
         await using var receiver = await Receiver.StartAsync();
-        await using var world = await TestWorld.Create()
+        await using var world = await TestWorld.Create(AllowLoopback)
             .WithUnit("open", "command: 'echo mine'\nallow_callback_url: true\n")
             .StartAsync();
 
@@ -137,6 +140,28 @@ public sealed class CallbackTests
         Assert.Equal("?job=7", delivery.Query);
         Assert.Equal("mine\n", delivery.Body);
         Assert.False(plainRecord.TryGetProperty("callback", out _));
+    }
+
+    [Fact]
+    public async Task CallbackUrlHeader_LoopbackTarget_RefusedWithGenericErrorUnlessNetworkAllowed()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        await using var world = await TestWorld.Create()
+            .WithUnit("open", "command: 'echo mine'\nallow_callback_url: true\n")
+            .StartAsync();
+        var mapped = receiver.Url.ToString().Replace("127.0.0.1", "[::ffff:127.0.0.1]", StringComparison.Ordinal);
+
+        using var direct = await PostWithCallbackUrlAsync(world, "open", receiver.Url.ToString());
+        using var viaMapped = await PostWithCallbackUrlAsync(world, "open", mapped);
+        var first = await WaitCallbackAttemptsAsync(world, "open", direct.Headers.GetValues("X-Correlation-Id").Single(), 1);
+        var second = await WaitCallbackAttemptsAsync(world, "open", viaMapped.Headers.GetValues("X-Correlation-Id").Single(), 1);
+
+        Assert.Equal(0, receiver.Count);
+        foreach (var record in new[] { first, second })
+        {
+            var error = record.GetProperty("callback").GetProperty("last_error").GetString();
+            Assert.Equal("callback target refused by policy", error);
+        }
     }
 
     [Fact]

@@ -1,14 +1,4 @@
-namespace NanoRun.Queue;
-
-/// <summary>Why a new request is refused before anything is stored.</summary>
-public enum CapacityRefusal
-{
-    /// <summary>The unit's <c>max_queue</c> requests are already waiting.</summary>
-    QueueFull,
-
-    /// <summary>The data folder's file system is below <c>min_free_disk</c>.</summary>
-    DiskFull,
-}
+namespace NanoRun.Admission;
 
 /// <summary>Free space of the data folder's file system, read at most once a second.</summary>
 internal sealed class DiskGuard

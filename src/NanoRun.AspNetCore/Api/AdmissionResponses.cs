@@ -1,0 +1,35 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using NanoRun.Admission;
+
+namespace NanoRun.AspNetCore.Api;
+
+/// <summary>The one place an admission refusal becomes an HTTP answer, for the API and the UI alike.</summary>
+internal static class AdmissionResponses
+{
+    /// <summary>429 for <c>rate</c>, 503 for <c>max_queue</c> and <c>min_free_disk</c>, 507 when the disk filled up while saving.</summary>
+    public static int StatusCode(AdmissionResult result) => result.Outcome switch
+    {
+        AdmissionOutcome.Admitted => StatusCodes.Status200OK,
+        AdmissionOutcome.RateLimited => StatusCodes.Status429TooManyRequests,
+        AdmissionOutcome.DiskFull => StatusCodes.Status507InsufficientStorage,
+        _ => StatusCodes.Status503ServiceUnavailable,
+    };
+
+    /// <summary>Sets the status and <c>Retry-After</c> (whole seconds, at least 1) of a refusal; the caller writes the body.</summary>
+    public static void SetHead(HttpResponse response, AdmissionResult result)
+    {
+        response.StatusCode = StatusCode(result);
+        response.Headers.RetryAfter = RetryAfterSeconds(result).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Answers a refusal as plain text: status, <c>Retry-After</c> and the reason.</summary>
+    public static Task WriteAsync(HttpContext context, AdmissionResult result)
+    {
+        SetHead(context.Response, result);
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(result.Reason + "\n", context.RequestAborted);
+    }
+
+    public static long RetryAfterSeconds(AdmissionResult result) => Math.Max(1, (long)Math.Ceiling(result.RetryAfter.TotalSeconds));
+}
