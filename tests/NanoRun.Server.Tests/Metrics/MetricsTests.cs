@@ -2,6 +2,11 @@ using System.Net;
 
 namespace NanoRun.Server.Tests.Metrics;
 
+/// <summary>
+/// Runs alone: every host in this process listens to every <c>NanoRun</c> meter, and a host of another test stopping
+/// while these scrape ends streams they share, so their series would come and go with other tests' hosts.
+/// </summary>
+[Collection(MetricsCollection.Name)]
 public sealed class MetricsTests
 {
     // Unit names are unique per test: every host in this process listens to every NanoRun meter, so labels keep counts apart.
@@ -152,4 +157,10 @@ public sealed class MetricsTests
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsCollection
+{
+    public const string Name = "Metrics";
 }
