@@ -294,6 +294,23 @@ public sealed partial class UiHttpTests
     }
 
     [Theory]
+    [InlineData("%2Fui%2F..%2Fapi%2Fjob%2Fx%2Frequest")]
+    [InlineData("%2Fui%2F%252e%252e%2Fapi%2Fjob%2Fx%2Frequest")]
+    [InlineData("%2Fui%2F.%2F..%2Fmetrics")]
+    public async Task Login_ReturnWithDotSegments_GoesBackToTheUiHome(string escapedReturn)
+    {
+        await using var provider = await FakeOAuthProvider.StartAsync();
+        await using var world = await UiWorld.Create(provider.ServerYaml()).StartAsync();
+
+        var page = await world.Client.GetStringAsync("ui/auth/login?return=" + escapedReturn);
+        var kept = await world.Client.GetStringAsync("ui/auth/login?return=%2Fui%2Fschedules");
+
+        Assert.Contains("auth/start?return=%2Fui%2F\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("api", page, StringComparison.Ordinal);
+        Assert.Contains("auth/start?return=%2Fui%2Fschedules\"", kept, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(0, HttpStatusCode.Redirect)]
     [InlineData(70 * 1024, HttpStatusCode.BadGateway)]
     public async Task Login_OverHttp_SendsPkceChallengeAndCapsTheProfileAnswer(int profilePadding, HttpStatusCode expected)

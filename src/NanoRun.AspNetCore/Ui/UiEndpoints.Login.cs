@@ -182,11 +182,29 @@ internal sealed partial class UiEndpoints
         }
     }
 
-    /// <summary>Keeps a return address only when it is a path inside the UI, so a login never redirects elsewhere.</summary>
+    /// <summary>
+    /// Keeps a return address only when it is a path inside the UI, so a login never redirects elsewhere; a dot
+    /// segment (<c>/ui/../api/…</c>, also percent-encoded) would lead a browser out of the UI and is refused.
+    /// </summary>
     private static string LocalReturn(string value, string uiBase) =>
         value.StartsWith(uiBase + "/", StringComparison.Ordinal) && !value.StartsWith("//", StringComparison.Ordinal) && !value.Contains('\\', StringComparison.Ordinal)
+            && !HasDotSegment(value)
             ? value
             : uiBase + "/";
+
+    private static bool HasDotSegment(string value)
+    {
+        var end = value.IndexOfAny(['?', '#']);
+        foreach (var segment in (end < 0 ? value : value[..end]).Split('/'))
+        {
+            if (Uri.UnescapeDataString(segment) is "." or "..")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool FixedEquals(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
