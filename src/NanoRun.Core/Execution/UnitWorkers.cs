@@ -24,7 +24,7 @@ internal sealed partial class UnitWorkers : BackgroundRole
     private readonly ILogger _logger;
     private readonly NanoRunMetrics _metrics;
 
-    // The current worker of each unit; written under _lock, read without it.
+    // The current worker of each unit (after the stop, the last ones); written under _lock, read without it.
     private readonly ConcurrentDictionary<string, UnitWorker> _workers = new(StringComparer.Ordinal);
 
     // Guards the set of workers against a reload racing start or stop; never held while awaiting.
@@ -74,12 +74,11 @@ internal sealed partial class UnitWorkers : BackgroundRole
         lock (_lock)
         {
             _active = false;
+            // The workers stay listed, so the running count and wake-ups reach them while their attempts finish.
             foreach (var worker in _workers.Values)
             {
                 RetireLocked(worker);
             }
-
-            _workers.Clear();
         }
 
         return Task.CompletedTask;

@@ -40,9 +40,6 @@ internal abstract partial class BackgroundRole : IHostedService, IAsyncDisposabl
     /// <summary>How long the loops may take to end once <see cref="Stopping"/> fired; default until the stop's own token fires.</summary>
     protected virtual TimeSpan GracePeriod => Timeout.InfiniteTimeSpan;
 
-    /// <summary>Whether the service started and its stop has not begun.</summary>
-    protected bool IsRunning => !_stoppingToken.IsCancellationRequested && Volatile.Read(ref _started) is not null;
-
     /// <summary>Whether a loop of this service (or of a role it runs) has not ended yet.</summary>
     internal virtual bool HasRunningLoops
     {
