@@ -78,7 +78,7 @@ public sealed class BackgroundRoleTests
             "lease keeper" => new LeaseKeeper(world.Store, executor, options, TimeProvider.System, NullLogger.Instance),
             "retention" => new RetentionCleaner(world.Units, world.Store, world.Blobs, new RetentionOptions { Interval = TimeSpan.FromMilliseconds(10) }, TimeProvider.System, NullLogger<RetentionCleaner>.Instance),
             "callbacks" => new CallbackDispatcher(world.Engine, new CallbackOptions(), options, TimeProvider.System, NullLogger<CallbackDispatcher>.Instance),
-            "schedules" => new CronScheduler(world.Units, world.Engine, world.Clock, NullLogger<CronScheduler>.Instance),
+            "schedules" => new CronScheduler(world.Units, world.Admission, world.Clock, NullLogger<CronScheduler>.Instance),
             "unit folder reloader" => new UnitFolderReloader(
                 new UnitCatalog(UnitLoader.LoadDirectory(world.Folder)),
                 new UnitFolderOptions { Directory = world.Folder, Debounce = TimeSpan.FromMilliseconds(10) },
