@@ -44,6 +44,27 @@ internal sealed partial class UnitWorkers : BackgroundRole
 
     protected override TimeSpan GracePeriod => _options.GracefulShutdown;
 
+    internal override bool HasRunningLoops
+    {
+        get
+        {
+            if (base.HasRunningLoops)
+            {
+                return true;
+            }
+
+            foreach (var worker in _workers.Values)
+            {
+                if (worker.HasRunningLoops)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>The current worker of <paramref name="unitName"/>, when the unit is in force and the workers run.</summary>
     public bool TryGetValue(string unitName, [MaybeNullWhen(false)] out UnitWorker worker) => _workers.TryGetValue(unitName, out worker);
 
