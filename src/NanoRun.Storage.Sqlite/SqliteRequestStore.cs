@@ -261,11 +261,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
     /// owner's attempt raced a newer one) the attempt gets the next free number.</remarks>
     public async Task<RequestState?> RecordAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(outcome);
-        if (outcome.NextState is not (RequestState.Succeeded or RequestState.Failed or RequestState.Retrying))
-        {
-            throw new ArgumentException($"an attempt moves a request to succeeded, failed or retrying, not {outcome.NextState.ToWire()}", nameof(outcome));
-        }
+        RequestTransitions.ValidateOutcome(outcome);
 
         var attempt = outcome.Attempt;
         var now = Ms(attempt.CreatedAt);
@@ -289,19 +285,20 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                 owner = reader.IsDBNull(1) ? null : reader.GetString(1);
             }
 
-            long number;
+            AttemptTransition transition;
             using (var next = writer.CreateCommand())
             {
                 next.CommandText = SqliteSchema.NextAttemptNumber;
                 next.Parameters.AddWithValue("@id", outcome.RequestId);
-                number = Math.Max(attempt.Number, (long)(await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
+                var nextFree = (long)(await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                transition = RequestTransitions.RecordAttempt(current, owner, checked((int)nextFree), outcome);
             }
 
             using (var insert = writer.CreateCommand())
             {
                 insert.CommandText = SqliteSchema.InsertAttempt;
                 insert.Parameters.AddWithValue("@request_id", outcome.RequestId);
-                insert.Parameters.AddWithValue("@number", number);
+                insert.Parameters.AddWithValue("@number", transition.Number);
                 insert.Parameters.AddWithValue("@id", attempt.Id);
                 insert.Parameters.AddWithValue("@code", attempt.Code);
                 insert.Parameters.AddWithValue("@headers", HeaderCodec.Encode(attempt.Headers));
@@ -311,25 +308,23 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var applies = current == RequestState.Running && string.Equals(owner, outcome.LeaseOwner, StringComparison.Ordinal);
-            var state = applies ? outcome.NextState : current;
             using (var update = writer.CreateCommand())
             {
-                update.CommandText = applies ? SqliteSchema.ApplyOutcome : SqliteSchema.CountAttempt;
+                update.CommandText = transition.Applies ? SqliteSchema.ApplyOutcome : SqliteSchema.CountAttempt;
                 update.Parameters.AddWithValue("@id", outcome.RequestId);
                 update.Parameters.AddWithValue("@now", now);
-                if (applies)
+                if (transition.Applies)
                 {
-                    update.Parameters.AddWithValue("@state", (int)state);
-                    update.Parameters.AddWithValue("@completed_at", state.IsFinal() ? now : DBNull.Value);
-                    update.Parameters.AddWithValue("@next_run_at", state == RequestState.Retrying ? Ms(outcome.NextRunAt) : DBNull.Value);
+                    update.Parameters.AddWithValue("@state", (int)transition.State);
+                    update.Parameters.AddWithValue("@completed_at", transition.CompletedAt is { } completedAt ? Ms(completedAt) : DBNull.Value);
+                    update.Parameters.AddWithValue("@next_run_at", transition.NextRunAt is { } nextRunAt ? Ms(nextRunAt) : DBNull.Value);
                 }
 
                 await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             transaction.Commit();
-            return state;
+            return transition.State;
         }
         finally
         {
@@ -378,7 +373,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
             select.CommandText = SqliteSchema.SelectState;
             select.Parameters.AddWithValue("@id", requestId);
             var state = await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            return state is null ? null : (RequestState)(long)state;
+            return RequestTransitions.Cancel(state is null ? null : (RequestState)(long)state);
         }
         finally
         {
