@@ -48,7 +48,7 @@ public sealed class TrickleStream(byte[] data, int chunk, int afterReads = int.M
     }
 
     /// <inheritdoc />
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         await Task.Yield();
         return Read(buffer.Span);
