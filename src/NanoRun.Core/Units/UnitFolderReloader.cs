@@ -29,6 +29,7 @@ internal sealed class UnitFolderOptions
 internal sealed partial class UnitFolderReloader : BackgroundRole
 {
     private readonly UnitCatalog _catalog;
+    private readonly AttemptRunnerSelector _runners;
     private readonly UnitFolderOptions _options;
     private readonly ILogger<UnitFolderReloader> _logger;
     private readonly SemaphoreSlim _requested = new(0, int.MaxValue);
@@ -36,10 +37,11 @@ internal sealed partial class UnitFolderReloader : BackgroundRole
     private FileSystemWatcher? _watcher;
     private IReadOnlyDictionary<string, string> _problems = new Dictionary<string, string>();
 
-    public UnitFolderReloader(UnitCatalog catalog, UnitFolderOptions options, ILogger<UnitFolderReloader> logger)
+    public UnitFolderReloader(UnitCatalog catalog, AttemptRunnerSelector runners, UnitFolderOptions options, ILogger<UnitFolderReloader> logger)
         : base(TimeProvider.System)
     {
         _catalog = catalog;
+        _runners = runners;
         _options = options;
         _logger = logger;
     }
@@ -153,6 +155,7 @@ internal sealed partial class UnitFolderReloader : BackgroundRole
                 try
                 {
                     loaded = UnitLoader.LoadFile(Path.Combine(root, relative), name, displayName);
+                    _runners.Check(loaded);
                     RunAsUser.Validate([loaded]);
                 }
                 catch (UnitConfigException e)

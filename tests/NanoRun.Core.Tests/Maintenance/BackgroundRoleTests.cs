@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using NanoRun.Callbacks;
+using NanoRun.Core.Tests.Runners;
 using NanoRun.Core.Tests.Scheduling;
 using NanoRun.Execution;
 using NanoRun.Maintenance;
 using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Retention;
-using NanoRun.Runners;
 using NanoRun.Scheduling;
 using NanoRun.Units;
 
@@ -60,10 +60,10 @@ public sealed class BackgroundRoleTests
     private static BackgroundRole Create(string role, SchedulerWorld world)
     {
         var options = new EngineOptions { LeaseDuration = TimeSpan.FromMilliseconds(30), PollInterval = TimeSpan.FromMilliseconds(10) };
-        var executor = new AttemptExecutor(world.Store, world.Blobs, Runners(), options, TimeProvider.System, NullLogger.Instance, new NanoRunMetrics(), new CompletionSignals());
+        var executor = new AttemptExecutor(world.Store, world.Blobs, TestRunners.ShellAndProxy(), options, TimeProvider.System, NullLogger.Instance, new NanoRunMetrics(), new CompletionSignals());
         return role switch
         {
-            "engine" => new NanoRunEngine(world.Units, world.Store, world.Blobs, Runners(), options, TimeProvider.System, NullLogger<NanoRunEngine>.Instance),
+            "engine" => new NanoRunEngine(world.Units, world.Store, world.Blobs, TestRunners.ShellAndProxy(), options, TimeProvider.System, NullLogger<NanoRunEngine>.Instance),
             "unit workers" => new UnitWorkers(world.Units, world.Store, executor, options, TimeProvider.System, NullLogger.Instance, new NanoRunMetrics()),
             "unit worker" => new UnitWorker(
                 world.Units.Find("job")!,
@@ -81,16 +81,12 @@ public sealed class BackgroundRoleTests
             "schedules" => new CronScheduler(world.Units, world.Admission, world.Clock, NullLogger<CronScheduler>.Instance),
             "unit folder reloader" => new UnitFolderReloader(
                 new UnitCatalog(UnitLoader.LoadDirectory(world.Folder)),
+                TestRunners.ShellAndProxy(),
                 new UnitFolderOptions { Directory = world.Folder, Debounce = TimeSpan.FromMilliseconds(10) },
                 NullLogger<UnitFolderReloader>.Instance),
             _ => throw new ArgumentOutOfRangeException(nameof(role), role, "no such role"),
         };
     }
-
-    private static AttemptRunnerSelector Runners() => new(
-        new BinRunner(NullLogger<BinRunner>.Instance, TimeProvider.System),
-        new CgiRunner(NullLogger<CgiRunner>.Instance, TimeProvider.System),
-        new ProxyRunner(NullLogger<ProxyRunner>.Instance, TimeProvider.System));
 
     private static async Task StartThenStopTwiceAsync(BackgroundRole service)
     {
