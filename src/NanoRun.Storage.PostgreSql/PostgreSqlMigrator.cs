@@ -11,57 +11,57 @@ internal static partial class PostgreSqlMigrator
     /// <exception cref="InvalidOperationException">The database holds a newer schema than this build knows.</exception>
     public static async Task MigrateAsync(NpgsqlDataSource dataSource, ILogger logger, CancellationToken cancellationToken)
     {
-    var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-    await using (connection.ConfigureAwait(false))
-    {
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
         {
-            using (var command = Sql.Command(connection, PostgreSqlSchema.LockForMigration, transaction))
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
             {
-                command.Parameters.Long("lock", PostgreSqlSchema.MigrationLock);
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await ExecuteAsync(connection, transaction, PostgreSqlSchema.CreateVersionTable, cancellationToken).ConfigureAwait(false);
-            int version;
-            using (var command = Sql.Command(connection, PostgreSqlSchema.SelectVersion, transaction))
-            {
-                var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-                if (value is int current)
+                using (var command = Sql.Command(connection, PostgreSqlSchema.LockForMigration, transaction))
                 {
-                    version = current;
+                    command.Parameters.Long("lock", PostgreSqlSchema.MigrationLock);
+                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
-                else
+
+                await ExecuteAsync(connection, transaction, PostgreSqlSchema.CreateVersionTable, cancellationToken).ConfigureAwait(false);
+                int version;
+                using (var command = Sql.Command(connection, PostgreSqlSchema.SelectVersion, transaction))
                 {
-                    version = 0;
-                    await ExecuteAsync(connection, transaction, PostgreSqlSchema.InsertVersion, cancellationToken).ConfigureAwait(false);
+                    var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                    if (value is int current)
+                    {
+                        version = current;
+                    }
+                    else
+                    {
+                        version = 0;
+                        await ExecuteAsync(connection, transaction, PostgreSqlSchema.InsertVersion, cancellationToken).ConfigureAwait(false);
+                    }
                 }
-            }
 
-            var known = PostgreSqlSchema.Migrations.Length;
-            if (version > known)
-            {
-                throw new InvalidOperationException(
-                    $"the PostgreSQL database has nano-run schema version {version}, newer than this build knows ({known}); upgrade nano-run on this node");
-            }
+                var known = PostgreSqlSchema.Migrations.Length;
+                if (version > known)
+                {
+                    throw new InvalidOperationException(
+                        $"the PostgreSQL database has nano-run schema version {version}, newer than this build knows ({known}); upgrade nano-run on this node");
+                }
 
-            for (var i = version; i < known; i++)
-            {
-                await ExecuteAsync(connection, transaction, PostgreSqlSchema.Migrations[i], cancellationToken).ConfigureAwait(false);
-            }
+                for (var i = version; i < known; i++)
+                {
+                    await ExecuteAsync(connection, transaction, PostgreSqlSchema.Migrations[i], cancellationToken).ConfigureAwait(false);
+                }
 
-            if (version < known)
-            {
-                using var update = Sql.Command(connection, PostgreSqlSchema.UpdateVersion, transaction);
-                update.Parameters.Int("version", known);
-                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                LogMigrated(logger, version, known);
-            }
+                if (version < known)
+                {
+                    using var update = Sql.Command(connection, PostgreSqlSchema.UpdateVersion, transaction);
+                    update.Parameters.Int("version", known);
+                    await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    LogMigrated(logger, version, known);
+                }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
-    }
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string text, CancellationToken cancellationToken)
