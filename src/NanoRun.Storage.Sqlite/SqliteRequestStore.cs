@@ -196,7 +196,10 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                         Headers: HeaderCodec.Decode(reader.GetString(6)),
                         Body: ReadBody(reader, 7),
                         AttemptsSoFar: reader.GetInt32(10),
-                        CreatedAt: Time(reader.GetInt64(11)));
+                        CreatedAt: Time(reader.GetInt64(11)))
+                    {
+                        Principal = reader.IsDBNull(12) ? null : reader.GetString(12),
+                    };
                     claimed.Add((reader.GetInt64(1), reader.GetInt64(0), request));
                 }
             }
@@ -716,6 +719,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
         insert.Parameters.Add("@created_at", SqliteType.Integer);
         insert.Parameters.Add("@dedupe_key", SqliteType.Text);
         insert.Parameters.Add("@callback_state", SqliteType.Integer);
+        insert.Parameters.Add("@principal", SqliteType.Text);
         return insert;
     }
 
@@ -858,6 +862,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                 insert.Parameters[8].Value = Ms(request.CreatedAt);
                 insert.Parameters[9].Value = (object?)request.DedupeKey ?? DBNull.Value;
                 insert.Parameters[10].Value = request.Callback ? (int)CallbackState.Pending : DBNull.Value;
+                insert.Parameters[11].Value = (object?)request.Principal ?? DBNull.Value;
                 pending.Added = await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
             }
 

@@ -32,6 +32,9 @@ internal sealed record AttemptContext(
     /// <summary>Receives the result body as it is produced, for live readers; default <c>null</c>.</summary>
     public IByteTap? Output { get; init; }
 
+    /// <summary>Who enqueued the request, or <c>null</c> (anonymous, or a schedule); default <c>null</c>.</summary>
+    public string? Principal { get; init; }
+
     /// <summary>The result stream a runner stores: <paramref name="result"/>, copied to <see cref="Output"/> as it is read.</summary>
     public Stream Observed(Stream result) => Output is { } tap ? new TappedStream(result, tap) : result;
 }
