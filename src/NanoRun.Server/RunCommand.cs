@@ -114,10 +114,10 @@ internal static class RunCommand
     {
         var mode = modeText.Trim().ToUpperInvariant() switch
         {
-            "BIN" => UnitMode.Bin,
-            "CGI" => UnitMode.Cgi,
-            "PROXY" => UnitMode.Proxy,
-            _ => (UnitMode?)null,
+            "BIN" => UnitModes.Bin,
+            "CGI" => UnitModes.Cgi,
+            "PROXY" => UnitModes.Proxy,
+            _ => null,
         };
         if (mode is null)
         {
@@ -140,7 +140,7 @@ internal static class RunCommand
         }
 
         string command;
-        if (mode == UnitMode.Proxy)
+        if (mode == UnitModes.Proxy)
         {
             command = program[0];
             if (program.Length != 1)
@@ -162,15 +162,26 @@ internal static class RunCommand
             return null;
         }
 
-        return new UnitDefinition
+        var unit = new UnitDefinition
         {
             Name = "main",
             Command = command,
-            Mode = mode!.Value,
+            Mode = mode!,
             Attempts = attempts,
             Interval = interval,
             Workers = concurrency,
         };
+        try
+        {
+            unit.Validate();
+        }
+        catch (InvalidOperationException e)
+        {
+            errors.Add(e.Message);
+            return null;
+        }
+
+        return unit;
     }
 
     /// <summary>Joins a program and its arguments into a <c>/bin/sh</c> command that runs exactly them, quoting each word.</summary>

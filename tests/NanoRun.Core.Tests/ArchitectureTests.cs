@@ -16,13 +16,13 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
-    public void Core_PublicTypes_AreOnlyHostFacingOnes()
+    public void Core_PublicRunnerTypes_AreOnlyTheRunnerContract()
     {
         var core = typeof(UnitDefinition).Assembly;
 
-        var publicTypes = core.GetExportedTypes().Select(t => t.Namespace).Distinct().ToList();
+        var publicRunnerTypes = core.GetExportedTypes().Where(t => t.Namespace == "NanoRun.Runners").Select(t => t.Name).Order(StringComparer.Ordinal).ToList();
 
-        Assert.DoesNotContain("NanoRun.Runners", publicTypes);
+        Assert.Equal(["AttemptContext", "AttemptResult", "IAttemptRunner"], publicRunnerTypes);
         Assert.DoesNotContain(typeof(UnitDefinition).Assembly.GetTypes(), t => t.Name.EndsWith("Manager", StringComparison.Ordinal) || t.Name.EndsWith("Helper", StringComparison.Ordinal) || t.Name.EndsWith("Util", StringComparison.Ordinal));
     }
 }

@@ -82,15 +82,6 @@ internal static class Display
     /// <summary>The state's label, as in the API's <c>outcome</c> field.</summary>
     public static string State(RequestState state) => state.ToWire();
 
-    /// <summary>The mode as written in unit files.</summary>
-    public static string Mode(UnitMode mode) => mode switch
-    {
-        UnitMode.Cgi => "cgi",
-        UnitMode.Proxy => "proxy",
-        UnitMode.Handler => "handler",
-        _ => "bin",
-    };
-
     /// <summary>One line per enabled authorization method, naming where credentials go but never a secret.</summary>
     public static IReadOnlyList<string> Authorization(UnitAuthorization authorization)
     {

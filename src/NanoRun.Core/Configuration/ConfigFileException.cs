@@ -3,7 +3,7 @@ using System.Text;
 namespace NanoRun.Configuration;
 
 /// <summary>A configuration file that cannot be read, parsed or validated; the message names the file, the key and the reason.</summary>
-internal class ConfigFileException : Exception
+internal class ConfigFileException : InvalidOperationException
 {
     public ConfigFileException(string fileName, string? key, string reason, int line = 0, int column = 0, Exception? innerException = null)
         : base(Describe(fileName, key, reason, line, column), innerException)

@@ -106,6 +106,13 @@ internal sealed class YamlSection
     /// <summary>Whether <paramref name="key"/> is present with a non-null value.</summary>
     public bool Has(string key) => Find(key) is not null;
 
+    /// <summary>The 1-based line and column of <paramref name="key"/>'s value, or of this section when it is absent.</summary>
+    public (int Line, int Column) PositionOf(string key)
+    {
+        var node = (YamlNode?)Find(key) ?? _node;
+        return ((int)node.Start.Line, (int)node.Start.Column);
+    }
+
     /// <summary>An error about <paramref name="key"/>, placed at its value (or at this section when it is absent).</summary>
     public ConfigFileException Error(string key, string reason) => Error((YamlNode?)Find(key) ?? _node, KeyPath(key), reason);
 

@@ -288,7 +288,7 @@ internal sealed partial class NanoRunEngine : IHostedService, IAsyncDisposable, 
             var delay = next == RequestState.Retrying
                 ? RetrySchedule.Delay(unit, number, result.Headers, finishedAt, Random.Shared.NextDouble())
                 : unit.Interval;
-            var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Result, startedAt, finishedAt);
+            var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Body, startedAt, finishedAt);
             var recording = _time.GetTimestamp();
             var state = await _store.RecordAttemptAsync(
                 new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + delay),

@@ -1,28 +1,50 @@
+using System.Collections.Frozen;
 using NanoRun.Units;
 
 namespace NanoRun.Runners;
 
-/// <summary>Picks the runner for a unit's mode.</summary>
+/// <summary>One mode name and how its runner is made, as registered by <c>AddRunner</c>.</summary>
+/// <param name="Mode">The mode name, compared without regard to case.</param>
+/// <param name="Create">Makes the runner once, when the engine starts.</param>
+internal sealed record RunnerRegistration(string Mode, Func<IServiceProvider, IAttemptRunner> Create);
+
+/// <summary>The runners by mode name: the built-in ones and those the host added; a later registration of a name wins.</summary>
 internal sealed class AttemptRunnerSelector
 {
-    private readonly BinRunner _bin;
-    private readonly CgiRunner _cgi;
-    private readonly ProxyRunner _proxy;
-    private readonly HandlerRunner? _handler;
+    private readonly FrozenDictionary<string, IAttemptRunner> _runners;
 
-    public AttemptRunnerSelector(BinRunner bin, CgiRunner cgi, ProxyRunner proxy, HandlerRunner? handler = null)
+    public AttemptRunnerSelector(IEnumerable<RunnerRegistration> registrations, IServiceProvider services)
     {
-        _bin = bin;
-        _cgi = cgi;
-        _proxy = proxy;
-        _handler = handler;
+        var runners = new Dictionary<string, IAttemptRunner>(StringComparer.OrdinalIgnoreCase);
+        foreach (var registration in registrations)
+        {
+            runners[registration.Mode] = registration.Create(services)
+                ?? throw new InvalidOperationException($"the runner factory of mode '{registration.Mode}' returned null");
+        }
+
+        _runners = runners.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        Modes = [.. _runners.Keys.Order(StringComparer.Ordinal)];
     }
 
-    public IAttemptRunner For(UnitMode mode) => mode switch
+    /// <summary>The registered mode names, sorted.</summary>
+    public IReadOnlyList<string> Modes { get; }
+
+    /// <summary>Whether <paramref name="mode"/> has a runner.</summary>
+    public bool Has(string mode) => _runners.ContainsKey(mode);
+
+    /// <summary>The runner of <paramref name="mode"/>; units are checked at start and on reload, so a miss is a bug.</summary>
+    public IAttemptRunner For(string mode) =>
+        _runners.TryGetValue(mode, out var runner) ? runner : throw new InvalidOperationException($"no runner is registered for mode '{mode}'");
+
+    /// <summary>
+    /// Throws an exception naming the unit's file (or name), the key <c>mode</c> and its line when no runner serves the
+    /// unit's mode.
+    /// </summary>
+    public void Check(UnitDefinition unit)
     {
-        UnitMode.Handler => _handler ?? throw new InvalidOperationException("in-process units need the HandlerRunner service"),
-        UnitMode.Cgi => _cgi,
-        UnitMode.Proxy => _proxy,
-        _ => _bin,
-    };
+        if (!Has(unit.Mode))
+        {
+            throw unit.KeyError("mode", $"no runner is registered for mode '{unit.Mode}'; registered modes: {string.Join(", ", Modes)}");
+        }
+    }
 }

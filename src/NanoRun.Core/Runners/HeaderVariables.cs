@@ -150,8 +150,8 @@ internal static class HeaderVariables
     /// <summary>How the headers that reach the unit's command are described to people (the UI's unit page), one line each.</summary>
     public static IReadOnlyList<string> Describe(UnitDefinition unit) => unit.Mode switch
     {
-        UnitMode.Bin => ["X-… (as X_…)", .. FixedHeaders, .. unit.EnvironmentHeaders],
-        UnitMode.Cgi => ["every header as HTTP_…, except Proxy"],
+        UnitModes.Bin => ["X-… (as X_…)", .. FixedHeaders, .. unit.EnvironmentHeaders],
+        UnitModes.Cgi => ["every header as HTTP_…, except Proxy"],
         _ => [],
     };
 }

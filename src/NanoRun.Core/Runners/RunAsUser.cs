@@ -11,7 +11,7 @@ internal static class RunAsUser
     {
         foreach (var unit in units)
         {
-            if (unit.User is not { } user || unit.Mode == UnitMode.Proxy)
+            if (unit.User is not { } user || unit.Mode == UnitModes.Proxy)
             {
                 continue;
             }

@@ -6,9 +6,6 @@ namespace NanoRun.Units;
 /// <summary>Reads a unit's retry keys (<c>backoff</c>, <c>max_interval</c>, <c>jitter</c>, <c>retry_on</c>, <c>retry_after</c>) and rate keys (<c>rate</c>, <c>burst</c>).</summary>
 internal static class RetryKeysReader
 {
-    /// <summary>The unit keys this reader owns.</summary>
-    public static readonly string[] Keys = ["backoff", "max_interval", "jitter", "retry_on", "retry_after", "rate", "burst"];
-
     /// <summary>Lowest accepted <c>rate</c>: one request in about 17 minutes.</summary>
     public const double MinRate = 0.001;
 

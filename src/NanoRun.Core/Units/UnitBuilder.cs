@@ -20,17 +20,48 @@ public sealed class UnitBuilder
     /// <summary>The unit name; its API is <c>/api/{name}/</c>.</summary>
     public string Name { get; }
 
-    /// <summary>Maximum attempts for one request, exact; default 3.</summary>
+    /// <summary>
+    /// The mode that runs each attempt; default <see cref="UnitModes.Handler"/>, which needs a handler from
+    /// <c>Handle(...)</c>. Set a built-in mode such as <see cref="UnitModes.Bin"/> (with <see cref="Command"/>) or a mode
+    /// the host added with <c>AddRunner</c> to define a unit without a handler.
+    /// </summary>
+    public string Mode { get; set; } = UnitModes.Handler;
+
+    /// <summary>Shell command (bin, cgi) or upstream URL (proxy); default <c>echo hello world</c>, unused in handler mode.</summary>
+    public string Command { get; set; } = "echo hello world";
+
+    /// <summary>Shell that runs <see cref="Command"/> as <c>shell -c command</c>; default <c>/bin/sh</c>.</summary>
+    public string Shell { get; set; } = "/bin/sh";
+
+    /// <summary>Working directory of bin and cgi processes; <c>null</c> (default) gives each attempt a fresh temporary folder.</summary>
+    public string? WorkDirectory { get; set; }
+
+    /// <summary>Extra environment variables of bin and cgi processes on top of the server's own; default none.</summary>
+    public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Request headers passed to a bin-mode command as variables besides the ones always passed; default none.</summary>
+    public IList<string> EnvironmentHeaders { get; } = [];
+
+    /// <summary>OS user that owns bin and cgi processes (Linux, needs root); default none.</summary>
+    public string? User { get; set; }
+
+    /// <summary>After this an attempt is aborted and fails (502): the process group is killed, a handler's token fires; default none.</summary>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>After this the process group of a bin or cgi attempt gets SIGINT, then <see cref="Timeout"/> still applies; default none.</summary>
+    public TimeSpan? GracefulTimeout { get; set; }
+
+    /// <summary>Maximum attempts for one request, exact, 1 to 1000; default 3.</summary>
     public int Attempts { get; set; } = 3;
 
     /// <summary>Pause between attempts; default 5 seconds.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Attempts of this unit running at once; default 1.</summary>
-    public int Workers { get; set; } = 1;
+    /// <summary>Backoff, jitter, which statuses are retried and whether <c>Retry-After</c> is honoured; default <see cref="RetryPolicy.Default"/>.</summary>
+    public RetryPolicy Retry { get; set; } = RetryPolicy.Default;
 
-    /// <summary>After this an attempt's cancellation token fires and the attempt fails (502); default none.</summary>
-    public TimeSpan? Timeout { get; set; }
+    /// <summary>Attempts of this unit running at once, 0 to 1024; default 1; 0 means the CPU count.</summary>
+    public int Workers { get; set; } = 1;
 
     /// <summary>Largest request body in bytes; default 1 MiB; 0 means unlimited.</summary>
     public long MaxRequest { get; set; } = 1024 * 1024;
@@ -38,17 +69,26 @@ public sealed class UnitBuilder
     /// <summary>Most requests waiting before new ones are refused with 503; default 0, unlimited.</summary>
     public long MaxQueue { get; set; }
 
+    /// <summary>Most new requests accepted per second on this node, or <c>null</c> (default) for no limit.</summary>
+    public UnitRateLimit? Rate { get; set; }
+
+    /// <summary>Which finished requests are kept; <c>null</c> (default) means the server-wide policy.</summary>
+    public RetentionPolicy? Retention { get; set; }
+
     /// <summary>When <c>true</c> the unit is not exposed over the API (schedule-only); default <c>false</c>.</summary>
     public bool Private { get; set; }
 
     /// <summary>Per-unit API authorization; default none (open).</summary>
     public UnitAuthorization Authorization { get; set; } = new();
 
-    /// <summary>Which finished requests are kept; <c>null</c> (default) means the server-wide policy.</summary>
-    public RetentionPolicy? Retention { get; set; }
-
     /// <summary>Schedules that queue requests for this unit; default none.</summary>
     public IList<CronEntry> Cron { get; } = [];
+
+    /// <summary>Where the final outcome of each request is posted; default none.</summary>
+    public CallbackSettings? Callback { get; set; }
+
+    /// <summary>Whether a request may name its own callback URL in <c>X-Callback-Url</c>; default <c>false</c>.</summary>
+    public bool AllowCallbackUrl { get; set; }
 
     /// <summary>Processes each attempt with <paramref name="handler"/>; <see cref="JobContext.Services"/> is a fresh scope per attempt.</summary>
     public UnitBuilder Handle(Func<JobContext, CancellationToken, Task> handler)
@@ -67,29 +107,43 @@ public sealed class UnitBuilder
         return this;
     }
 
+    /// <summary>The definition these settings describe, checked by <see cref="UnitDefinition.Validate"/>.</summary>
     internal UnitDefinition Build()
     {
-        if (_handler is null)
+        var mode = Mode;
+        if (_handler is null && string.Equals(mode.Trim(), UnitModes.Handler, StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidOperationException($"unit {Name}: call Handle(...) to give it a handler");
         }
 
-        return new UnitDefinition
+        var unit = new UnitDefinition
         {
             Name = Name,
-            Mode = UnitMode.Handler,
-            Command = string.Empty,
+            Mode = mode,
+            Command = _handler is null ? Command : string.Empty,
+            Shell = Shell,
+            WorkDirectory = WorkDirectory,
+            Environment = new Dictionary<string, string>(Environment, StringComparer.Ordinal),
+            EnvironmentHeaders = [.. EnvironmentHeaders],
+            User = User,
+            Timeout = Timeout,
+            GracefulTimeout = GracefulTimeout,
             Attempts = Attempts,
             Interval = Interval,
+            Retry = Retry,
             Workers = Workers,
-            Timeout = Timeout,
             MaxRequest = MaxRequest,
             MaxQueue = MaxQueue,
+            Rate = Rate,
+            Retention = Retention,
             Private = Private,
             Authorization = Authorization,
-            Retention = Retention,
             Cron = [.. Cron],
+            Callback = Callback,
+            AllowCallbackUrl = AllowCallbackUrl,
             Handler = _handler,
         };
+        unit.Validate();
+        return unit;
     }
 }

@@ -1,24 +1,26 @@
 namespace NanoRun.Units;
 
-/// <summary>How a unit processes a request.</summary>
-public enum UnitMode
+/// <summary>The names of the built-in modes; a host adds more with <c>AddRunner</c>.</summary>
+public static class UnitModes
 {
     /// <summary>Runs <c>shell -c command</c>; body on stdin, stdout is the result.</summary>
-    Bin,
+    public const string Bin = "bin";
 
     /// <summary>Runs a CGI/1.1 script whose response headers become the attempt's status and headers.</summary>
-    Cgi,
+    public const string Cgi = "cgi";
 
     /// <summary>Forwards the saved request to the upstream URL in <c>command</c>.</summary>
-    Proxy,
+    public const string Proxy = "proxy";
 
     /// <summary>Runs a C# handler inside the host process; defined in code with <c>AddUnit</c>, never in a unit file.</summary>
-    Handler,
+    public const string Handler = "handler";
 }
 
 /// <summary>One endpoint: what runs for each request to <c>/api/{name}/</c> and how it is retried.</summary>
 public sealed class UnitDefinition
 {
+    private string _mode = UnitModes.Bin;
+
     /// <summary>The unit name, the file's path under the config folder without extension, separators as <c>-</c>.</summary>
     public required string Name { get; init; }
 
@@ -31,8 +33,15 @@ public sealed class UnitDefinition
     /// <summary>Shell command (bin, cgi) or upstream URL (proxy); default <c>echo hello world</c>.</summary>
     public string Command { get; init; } = "echo hello world";
 
-    /// <summary>Processing mode; default <see cref="UnitMode.Bin"/>.</summary>
-    public UnitMode Mode { get; init; } = UnitMode.Bin;
+    /// <summary>
+    /// The name of the mode that runs each attempt, in lower case (a name is matched without regard to case): one of
+    /// <see cref="UnitModes"/> or a mode the host added with <c>AddRunner</c>; default <see cref="UnitModes.Bin"/>.
+    /// </summary>
+    public string Mode
+    {
+        get => _mode;
+        init => _mode = value?.Trim().ToLowerInvariant()!;
+    }
 
     /// <summary>Shell that runs <see cref="Command"/> as <c>shell -c command</c>; default <c>/bin/sh</c>.</summary>
     public string Shell { get; init; } = "/bin/sh";
@@ -93,7 +102,7 @@ public sealed class UnitDefinition
     /// <summary>Schedules that queue requests for this unit; default none.</summary>
     public IReadOnlyList<CronEntry> Cron { get; init; } = [];
 
-    /// <summary>The in-process handler of a <see cref="UnitMode.Handler"/> unit, set by <c>AddUnit</c>.</summary>
+    /// <summary>The in-process handler of a <see cref="UnitModes.Handler"/> unit, set by <c>AddUnit</c>.</summary>
     internal Func<Jobs.JobContext, CancellationToken, Task>? Handler { get; init; }
 
     /// <summary>Where the final outcome of each request is posted; default none.</summary>
@@ -101,6 +110,31 @@ public sealed class UnitDefinition
 
     /// <summary>Whether a request may name its own callback URL in <c>X-Callback-Url</c>; default <c>false</c> (the header is refused with 400).</summary>
     public bool AllowCallbackUrl { get; init; }
+
+    /// <summary>Where each top-level key stands in <see cref="SourceFile"/> (line, column), for errors; <c>null</c> for a unit defined in code.</summary>
+    internal IReadOnlyDictionary<string, (int Line, int Column)>? KeyPositions { get; init; }
+
+    /// <summary>
+    /// Checks every setting against the rules a unit file is held to (ranges, URLs, header names, schedules, …) and
+    /// throws at the first broken one; the engine calls it at start for every unit however it was made.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A setting is invalid; the message names the unit (or its file) and the key, such as <c>key 'workers'</c>.</exception>
+    public void Validate()
+    {
+        if (UnitRules.FindError(this) is { } error)
+        {
+            throw KeyError(error.Key, error.Reason);
+        }
+    }
+
+    /// <summary>An error about <paramref name="key"/> naming the unit's file (or the unit) and the key's line when known.</summary>
+    internal UnitConfigException KeyError(string key, string reason, string? fileName = null)
+    {
+        var end = key.AsSpan().IndexOfAny('.', '[');
+        var top = end < 0 ? key : key[..end];
+        var (line, column) = KeyPositions is { } positions && positions.TryGetValue(top, out var at) ? at : (0, 0);
+        return new UnitConfigException(fileName ?? SourceFile ?? $"unit '{Name}'", key, reason, line, column);
+    }
 }
 
 /// <summary>A token bucket over new API requests of one unit on one node; a request over the limit is answered 429 and nothing is stored.</summary>

@@ -29,6 +29,7 @@ internal sealed class UnitFolderOptions
 internal sealed partial class UnitFolderReloader : IHostedService, IAsyncDisposable
 {
     private readonly UnitCatalog _catalog;
+    private readonly AttemptRunnerSelector _runners;
     private readonly UnitFolderOptions _options;
     private readonly ILogger<UnitFolderReloader> _logger;
     private readonly SemaphoreSlim _requested = new(0, int.MaxValue);
@@ -39,9 +40,10 @@ internal sealed partial class UnitFolderReloader : IHostedService, IAsyncDisposa
     private int _lifecycle; // 0 new, 1 started, 2 stopped
     private IReadOnlyDictionary<string, string> _problems = new Dictionary<string, string>();
 
-    public UnitFolderReloader(UnitCatalog catalog, UnitFolderOptions options, ILogger<UnitFolderReloader> logger)
+    public UnitFolderReloader(UnitCatalog catalog, AttemptRunnerSelector runners, UnitFolderOptions options, ILogger<UnitFolderReloader> logger)
     {
         _catalog = catalog;
+        _runners = runners;
         _options = options;
         _logger = logger;
     }
@@ -168,6 +170,7 @@ internal sealed partial class UnitFolderReloader : IHostedService, IAsyncDisposa
                 try
                 {
                     loaded = UnitLoader.LoadFile(Path.Combine(root, relative), name, displayName);
+                    _runners.Check(loaded);
                     RunAsUser.Validate([loaded]);
                 }
                 catch (UnitConfigException e)

@@ -10,15 +10,13 @@ namespace NanoRun.Units;
 internal static partial class UnitLoader
 {
     /// <summary>Largest accepted <c>attempts</c>.</summary>
-    public const int MaxAttempts = 1000;
+    public const int MaxAttempts = UnitRules.MaxAttempts;
 
     /// <summary>Largest accepted <c>workers</c>.</summary>
-    public const int MaxWorkers = 1024;
+    public const int MaxWorkers = UnitRules.MaxWorkers;
 
     private static readonly ConfigErrorFactory UnitError =
         static (file, key, reason, line, column, inner) => new UnitConfigException(file, key, reason, line, column, inner);
-
-    private static readonly string[] BcryptPrefixes = ["$2a$", "$2b$", "$2y$"];
 
     /// <summary>
     /// Loads every <c>*.yaml</c> and <c>*.yml</c> file under <paramref name="configDirectory"/> recursively, sorted by
@@ -134,17 +132,13 @@ internal static partial class UnitLoader
 
     private static UnitDefinition Parse(string yamlText, string fileName, string name, string? baseDirectory, string? sourceFile)
     {
-        if (!IsValidName(name))
+        if (!UnitRules.IsValidName(name))
         {
             throw new UnitConfigException(fileName, null, $"unit name '{name}' (from the file's path) may hold only letters, digits, '.', '_' and '-'");
         }
 
         var root = YamlSection.Load(yamlText, fileName, UnitError);
-        root.AllowOnly([
-            "command", "mode", "shell", "workdir", "environment", "environment_headers", "user", "timeout", "graceful_timeout",
-            "attempts", "interval", "workers", "max_request", "max_queue", "retention", "private", "authorization", "cron",
-            "callback", "allow_callback_url",
-            .. RetryKeysReader.Keys]);
+        root.AllowOnly(UnitKeys.Names);
 
         var defaults = new UnitDefinition { Name = name };
         var mode = ReadMode(root);
@@ -155,7 +149,16 @@ internal static partial class UnitLoader
         }
 
         var interval = root.GetDuration("interval", allowZero: true) ?? defaults.Interval;
-        return new UnitDefinition
+        var positions = new Dictionary<string, (int Line, int Column)>(StringComparer.Ordinal);
+        foreach (var key in UnitKeys.Names)
+        {
+            if (root.Has(key))
+            {
+                positions[key] = root.PositionOf(key);
+            }
+        }
+
+        var unit = new UnitDefinition
         {
             Name = name,
             SourceFile = sourceFile,
@@ -182,23 +185,36 @@ internal static partial class UnitLoader
             Cron = ReadCron(root, baseDirectory),
             Callback = ReadCallback(root.GetSection("callback")),
             AllowCallbackUrl = root.GetBool("allow_callback_url", false),
+            KeyPositions = positions,
         };
-    }
 
-    private static UnitMode ReadMode(YamlSection root)
-    {
-        var text = root.GetString("mode");
-        return text?.Trim().ToUpperInvariant() switch
+        // The model's own rules; whether a runner serves the mode is checked when the unit is put in force.
+        if (UnitRules.FindError(unit) is { } error)
         {
-            null => UnitMode.Bin,
-            "BIN" => UnitMode.Bin,
-            "CGI" => UnitMode.Cgi,
-            "PROXY" => UnitMode.Proxy,
-            _ => throw root.Error("mode", $"must be one of bin, cgi, proxy, got '{text}'"),
-        };
+            throw unit.KeyError(error.Key, error.Reason, fileName);
+        }
+
+        return unit;
     }
 
-    private static string ReadCommand(YamlSection root, UnitMode mode, string fallback)
+    // Any mode name is read here; the engine refuses a unit whose mode has no registered runner, naming this key.
+    private static string ReadMode(YamlSection root)
+    {
+        var text = root.GetString("mode")?.Trim().ToLowerInvariant();
+        if (text is null)
+        {
+            return UnitModes.Bin;
+        }
+
+        if (text == UnitModes.Handler)
+        {
+            throw root.Error("mode", "handler mode runs a C# handler and is only for units defined in code with AddUnit(...).Handle(...)");
+        }
+
+        return UnitRules.IsValidModeName(text) ? text : throw root.Error("mode", $"must be a mode name such as bin, cgi or proxy, got '{text}'");
+    }
+
+    private static string ReadCommand(YamlSection root, string mode, string fallback)
     {
         var command = root.GetString("command");
         if (command is not null && string.IsNullOrWhiteSpace(command))
@@ -207,7 +223,7 @@ internal static partial class UnitLoader
         }
 
         command ??= fallback;
-        if (mode != UnitMode.Proxy)
+        if (mode != UnitModes.Proxy)
         {
             return command;
         }
@@ -239,7 +255,7 @@ internal static partial class UnitLoader
 
     // The names are checked against the block list here so that a unit cannot opt into LD_PRELOAD or PYTHONPATH;
     // the runner checks again, for units defined in code.
-    private static List<string> ReadEnvironmentHeaders(YamlSection root, UnitMode mode)
+    private static List<string> ReadEnvironmentHeaders(YamlSection root, string mode)
     {
         const string key = "environment_headers";
         var names = root.GetStringList(key);
@@ -248,11 +264,14 @@ internal static partial class UnitLoader
             return [];
         }
 
-        if (mode != UnitMode.Bin)
+        if (mode != UnitModes.Bin)
         {
-            throw root.Error(key, mode == UnitMode.Cgi
-                ? "applies to bin mode only: cgi mode passes every header as an HTTP_* variable"
-                : "applies to bin mode only: proxy mode forwards headers, it runs no command");
+            throw root.Error(key, mode switch
+            {
+                UnitModes.Cgi => "applies to bin mode only: cgi mode passes every header as an HTTP_* variable",
+                UnitModes.Proxy => "applies to bin mode only: proxy mode forwards headers, it runs no command",
+                _ => $"applies to bin mode only, not {mode} mode",
+            });
         }
 
         var headers = new List<string>(names.Count);
@@ -381,7 +400,7 @@ internal static partial class UnitLoader
                 throw usersSection.Error(login, "login must not contain ':'");
             }
 
-            if (!LooksLikeBcrypt(hash))
+            if (!UnitRules.LooksLikeBcrypt(hash))
             {
                 throw usersSection.Error(login, "must be a bcrypt hash starting with $2a$, $2b$ or $2y$");
             }
@@ -418,7 +437,7 @@ internal static partial class UnitLoader
             var headers = section.GetStringMap("headers");
             foreach (var header in headers.Keys)
             {
-                if (!IsToken(header))
+                if (!UnitRules.IsToken(header))
                 {
                     throw section.GetSection("headers")!.Error(header, "is not a valid header name");
                 }
@@ -458,7 +477,7 @@ internal static partial class UnitLoader
             return null;
         }
 
-        if (!IsToken(header))
+        if (!UnitRules.IsToken(header))
         {
             throw section.Error(key, $"'{header}' is not a valid header name");
         }
@@ -470,54 +489,4 @@ internal static partial class UnitLoader
         path is null || baseDirectory is null || System.IO.Path.IsPathRooted(path)
             ? path
             : System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, path));
-
-    private static bool LooksLikeBcrypt(string hash)
-    {
-        foreach (var prefix in BcryptPrefixes)
-        {
-            if (hash.StartsWith(prefix, StringComparison.Ordinal) && hash.Length > prefix.Length)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool IsValidName(string name)
-    {
-        if (name.Length == 0 || name is "." or "..")
-        {
-            return false;
-        }
-
-        foreach (var c in name)
-        {
-            if (!char.IsLetterOrDigit(c) && c is not ('-' or '_' or '.'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    // RFC 9110 token: the characters a header name may hold.
-    private static bool IsToken(string text)
-    {
-        if (text.Length == 0)
-        {
-            return false;
-        }
-
-        foreach (var c in text)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && !"!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using NanoRun.Admission;
+using NanoRun.Core.Tests.Runners;
 using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Runners;
@@ -51,7 +52,7 @@ public sealed class BackoffTimingTests
     [Fact]
     public async Task Engine_FixedDefault_SchedulesRetryAfterIntervalAndIgnoresRetryAfterHeader()
     {
-        var unit = new UnitDefinition { Name = "plain", Mode = UnitMode.Cgi, Command = "printf 'Status: 503\\r\\nRetry-After: 60\\r\\n\\r\\n'", Attempts = 2, Interval = TimeSpan.FromSeconds(5) };
+        var unit = new UnitDefinition { Name = "plain", Mode = UnitModes.Cgi, Command = "printf 'Status: 503\\r\\nRetry-After: 60\\r\\n\\r\\n'", Attempts = 2, Interval = TimeSpan.FromSeconds(5) };
         await using var world = await BackoffWorld.StartAsync(unit);
         var id = await world.EnqueueAsync(unit);
 
@@ -68,7 +69,7 @@ public sealed class BackoffTimingTests
         var unit = new UnitDefinition
         {
             Name = "busy",
-            Mode = UnitMode.Cgi,
+            Mode = UnitModes.Cgi,
             Command = "printf 'Status: 503\\r\\nRetry-After: 7\\r\\n\\r\\n'",
             Attempts = 2,
             Interval = TimeSpan.FromSeconds(1),
@@ -97,10 +98,7 @@ public sealed class BackoffTimingTests
 
             // Short real-time polls so a worker notices the fake clock moving; leases never expire within a test.
             var options = new EngineOptions { LeaseDuration = TimeSpan.FromDays(30), PollInterval = TimeSpan.FromMilliseconds(50) };
-            var runners = new AttemptRunnerSelector(
-                new BinRunner(NullLogger<BinRunner>.Instance, TimeProvider.System),
-                new CgiRunner(NullLogger<CgiRunner>.Instance, TimeProvider.System),
-                new ProxyRunner(NullLogger<ProxyRunner>.Instance, TimeProvider.System));
+            var runners = TestRunners.ShellAndProxy();
             var units = new UnitCatalog([unit]);
             Engine = new NanoRunEngine(units, _store, blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
             Admission = new RequestAdmission(units, _store, blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine);

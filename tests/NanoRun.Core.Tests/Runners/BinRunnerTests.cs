@@ -21,8 +21,8 @@ public sealed class BinRunnerTests
 
         Assert.Equal(200, result.Code);
         Assert.Equal("0", BinRunnerWorld.ReturnCode(result));
-        Assert.Equal(body.Length, result.Result.Length);
-        Assert.Equal(body, await world.ReadAsync(result.Result));
+        Assert.Equal(body.Length, result.Body.Length);
+        Assert.Equal(body, await world.ReadAsync(result.Body));
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class BinRunnerTests
 
         Assert.Equal(204, result.Code);
         Assert.Equal("0", BinRunnerWorld.ReturnCode(result));
-        Assert.Equal(0, result.Result.Length);
+        Assert.Equal(0, result.Body.Length);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class BinRunnerTests
 
         Assert.Equal(502, result.Code);
         Assert.Equal("141", BinRunnerWorld.ReturnCode(result)); // 128 + SIGPIPE
-        Assert.Equal(string.Empty, await world.ReadTextAsync(result.Result));
+        Assert.Equal(string.Empty, await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class BinRunnerTests
 
         Assert.Equal(502, result.Code);
         Assert.Equal("3", BinRunnerWorld.ReturnCode(result));
-        Assert.Equal("partial\n", await world.ReadTextAsync(result.Result));
+        Assert.Equal("partial\n", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class BinRunnerTests
             new("Bad.Name", "skipped"));
 
         Assert.Equal(200, result.Code);
-        Assert.Equal("custom value|a,b|text/plain", await world.ReadTextAsync(result.Result));
+        Assert.Equal("custom value|a,b|text/plain", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class BinRunnerTests
             new("Ld-Preload", "/tmp/evil.so"),
             new("Bash-Env", "/tmp/evil.sh"));
 
-        Assert.Equal($"{Environment.GetEnvironmentVariable("PATH")}|unset|unset", await world.ReadTextAsync(result.Result));
+        Assert.Equal($"{Environment.GetEnvironmentVariable("PATH")}|unset|unset", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -119,7 +119,7 @@ public sealed class BinRunnerTests
             new("X-Attempt", "99"),
             new("X-Correlation-Id", "forged"));
 
-        Assert.Equal($"{world.RequestId}|{world.AttemptId}|2", await world.ReadTextAsync(result.Result));
+        Assert.Equal($"{world.RequestId}|{world.AttemptId}|2", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed class BinRunnerTests
 
         var result = await world.Runner.RunAsync(context, CancellationToken.None).WaitAsync(Deadline);
 
-        Assert.Equal($"from unit|unit|{Environment.GetEnvironmentVariable("HOME")}", await world.ReadTextAsync(result.Result));
+        Assert.Equal($"from unit|unit|{Environment.GetEnvironmentVariable("HOME")}", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public sealed class BinRunnerTests
 
         var result = await world.RunAsync("touch leftover && pwd");
 
-        var folder = (await world.ReadTextAsync(result.Result)).Trim();
+        var folder = (await world.ReadTextAsync(result.Body)).Trim();
         Assert.Equal(200, result.Code);
         Assert.StartsWith(Path.GetTempPath().TrimEnd('/'), folder);
         Assert.Contains("nano-run-", folder);
@@ -161,7 +161,7 @@ public sealed class BinRunnerTests
         var result = await world.RunAsync("pwd; exit 1");
 
         Assert.Equal(502, result.Code);
-        Assert.False(Directory.Exists((await world.ReadTextAsync(result.Result)).Trim()));
+        Assert.False(Directory.Exists((await world.ReadTextAsync(result.Body)).Trim()));
     }
 
     [Fact]
@@ -173,7 +173,7 @@ public sealed class BinRunnerTests
 
         var result = await world.Runner.RunAsync(context, CancellationToken.None).WaitAsync(Deadline);
 
-        Assert.Equal(world.Folder + "\n", await world.ReadTextAsync(result.Result));
+        Assert.Equal(world.Folder + "\n", await world.ReadTextAsync(result.Body));
         Assert.True(Directory.Exists(world.Folder));
     }
 
@@ -234,7 +234,7 @@ public sealed class BinRunnerTests
         var result = await world.Runner.RunAsync(context, CancellationToken.None).WaitAsync(Deadline);
 
         Assert.Equal(200, result.Code);
-        Assert.Equal("interrupted\n", await world.ReadTextAsync(result.Result));
+        Assert.Equal("interrupted\n", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -296,7 +296,7 @@ public sealed class BinRunnerTests
 
         var result = await world.RunAsync("sleep 300 & echo $!");
 
-        var background = int.Parse((await world.ReadTextAsync(result.Result)).Trim(), CultureInfo.InvariantCulture);
+        var background = int.Parse((await world.ReadTextAsync(result.Body)).Trim(), CultureInfo.InvariantCulture);
         Assert.Equal(200, result.Code);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         await BinRunnerWorld.WaitUntilAsync(() => BinRunnerWorld.IsGone(background), TimeSpan.FromSeconds(5));
@@ -312,7 +312,7 @@ public sealed class BinRunnerTests
             var result = await world.RunAsync($"setsid sh -c 'echo $$ > {pidFile}; exec sleep 300' & while [ ! -s {pidFile} ]; do sleep 0.01; done; echo done");
 
             Assert.Equal(200, result.Code);
-            Assert.Equal("done\n", await world.ReadTextAsync(result.Result));
+            Assert.Equal("done\n", await world.ReadTextAsync(result.Body));
             Assert.Contains(world.Logger.Entries, e => e.Id.Id == 3107);
         }
         finally
@@ -331,8 +331,8 @@ public sealed class BinRunnerTests
         var result = await world.RunAsync($"head -c {size} /dev/zero");
 
         Assert.Equal(200, result.Code);
-        Assert.Equal(size, result.Result.Length);
-        Assert.Equal(size, new FileInfo(world.Blobs.PathOf(result.Result.Key!)).Length);
+        Assert.Equal(size, result.Body.Length);
+        Assert.Equal(size, new FileInfo(world.Blobs.PathOf(result.Body.Key!)).Length);
     }
 
     [Fact]
@@ -344,7 +344,7 @@ public sealed class BinRunnerTests
         var result = await world.RunAsync("echo ignored", body);
 
         Assert.Equal(200, result.Code);
-        Assert.Equal("ignored\n", await world.ReadTextAsync(result.Result));
+        Assert.Equal("ignored\n", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -354,7 +354,7 @@ public sealed class BinRunnerTests
 
         var result = await world.RunAsync("echo $$ $(cut -d' ' -f5 /proc/$$/stat) $PPID");
 
-        var fields = (await world.ReadTextAsync(result.Result)).Split(' ', StringSplitOptions.TrimEntries);
+        var fields = (await world.ReadTextAsync(result.Body)).Split(' ', StringSplitOptions.TrimEntries);
         Assert.Equal(fields[0], fields[1]); // pid == pgid
         Assert.Equal(Environment.ProcessId.ToString(CultureInfo.InvariantCulture), fields[2]); // started in place, no helper in between
     }
@@ -410,7 +410,7 @@ public sealed class BinRunnerTests
         if (root)
         {
             Assert.Equal(200, result.Code);
-            Assert.Equal("65534\n", await world.ReadTextAsync(result.Result));
+            Assert.Equal("65534\n", await world.ReadTextAsync(result.Body));
         }
         else
         {

@@ -45,6 +45,10 @@ internal sealed class BinRunnerWorld : IDisposable
         return new AttemptContext(unit, RequestId, AttemptId, 2, "POST", "/api/test/", headers, saved, Blobs);
     }
 
+    /// <summary>A copy of <paramref name="context"/> with another method, URI or client address.</summary>
+    public static AttemptContext With(AttemptContext context, string? method = null, string? uri = null, string? remoteAddress = null) =>
+        new(context.Unit, context.RequestId, context.AttemptId, context.AttemptNumber, method ?? context.Method, uri ?? context.Uri, context.Headers, context.Body, context.Blobs, remoteAddress ?? context.RemoteAddress);
+
     /// <summary>Runs one attempt of <paramref name="command"/> with a deadline.</summary>
     public async Task<AttemptResult> RunAsync(string command, byte[]? body = null, params KeyValuePair<string, string>[] headers)
     {
@@ -55,7 +59,7 @@ internal sealed class BinRunnerWorld : IDisposable
     /// <summary>Runs one cgi-mode attempt of <paramref name="command"/> with a deadline.</summary>
     public async Task<AttemptResult> RunCgiAsync(string command, byte[]? body = null, params KeyValuePair<string, string>[] headers)
     {
-        var context = await ContextAsync(new UnitDefinition { Name = "test", Command = command, Mode = UnitMode.Cgi }, body, headers);
+        var context = await ContextAsync(new UnitDefinition { Name = "test", Command = command, Mode = UnitModes.Cgi }, body, headers);
         return await Cgi.RunAsync(context, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
     }
 

@@ -13,16 +13,16 @@ public sealed class CgiRunnerTests
     {
         using var world = new BinRunnerWorld();
         const string Script = "body=$(cat); printf 'Status: 201 Created\\r\\nContent-Type: text/plain\\r\\nX-Custom: yes\\r\\n\\r\\n'; printf '%s|%s' \"$QUERY_STRING\" \"$body\"";
-        var context = await world.ContextAsync(new UnitDefinition { Name = "test", Command = Script, Mode = UnitMode.Cgi }, "payload"u8.ToArray());
+        var context = await world.ContextAsync(new UnitDefinition { Name = "test", Command = Script, Mode = UnitModes.Cgi }, "payload"u8.ToArray());
 
-        var result = await world.Cgi.RunAsync(context with { Uri = "/api/test/?a=1&b=2" }, CancellationToken.None).WaitAsync(Deadline);
+        var result = await world.Cgi.RunAsync(BinRunnerWorld.With(context, uri: "/api/test/?a=1&b=2"), CancellationToken.None).WaitAsync(Deadline);
 
         Assert.Equal(201, result.Code);
         Assert.Equal("text/plain", BinRunnerWorld.Header(result, "Content-Type"));
         Assert.Equal("yes", BinRunnerWorld.Header(result, "X-Custom"));
         Assert.Equal("0", BinRunnerWorld.ReturnCode(result));
         Assert.Null(BinRunnerWorld.Header(result, "Status"));
-        Assert.Equal("a=1&b=2|payload", await world.ReadTextAsync(result.Result));
+        Assert.Equal("a=1&b=2|payload", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class CgiRunnerTests
         var unit = new UnitDefinition
         {
             Name = "test",
-            Mode = UnitMode.Cgi,
+            Mode = UnitModes.Cgi,
             Command = "printf 'Content-Type: text/plain\\n\\n'; env",
             Environment = new Dictionary<string, string> { ["UNIT_VAR"] = "from unit" },
         };
@@ -46,8 +46,8 @@ public sealed class CgiRunnerTests
             new("Proxy", "http://evil.test"),
             new("X-Attempt", "99"));
 
-        var result = await world.Cgi.RunAsync(context with { Method = "PUT", Uri = "/api/test/?q=%20x", RemoteAddress = "10.1.2.3" }, CancellationToken.None).WaitAsync(Deadline);
-        var env = ParseEnv(await world.ReadTextAsync(result.Result));
+        var result = await world.Cgi.RunAsync(BinRunnerWorld.With(context, "PUT", "/api/test/?q=%20x", "10.1.2.3"), CancellationToken.None).WaitAsync(Deadline);
+        var env = ParseEnv(await world.ReadTextAsync(result.Body));
 
         Assert.Equal(200, result.Code);
         Assert.Equal("CGI/1.1", env["GATEWAY_INTERFACE"]);
@@ -81,7 +81,7 @@ public sealed class CgiRunnerTests
         var result = await world.RunCgiAsync("printf 'Content-Type: text/plain\\n\\nhello'");
 
         Assert.Equal(200, result.Code);
-        Assert.Equal("hello", await world.ReadTextAsync(result.Result));
+        Assert.Equal("hello", await world.ReadTextAsync(result.Body));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class CgiRunnerTests
         var result = await world.RunCgiAsync("printf 'Status: 503 Busy\\n\\ntry later'");
 
         Assert.Equal(503, result.Code);
-        Assert.Equal("try later", await world.ReadTextAsync(result.Result));
+        Assert.Equal("try later", await world.ReadTextAsync(result.Body));
     }
 
     [Theory]
@@ -144,7 +144,7 @@ public sealed class CgiRunnerTests
     public async Task Run_Timeout_KillsGroupWith502()
     {
         using var world = new BinRunnerWorld();
-        var unit = new UnitDefinition { Name = "test", Mode = UnitMode.Cgi, Command = "printf 'Content-Type: text/plain\\n\\n'; sleep 60", Timeout = TimeSpan.FromMilliseconds(300) };
+        var unit = new UnitDefinition { Name = "test", Mode = UnitModes.Cgi, Command = "printf 'Content-Type: text/plain\\n\\n'; sleep 60", Timeout = TimeSpan.FromMilliseconds(300) };
         var context = await world.ContextAsync(unit);
 
         var result = await world.Cgi.RunAsync(context, CancellationToken.None).WaitAsync(Deadline);
@@ -162,15 +162,15 @@ public sealed class CgiRunnerTests
         var result = await world.RunCgiAsync($"printf 'Content-Type: application/octet-stream\\r\\n\\r\\n'; head -c {size} /dev/zero");
 
         Assert.Equal(200, result.Code);
-        Assert.Equal(size, result.Result.Length);
-        Assert.Equal(size, new FileInfo(world.Blobs.PathOf(result.Result.Key!)).Length);
+        Assert.Equal(size, result.Body.Length);
+        Assert.Equal(size, new FileInfo(world.Blobs.PathOf(result.Body.Key!)).Length);
     }
 
     [Fact]
     public async Task Run_UserSet_RunsAsThatUserOrRefusesWhenNotRoot()
     {
         using var world = new BinRunnerWorld();
-        var unit = new UnitDefinition { Name = "test", Mode = UnitMode.Cgi, Command = "printf 'Content-Type: text/plain\\n\\n'; id -u", User = "nobody" };
+        var unit = new UnitDefinition { Name = "test", Mode = UnitModes.Cgi, Command = "printf 'Content-Type: text/plain\\n\\n'; id -u", User = "nobody" };
         var context = await world.ContextAsync(unit);
 
         var result = await world.Cgi.RunAsync(context, CancellationToken.None).WaitAsync(Deadline);
@@ -178,7 +178,7 @@ public sealed class CgiRunnerTests
         if (Environment.UserName == "root")
         {
             Assert.Equal(200, result.Code);
-            Assert.Equal("65534\n", await world.ReadTextAsync(result.Result));
+            Assert.Equal("65534\n", await world.ReadTextAsync(result.Body));
         }
         else
         {

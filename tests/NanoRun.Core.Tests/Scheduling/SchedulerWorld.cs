@@ -37,10 +37,7 @@ internal sealed class SchedulerWorld : IAsyncDisposable
 
         // Leases far longer than any test's fake time, so the lease keeper never runs.
         var options = new EngineOptions { LeaseDuration = TimeSpan.FromDays(30) };
-        var runners = new AttemptRunnerSelector(
-            new BinRunner(NullLogger<BinRunner>.Instance, TimeProvider.System),
-            new CgiRunner(NullLogger<CgiRunner>.Instance, TimeProvider.System),
-            new ProxyRunner(NullLogger<ProxyRunner>.Instance, TimeProvider.System));
+        var runners = TestRunners.ShellAndProxy();
         Engine = new NanoRunEngine(Units, _store, Blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
         Admission = new RequestAdmission(Units, _store, Blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine);
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using NanoRun.Core.Tests.Runners;
 using NanoRun.Units;
 
 namespace NanoRun.Core.Tests.Units;
@@ -136,7 +137,7 @@ public sealed class UnitFolderReloaderTests
     }
 
     private static UnitFolderReloader Reloader(UnitCatalog catalog, string folder, bool watch) =>
-        new(catalog, new UnitFolderOptions { Directory = folder, Watch = watch, Debounce = TimeSpan.FromMilliseconds(50) }, NullLogger<UnitFolderReloader>.Instance);
+        new(catalog, TestRunners.ShellAndProxy(), new UnitFolderOptions { Directory = folder, Watch = watch, Debounce = TimeSpan.FromMilliseconds(50) }, NullLogger<UnitFolderReloader>.Instance);
 
     private static async Task StartThenStopTwiceAsync(UnitFolderReloader reloader)
     {

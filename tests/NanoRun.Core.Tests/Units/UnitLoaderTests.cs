@@ -18,7 +18,7 @@ public sealed class UnitLoaderTests
 
         Assert.Equal("empty", unit.Name);
         Assert.Equal("echo hello world", unit.Command);
-        Assert.Equal(UnitMode.Bin, unit.Mode);
+        Assert.Equal(UnitModes.Bin, unit.Mode);
         Assert.Equal("/bin/sh", unit.Shell);
         Assert.Null(unit.WorkDirectory);
         Assert.Empty(unit.Environment);
@@ -90,7 +90,7 @@ public sealed class UnitLoaderTests
         Assert.Equal("build", unit.Name);
         Assert.Equal(path, unit.SourceFile);
         Assert.Equal("./build.sh --fast", unit.Command);
-        Assert.Equal(UnitMode.Cgi, unit.Mode);
+        Assert.Equal(UnitModes.Cgi, unit.Mode);
         Assert.Equal("/bin/bash", unit.Shell);
         Assert.Equal(Path.Combine(temp.Path, "conf.d", "work"), unit.WorkDirectory);
         Assert.Equal(new Dictionary<string, string> { ["STAGE"] = "prod", ["RETRIES"] = "5", ["VERBOSE"] = "true", ["EMPTY"] = "" }, unit.Environment);
@@ -187,7 +187,7 @@ public sealed class UnitLoaderTests
     {
         var unit = UnitLoader.Parse("mode: proxy\ncommand: https://example.com/hook?x=1", "conf.d/a.yaml", "a");
 
-        Assert.Equal(UnitMode.Proxy, unit.Mode);
+        Assert.Equal(UnitModes.Proxy, unit.Mode);
         Assert.Equal("https://example.com/hook?x=1", unit.Command);
     }
 
@@ -281,7 +281,8 @@ public sealed class UnitLoaderTests
     [InlineData("max_request: -1", "max_request", "0 or more")]
     [InlineData("max_request: 1MB", "max_request", "0 or more")]
     [InlineData("private: maybe", "private", "true or false")]
-    [InlineData("mode: docker", "mode", "bin, cgi, proxy")]
+    [InlineData("mode: dock/er", "mode", "must be a mode name")]
+    [InlineData("mode: handler", "mode", "only for units defined in code")]
     [InlineData("shell: ''", "shell", "must not be empty")]
     [InlineData("command: ''", "command", "must not be empty")]
     [InlineData("mode: proxy", "command", "absolute http or https URL")]
