@@ -60,28 +60,40 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            using var batch = new NpgsqlBatch(connection);
-            var insert = Sql.BatchCommand(PostgreSqlSchema.InsertRequest);
-            insert.Parameters.Text("id", request.Id);
-            insert.Parameters.Text("unit", request.Unit);
-            insert.Parameters.Text("method", request.Method);
-            insert.Parameters.Text("uri", request.Uri);
-            insert.Parameters.Headers(request.Headers);
-            insert.Parameters.Body("body", request.Body);
-            insert.Parameters.Time("created_at", request.CreatedAt);
-            insert.Parameters.Text("dedupe_key", request.DedupeKey);
-            insert.Parameters.Add(new NpgsqlParameter("callback_state", NpgsqlTypes.NpgsqlDbType.Smallint) { Value = request.Callback ? (short)CallbackState.Pending : DBNull.Value });
-            batch.BatchCommands.Add(insert);
-            var notify = Sql.BatchCommand(PostgreSqlSchema.Notify);
-            notify.Parameters.Text("unit", request.Unit);
-            batch.BatchCommands.Add(notify);
-
             // Enqueue order: the caller committed the body before calling. The batch is one implicit transaction whose
             // commit returns only once the row is durable (synchronous_commit); the caller acknowledges after that, and
             // the NOTIFY goes out with the commit.
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return insert.RecordsAffected == 1;
+            return await InsertAsync(connection, null, request, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Inserts the record inside <paramref name="transaction"/>, a transaction the host owns: the row and its NOTIFY
+    /// take effect when the host commits, and vanish when it rolls back.
+    /// </summary>
+    internal static Task<bool> EnqueueAsync(NpgsqlTransaction transaction, NewRequest request, CancellationToken cancellationToken) =>
+        InsertAsync(transaction.Connection ?? throw new InvalidOperationException("the transaction is already completed"), transaction, request, cancellationToken);
+
+    private static async Task<bool> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, NewRequest request, CancellationToken cancellationToken)
+    {
+        using var batch = new NpgsqlBatch(connection, transaction);
+        var insert = Sql.BatchCommand(PostgreSqlSchema.InsertRequest);
+        insert.Parameters.Text("id", request.Id);
+        insert.Parameters.Text("unit", request.Unit);
+        insert.Parameters.Text("method", request.Method);
+        insert.Parameters.Text("uri", request.Uri);
+        insert.Parameters.Headers(request.Headers);
+        insert.Parameters.Body("body", request.Body);
+        insert.Parameters.Time("created_at", request.CreatedAt);
+        insert.Parameters.Text("dedupe_key", request.DedupeKey);
+        insert.Parameters.Add(new NpgsqlParameter("callback_state", NpgsqlTypes.NpgsqlDbType.Smallint) { Value = request.Callback ? (short)CallbackState.Pending : DBNull.Value });
+        insert.Parameters.Text("principal", request.Principal);
+        batch.BatchCommands.Add(insert);
+        var notify = Sql.BatchCommand(PostgreSqlSchema.Notify);
+        notify.Parameters.Text("unit", request.Unit);
+        batch.BatchCommands.Add(notify);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return insert.RecordsAffected == 1;
     }
 
     /// <inheritdoc />
@@ -119,7 +131,10 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
                         Headers: Sql.ReadHeaders(reader, 6),
                         Body: Sql.ReadBody(reader, 8),
                         AttemptsSoFar: reader.GetInt32(11),
-                        CreatedAt: Sql.ReadTime(reader, 12));
+                        CreatedAt: Sql.ReadTime(reader, 12))
+                    {
+                        Principal = reader.IsDBNull(13) ? null : reader.GetString(13),
+                    };
                     claimed.Add((Sql.ReadTime(reader, 1), reader.GetInt64(0), request));
                 }
             }

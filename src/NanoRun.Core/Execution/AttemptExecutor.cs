@@ -113,6 +113,7 @@ internal sealed partial class AttemptExecutor : IDisposable
             var context = new AttemptContext(unit, claimed.Id, attemptId, number, claimed.Method, claimed.Uri, headers, claimed.Body, _blobs, remoteAddress)
             {
                 Output = output,
+                Principal = claimed.Principal,
             };
             LogAttemptStarting(_logger, unit.Name, claimed.Id, number);
             var damage = await CheckBodyAsync(claimed.Body).ConfigureAwait(false);

@@ -86,6 +86,9 @@ public sealed class AttemptContext
         return Blobs.WriteAsync(ResultKey, Observed(result), 0, cancellationToken);
     }
 
+    /// <summary>Who enqueued the request, or <c>null</c> (anonymous, or a schedule); default <c>null</c>.</summary>
+    public string? Principal { get; init; }
+
     /// <summary>The result stream a runner stores: <paramref name="result"/>, copied to <see cref="Output"/> as it is read.</summary>
     internal Stream Observed(Stream result) => Output is { } tap ? new TappedStream(result, tap) : result;
 }

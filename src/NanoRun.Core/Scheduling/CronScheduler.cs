@@ -310,19 +310,20 @@ internal sealed partial class CronScheduler : BackgroundRole
         {
             var request = new IncomingRequest(Method, entry.Uri, entry.Headers, body);
             var result = await _admission.EnqueueOnceAsync(entry.Unit, request, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
-            if (!result.Admission.IsAdmitted)
+            if (result.Id is null)
             {
                 // A fire takes the same admission rule as any request: a refused tick is skipped, not kept for later.
+                entry.LastRefusal = result.Admission;
                 LogTickRefused(_logger, entry.Unit.Name, entry.Label, tick, result.Admission.Reason);
             }
-            else if (result.Id is not { } id)
+            else if (result.Admission.Outcome == AdmissionOutcome.Replayed)
             {
                 LogTickTaken(_logger, entry.Unit.Name, entry.Label, tick);
             }
             else
             {
-                entry.LastRequestId = id;
-                LogTickQueued(_logger, entry.Unit.Name, entry.Label, tick, id);
+                entry.LastRequestId = result.Id;
+                LogTickQueued(_logger, entry.Unit.Name, entry.Label, tick, result.Id);
             }
         }
     }
@@ -339,6 +340,20 @@ internal sealed partial class CronScheduler : BackgroundRole
         }
 
         return (null, null);
+    }
+
+    /// <summary>Admission's last refusal of a tick of the entry on this node (since it started), or <c>null</c> when none was refused.</summary>
+    public AdmissionResult? LastRefusal(string unit, int index)
+    {
+        foreach (var entry in Volatile.Read(ref _entries))
+        {
+            if (entry.Index == index && string.Equals(entry.Unit.Name, unit, StringComparison.Ordinal))
+            {
+                return entry.LastRefusal;
+            }
+        }
+
+        return null;
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Scheduler started with {Count} schedules")]
@@ -405,5 +420,14 @@ internal sealed partial class CronScheduler : BackgroundRole
         }
 
         private string? _lastRequestId;
+
+        /// <summary>Admission's last refusal of a tick of this entry; written by the entry's loop, read by pages.</summary>
+        public AdmissionResult? LastRefusal
+        {
+            get => Volatile.Read(ref _lastRefusal);
+            set => Volatile.Write(ref _lastRefusal, value);
+        }
+
+        private AdmissionResult? _lastRefusal;
     }
 }
