@@ -3,6 +3,8 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using NanoRun.Admission;
 using NanoRun.Callbacks;
 using NanoRun.Metrics;
 using NanoRun.Queue;
@@ -24,9 +26,22 @@ public sealed class NanoRunBuilder
     /// <summary>Registers the engine's services once; hosts may replace any of them first with their own registrations.</summary>
     internal static NanoRunBuilder AddEngine(IServiceCollection services, Action<EngineOptions>? configure)
     {
-        var options = new EngineOptions();
-        configure?.Invoke(options);
-        services.TryAddSingleton(options);
+        // Options follow the options pattern: the host's Configure<T> calls, before or after AddNanoRun, all apply,
+        // and the values are checked when the host starts. Services take the value resolved from IOptions<T>.
+        services.AddOptions<EngineOptions>().ValidateOnStart();
+        services.AddOptions<RetentionOptions>().ValidateOnStart();
+        services.AddOptions<CallbackOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, EngineOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallbackOptions>, EngineOptionsValidator>());
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddSingleton(static sp => sp.GetRequiredService<IOptions<EngineOptions>>().Value);
+        services.TryAddSingleton(static sp => sp.GetRequiredService<IOptions<RetentionOptions>>().Value);
+        services.TryAddSingleton(static sp => sp.GetRequiredService<IOptions<CallbackOptions>>().Value);
         services.TryAddSingleton(TimeProvider.System);
         var builder = new NanoRunBuilder(services);
         if (!services.Any(static d => d.ServiceType == typeof(AttemptRunnerSelector)))
@@ -42,12 +57,19 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton(static sp => new UnitCatalog(CheckedUnits(sp)));
         services.TryAddSingleton(static sp => new NanoRunMetrics(sp.GetService<IMeterFactory>(), sp.GetRequiredService<UnitCatalog>()));
         services.TryAddSingleton<NanoRunEngine>();
+        services.TryAddSingleton(static sp => new RequestAdmission(
+            sp.GetRequiredService<UnitCatalog>(),
+            sp.GetRequiredService<Storage.IRequestStore>(),
+            sp.GetRequiredService<Storage.IBlobStore>(),
+            sp.GetRequiredService<EngineOptions>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RequestAdmission>>(),
+            sp.GetRequiredService<NanoRunMetrics>(),
+            sp.GetRequiredService<NanoRunEngine>()));
         services.TryAddSingleton<QueueGauges>();
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());
-        services.TryAddSingleton<RetentionOptions>();
         services.TryAddSingleton<RetentionCleaner>();
         services.AddHostedService(static sp => sp.GetRequiredService<RetentionCleaner>());
-        services.TryAddSingleton<CallbackOptions>();
         services.TryAddSingleton<CallbackDispatcher>();
         services.AddHostedService(static sp => sp.GetRequiredService<CallbackDispatcher>());
 

@@ -153,7 +153,7 @@ internal static partial class Cli
         {
             case StartupException or ConfigFileException:
                 return error.Message;
-            case System.Data.Common.DbException when options?.StorageProvider == "postgresql":
+            case System.Data.Common.DbException when options is not null && ServerStorage.For(options).IsShared:
                 return $"storage.connection_string: cannot use PostgreSQL at {PostgreSqlAddress(options.StorageConnectionString)}: {Innermost(error)}";
             case IOException when error.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException
                 or System.Net.Sockets.SocketException:
@@ -233,7 +233,7 @@ internal static partial class Cli
 
             var file = named || File.Exists(configFile) ? configFile + ": " : string.Empty;
             PrepareFolder($"{file}key 'config_directory'", options.ConfigDirectory, writable: false);
-            if (options.StorageProvider != "postgresql")
+            if (ServerStorage.For(options).UsesDataFolder)
             {
                 PrepareFolder($"{file}key 'working_directory'", options.DataDirectory, writable: true);
             }

@@ -9,8 +9,6 @@ using NanoRun.Retention;
 using NanoRun.Runners;
 using NanoRun.Server.Operations;
 using NanoRun.Storage;
-using NanoRun.Storage.PostgreSql;
-using NanoRun.Storage.Sqlite;
 using NanoRun.Units;
 
 namespace NanoRun.Server;
@@ -61,34 +59,27 @@ internal static class NanoRunHost
         });
         HostOperations.Add(builder, options);
 
-        builder.Services.AddSingleton(new RetentionOptions { Default = options.Retention });
-        builder.Services.AddSingleton(new NanoRun.Callbacks.CallbackOptions { AllowNetworks = options.CallbackAllowNetworks });
+        builder.Services.Configure<RetentionOptions>(retention =>
+        {
+            retention.MaxAge = options.Retention.MaxAge;
+            retention.MaxCount = options.Retention.MaxCount;
+        });
+        builder.Services.Configure<NanoRun.Callbacks.CallbackOptions>(callbacks => callbacks.AllowNetworks = options.CallbackAllowNetworks);
         var nanoRun = builder.Services.AddNanoRun(
             engine =>
             {
                 engine.GracefulShutdown = options.GracefulShutdown;
                 engine.LeaseDuration = options.LeaseDuration;
-                if (options.StorageProvider != "postgresql")
-                {
-                    // The embedded store writes to the data folder; guard its free space.
-                    engine.DiskGuardPath = options.DataDirectory;
-                    engine.MinFreeDisk = options.MinFreeDisk;
-                }
+
+                // The guard watches the folder a store names (the embedded store names its data folder).
+                engine.MinFreeDisk = options.MinFreeDisk;
             },
             api =>
             {
                 api.WaitTime = options.WaitTime;
                 api.MaxWait = options.MaxWait;
             });
-        if (options.StorageProvider == "postgresql")
-        {
-            nanoRun.UsePostgreSql(options.StorageConnectionString!);
-        }
-        else
-        {
-            nanoRun.UseSqlite(options.DataDirectory);
-        }
-
+        ServerStorage.For(options).Register(nanoRun, options);
         nanoRun.AddUnits(units);
         if (reloadUnits)
         {

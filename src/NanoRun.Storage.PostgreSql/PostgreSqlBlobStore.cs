@@ -36,10 +36,7 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegative(maxLength);
-        if (!IsValidKey(key))
-        {
-            throw new ArgumentException($"'{key}' is not a valid blob key", nameof(key));
-        }
+        BlobKeys.ThrowIfInvalidKey(key);
 
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
@@ -98,10 +95,7 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
     /// <inheritdoc />
     public async Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
-        if (!BlobKeys.IsValidPrefix(prefix))
-        {
-            throw new ArgumentException($"'{prefix}' is not a valid blob prefix: a request id is expected", nameof(prefix));
-        }
+        BlobKeys.ThrowIfInvalidPrefix(prefix);
 
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))

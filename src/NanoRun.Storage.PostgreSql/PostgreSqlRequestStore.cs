@@ -227,11 +227,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
     /// owner's attempt raced a newer one) the attempt gets the next free number.</remarks>
     public async Task<RequestState?> RecordAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(outcome);
-        if (outcome.NextState is not (RequestState.Succeeded or RequestState.Failed or RequestState.Retrying))
-        {
-            throw new ArgumentException($"an attempt moves a request to succeeded, failed or retrying, not {outcome.NextState.ToWire()}", nameof(outcome));
-        }
+        RequestTransitions.ValidateOutcome(outcome);
 
         EnsureOpen();
         var attempt = outcome.Attempt;
@@ -241,9 +237,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                RequestState current;
-                string? owner;
-                int number;
+                AttemptTransition transition;
                 using (var select = Sql.Command(connection, PostgreSqlSchema.LockForAttempt, transaction))
                 {
                     select.Parameters.Text("id", outcome.RequestId);
@@ -255,18 +249,18 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
                             return null;
                         }
 
-                        current = (RequestState)reader.GetInt16(0);
-                        owner = reader.IsDBNull(1) ? null : reader.GetString(1);
-                        number = Math.Max(attempt.Number, reader.GetInt32(2));
+                        transition = RequestTransitions.RecordAttempt(
+                            (RequestState)reader.GetInt16(0),
+                            reader.IsDBNull(1) ? null : reader.GetString(1),
+                            reader.GetInt32(2),
+                            outcome);
                     }
                 }
 
-                var applies = current == RequestState.Running && string.Equals(owner, outcome.LeaseOwner, StringComparison.Ordinal);
-                var state = applies ? outcome.NextState : current;
                 using var batch = new NpgsqlBatch(connection, transaction);
                 var insert = Sql.BatchCommand(PostgreSqlSchema.InsertAttempt);
                 insert.Parameters.Text("request_id", outcome.RequestId);
-                insert.Parameters.Int("number", number);
+                insert.Parameters.Int("number", transition.Number);
                 insert.Parameters.Text("id", attempt.Id);
                 insert.Parameters.Int("code", attempt.Code);
                 insert.Parameters.Headers(attempt.Headers);
@@ -275,20 +269,20 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
                 insert.Parameters.Time("created_at", attempt.CreatedAt);
                 batch.BatchCommands.Add(insert);
 
-                var update = Sql.BatchCommand(applies ? PostgreSqlSchema.ApplyOutcome : PostgreSqlSchema.CountAttempt);
+                var update = Sql.BatchCommand(transition.Applies ? PostgreSqlSchema.ApplyOutcome : PostgreSqlSchema.CountAttempt);
                 update.Parameters.Text("id", outcome.RequestId);
                 update.Parameters.Time("now", attempt.CreatedAt);
-                if (applies)
+                if (transition.Applies)
                 {
-                    update.Parameters.Int("state", (int)state);
-                    update.Parameters.Time("completed_at", state.IsFinal() ? attempt.CreatedAt : null);
-                    update.Parameters.Time("next_run_at", state == RequestState.Retrying ? outcome.NextRunAt : null);
+                    update.Parameters.Int("state", (int)transition.State);
+                    update.Parameters.Time("completed_at", transition.CompletedAt);
+                    update.Parameters.Time("next_run_at", transition.NextRunAt);
                 }
 
                 batch.BatchCommands.Add(update);
                 await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return state;
+                return transition.State;
             }
         }
     }
@@ -333,7 +327,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
             using var select = Sql.Command(connection, PostgreSqlSchema.SelectState);
             select.Parameters.Text("id", requestId);
             var state = await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            return state is short s ? (RequestState)s : null;
+            return RequestTransitions.Cancel(state is short s ? (RequestState)s : null);
         }
     }
 

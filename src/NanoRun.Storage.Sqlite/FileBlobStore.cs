@@ -114,10 +114,7 @@ public sealed class FileBlobStore : IBlobStore
     /// <inheritdoc />
     public Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
-        if (!BlobKeys.IsValidPrefix(prefix))
-        {
-            throw new ArgumentException($"'{prefix}' is not a valid blob prefix: a request id is expected", nameof(prefix));
-        }
+        BlobKeys.ThrowIfInvalidPrefix(prefix);
 
         cancellationToken.ThrowIfCancellationRequested();
         try
@@ -138,10 +135,7 @@ public sealed class FileBlobStore : IBlobStore
     /// <summary>Maps a key to its file path under the root; throws for an invalid key.</summary>
     internal string PathOf(string key)
     {
-        if (!IsValidKey(key))
-        {
-            throw new ArgumentException($"'{key}' is not a valid blob key", nameof(key));
-        }
+        BlobKeys.ThrowIfInvalidKey(key);
 
         var slash = key.IndexOf('/', StringComparison.Ordinal);
         var rest = key.AsSpan(slash + 1);

@@ -1,15 +1,16 @@
 using Npgsql;
 using NanoRun.Storage.PostgreSql;
+using NanoRun.Storage.Testing;
 
 namespace NanoRun.Storage;
 
-/// <summary>The conformance suite over the shared provider: a fresh database in the test cluster per test.</summary>
-public sealed class PostgreSqlStoreConformanceTests : StoreConformanceTests
+/// <summary>The shared provider's world: a fresh database in the test cluster per test.</summary>
+public sealed class PostgreSqlStoreWorld : StoreWorld
 {
     private TestDatabase? _database;
     private NpgsqlDataSource? _dataSource;
 
-    protected override async Task<(IRequestStore Store, IBlobStore Blobs)> OpenAsync(TimeProvider time)
+    public override async Task<ProviderStores> OpenAsync(TimeProvider time)
     {
         _database ??= await TestDatabase.CreateAsync();
         if (_dataSource is not null)
@@ -18,10 +19,10 @@ public sealed class PostgreSqlStoreConformanceTests : StoreConformanceTests
         }
 
         _dataSource = PostgreSqlDataSource.Create(_database.ConnectionString);
-        return (new PostgreSqlRequestStore(_dataSource, time), new PostgreSqlBlobStore(_dataSource));
+        return new ProviderStores(new PostgreSqlRequestStore(_dataSource, time), new PostgreSqlBlobStore(_dataSource));
     }
 
-    protected override async Task DestroyWorldAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (_dataSource is not null)
         {
@@ -34,3 +35,11 @@ public sealed class PostgreSqlStoreConformanceTests : StoreConformanceTests
         }
     }
 }
+
+public sealed class PostgreSqlRequestQueueConformanceTests : RequestQueueConformanceTests<PostgreSqlStoreWorld>;
+
+public sealed class PostgreSqlRequestHistoryConformanceTests : RequestHistoryConformanceTests<PostgreSqlStoreWorld>;
+
+public sealed class PostgreSqlBlobStoreConformanceTests : BlobStoreConformanceTests<PostgreSqlStoreWorld>;
+
+public sealed class PostgreSqlCallbackStoreConformanceTests : CallbackStoreConformanceTests<PostgreSqlStoreWorld>;

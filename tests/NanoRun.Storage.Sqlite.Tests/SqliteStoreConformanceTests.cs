@@ -1,18 +1,27 @@
 using NanoRun.Storage.Sqlite;
+using NanoRun.Storage.Testing;
 
 namespace NanoRun.Storage;
 
-/// <summary>The conformance suite over the embedded provider: SQLite and body files in a temp folder per test.</summary>
-public sealed class SqliteStoreConformanceTests : StoreConformanceTests
+/// <summary>The embedded provider's world: SQLite and body files in a temp folder per test.</summary>
+public sealed class SqliteStoreWorld : StoreWorld
 {
     private readonly TempFolder _folder = new();
 
-    protected override Task<(IRequestStore Store, IBlobStore Blobs)> OpenAsync(TimeProvider time) =>
-        Task.FromResult<(IRequestStore, IBlobStore)>((new SqliteRequestStore(_folder.Path, time), new FileBlobStore(System.IO.Path.Join(_folder.Path, "blobs"))));
+    public override Task<ProviderStores> OpenAsync(TimeProvider time) =>
+        Task.FromResult(new ProviderStores(new SqliteRequestStore(_folder.Path, time), new FileBlobStore(System.IO.Path.Join(_folder.Path, "blobs"))));
 
-    protected override Task DestroyWorldAsync()
+    public override ValueTask DisposeAsync()
     {
         _folder.Dispose();
-        return Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 }
+
+public sealed class SqliteRequestQueueConformanceTests : RequestQueueConformanceTests<SqliteStoreWorld>;
+
+public sealed class SqliteRequestHistoryConformanceTests : RequestHistoryConformanceTests<SqliteStoreWorld>;
+
+public sealed class SqliteBlobStoreConformanceTests : BlobStoreConformanceTests<SqliteStoreWorld>;
+
+public sealed class SqliteCallbackStoreConformanceTests : CallbackStoreConformanceTests<SqliteStoreWorld>;

@@ -10,8 +10,20 @@ namespace NanoRun.Retention;
 /// <summary>Settings of the background cleaner of finished requests.</summary>
 public sealed class RetentionOptions
 {
-    /// <summary>The policy of units without their own <c>retention</c>; default 7 days and 10 000 per unit and outcome.</summary>
-    public RetentionPolicy Default { get; set; } = RetentionPolicy.Default;
+    /// <summary>
+    /// Finished requests of units without their own <c>retention</c> older than this (by completion time) are removed;
+    /// default 7 days, <c>null</c> keeps them regardless of age.
+    /// </summary>
+    public TimeSpan? MaxAge { get; set; } = RetentionPolicy.Default.MaxAge;
+
+    /// <summary>
+    /// At most this many finished requests are kept per unit without its own <c>retention</c> and per outcome, newest
+    /// first; default 10 000, <c>null</c> keeps any number.
+    /// </summary>
+    public int? MaxCount { get; set; } = RetentionPolicy.Default.MaxCount;
+
+    /// <summary>The policy of units without their own <c>retention</c>: <see cref="MaxAge"/> and <see cref="MaxCount"/>.</summary>
+    internal RetentionPolicy Default => new() { MaxAge = MaxAge, MaxCount = MaxCount };
 
     /// <summary>Pause between cleaning passes; default 1 minute.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);

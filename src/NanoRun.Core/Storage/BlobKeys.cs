@@ -1,9 +1,13 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace NanoRun.Storage;
 
 /// <summary>The grammar of blob keys shared by every provider, strict so that a key can never name anything outside its store.</summary>
-internal static class BlobKeys
+/// <remarks>The engine writes a request's body under <c>{requestId}/body</c> and each attempt's result under
+/// <c>{requestId}/{attemptId}</c>, and deletes them with the prefix <c>{requestId}</c>. A provider checks every key and
+/// prefix with <see cref="ThrowIfInvalidKey"/> and <see cref="ThrowIfInvalidPrefix"/> before it touches storage.</remarks>
+public static class BlobKeys
 {
     /// <summary>Longest accepted key.</summary>
     public const int MaxLength = 200;
@@ -40,6 +44,26 @@ internal static class BlobKeys
 
     /// <summary>Whether <paramref name="prefix"/> can name a request's blobs: one segment of at least two characters.</summary>
     public static bool IsValidPrefix([NotNullWhen(true)] string? prefix) => prefix is { Length: >= 2 } && IsValidSegment(prefix, 0, prefix.Length);
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="key"/> is valid (<see cref="IsValidKey"/>).</summary>
+    /// <exception cref="ArgumentException">The key is not valid.</exception>
+    public static void ThrowIfInvalidKey([NotNull] string? key, [CallerArgumentExpression(nameof(key))] string? paramName = null)
+    {
+        if (!IsValidKey(key))
+        {
+            throw new ArgumentException($"'{key}' is not a valid blob key", paramName);
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="prefix"/> is valid (<see cref="IsValidPrefix"/>).</summary>
+    /// <exception cref="ArgumentException">The prefix is not a request id.</exception>
+    public static void ThrowIfInvalidPrefix([NotNull] string? prefix, [CallerArgumentExpression(nameof(prefix))] string? paramName = null)
+    {
+        if (!IsValidPrefix(prefix))
+        {
+            throw new ArgumentException($"'{prefix}' is not a valid blob prefix: a request id is expected", paramName);
+        }
+    }
 
     private static bool IsValidSegment(string text, int start, int length)
     {

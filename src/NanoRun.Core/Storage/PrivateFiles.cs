@@ -8,11 +8,12 @@ namespace NanoRun.Storage;
 /// the commands of units that run as another <c>user</c>, must not read them.
 /// </summary>
 /// <remarks>
-/// The server calls <see cref="Restrict"/> once at start, which sets the process umask to <c>077</c>; the store
+/// A provider that keeps files (the embedded store) creates its folders and files through <see cref="CreateFolder"/>,
+/// <see cref="CreateFile"/> and <see cref="Private"/>. The server calls <c>Restrict</c> once at start, which sets the process umask to <c>077</c>; the store
 /// also creates its folders and files with these modes, so they hold when it is embedded in a host that keeps its
-/// own umask. Units' commands still start with the umask the server started with (<see cref="ForChild"/>).
+/// own umask. Units' commands still start with the umask the server started with.
 /// </remarks>
-internal static partial class PrivateFiles
+public static partial class PrivateFiles
 {
     /// <summary>Mode of the data folder and every folder under it.</summary>
     public const UnixFileMode PrivateFolderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -25,11 +26,11 @@ internal static partial class PrivateFiles
     private static readonly Lock Gate = new();
     private static int _startMask = -1;
 
-    /// <summary>The umask the process had before <see cref="Restrict"/>, or <c>null</c> when it was not called.</summary>
-    public static int? StartMask => Volatile.Read(ref _startMask) is var mask and >= 0 ? mask : null;
+    /// <summary>The umask the process had before <c>Restrict</c>, or <c>null</c> when it was not called.</summary>
+    internal static int? StartMask => Volatile.Read(ref _startMask) is var mask and >= 0 ? mask : null;
 
     /// <summary>Sets the process umask to <c>077</c>, remembering the one it replaces for child processes; later calls do nothing.</summary>
-    public static void Restrict()
+    internal static void Restrict()
     {
         if (OperatingSystem.IsWindows())
         {
@@ -94,7 +95,7 @@ internal static partial class PrivateFiles
     /// a lock, so only spawning belongs inside it. Files this process creates meanwhile still get <c>0600</c>
     /// where the store asks for it explicitly.
     /// </summary>
-    public static ChildMask ForChild()
+    internal static ChildMask ForChild()
     {
         var start = Volatile.Read(ref _startMask);
         if (start < 0)
@@ -108,7 +109,7 @@ internal static partial class PrivateFiles
     }
 
     /// <summary>While alive, the process umask is the start one; disposing restores <c>077</c>.</summary>
-    public readonly struct ChildMask : IDisposable
+    internal readonly struct ChildMask : IDisposable
     {
         private readonly bool _held;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using NanoRun.Admission;
 using NanoRun.Core.Tests.Runners;
 using NanoRun.Queue;
 using NanoRun.Requests;
@@ -98,7 +99,9 @@ public sealed class BackoffTimingTests
             // Short real-time polls so a worker notices the fake clock moving; leases never expire within a test.
             var options = new EngineOptions { LeaseDuration = TimeSpan.FromDays(30), PollInterval = TimeSpan.FromMilliseconds(50) };
             var runners = TestRunners.ShellAndProxy();
-            Engine = new NanoRunEngine(new UnitCatalog([unit]), _store, blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
+            var units = new UnitCatalog([unit]);
+            Engine = new NanoRunEngine(units, _store, blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
+            Admission = new RequestAdmission(units, _store, blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine);
         }
 
         public string Folder { get; }
@@ -109,6 +112,8 @@ public sealed class BackoffTimingTests
 
         public NanoRunEngine Engine { get; }
 
+        public RequestAdmission Admission { get; }
+
         public static async Task<BackoffWorld> StartAsync(UnitDefinition unit)
         {
             var world = new BackoffWorld(unit);
@@ -117,7 +122,7 @@ public sealed class BackoffTimingTests
         }
 
         public async Task<string> EnqueueAsync(UnitDefinition unit) =>
-            (await Engine.EnqueueAsync(unit, new IncomingRequest("POST", "/api/" + unit.Name + "/", [], Stream.Null), CancellationToken.None)).Id!;
+            (await Admission.EnqueueAsync(unit, new IncomingRequest("POST", "/api/" + unit.Name + "/", [], Stream.Null), CancellationToken.None)).Id!;
 
         /// <summary>Polls the store until the request has <paramref name="count"/> attempts and is not running, for at most a minute.</summary>
         public async Task<RequestRecord> WaitForAttemptsAsync(string id, int count)

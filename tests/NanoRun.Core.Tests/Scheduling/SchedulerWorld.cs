@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using NanoRun.Admission;
 using NanoRun.Core.Tests.Runners;
 using NanoRun.Queue;
 using NanoRun.Requests;
@@ -38,6 +39,7 @@ internal sealed class SchedulerWorld : IAsyncDisposable
         var options = new EngineOptions { LeaseDuration = TimeSpan.FromDays(30) };
         var runners = TestRunners.ShellAndProxy();
         Engine = new NanoRunEngine(Units, _store, Blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
+        Admission = new RequestAdmission(Units, _store, Blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine);
     }
 
     public string Folder { get; }
@@ -54,6 +56,8 @@ internal sealed class SchedulerWorld : IAsyncDisposable
     public FileBlobStore Blobs { get; }
 
     public NanoRunEngine Engine { get; }
+
+    public RequestAdmission Admission { get; }
 
     public RecordingLogger<CronScheduler> Log { get; } = new();
 
@@ -84,7 +88,7 @@ internal sealed class SchedulerWorld : IAsyncDisposable
 
     public CronScheduler NewScheduler()
     {
-        var scheduler = new CronScheduler(Units, Engine, Clock, Log);
+        var scheduler = new CronScheduler(Units, Admission, Clock, Log);
         _schedulers.Add(scheduler);
         return scheduler;
     }

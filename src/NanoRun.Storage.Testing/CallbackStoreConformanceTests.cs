@@ -1,12 +1,17 @@
 using NanoRun.Requests;
+using Xunit;
 
-namespace NanoRun.Storage;
+namespace NanoRun.Storage.Testing;
 
-/// <summary>The callback part of the storage contract (<see cref="ICallbackStore"/>).</summary>
-public abstract partial class StoreConformanceTests
+/// <summary>The <see cref="ICallbackStore"/> contract: pending callbacks become due once their request is final, are leased
+/// to one deliverer at a time and keep their delivery state; the provider's request store must implement it.</summary>
+/// <typeparam name="TWorld">The provider's world.</typeparam>
+public abstract class CallbackStoreConformanceTests<TWorld> : StoreConformanceTests<TWorld>
+    where TWorld : StoreWorld, new()
 {
     private ICallbackStore Callbacks => Assert.IsAssignableFrom<ICallbackStore>(Store);
 
+    /// <summary>Callback: request without, has no callback and is never claimed.</summary>
     [Fact]
     public async Task Callback_RequestWithout_HasNoCallbackAndIsNeverClaimed()
     {
@@ -21,6 +26,7 @@ public abstract partial class StoreConformanceTests
         Assert.Empty(due);
     }
 
+    /// <summary>Callback: pending request, is claimed only once final.</summary>
     [Fact]
     public async Task Callback_PendingRequest_IsClaimedOnlyOnceFinal()
     {
@@ -42,6 +48,7 @@ public abstract partial class StoreConformanceTests
         Assert.Empty(whileLeased);
     }
 
+    /// <summary>Callback: cancelled request, is due.</summary>
     [Fact]
     public async Task Callback_CancelledRequest_IsDue()
     {
@@ -54,6 +61,7 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(request.Id, Assert.Single(due).RequestId);
     }
 
+    /// <summary>Callback: failed try, is due again at next at with its attempts.</summary>
     [Fact]
     public async Task Callback_FailedTry_IsDueAgainAtNextAtWithItsAttempts()
     {
@@ -76,6 +84,7 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(new DueCallback(request.Id, Unit, 1), Assert.Single(onTime));
     }
 
+    /// <summary>Callback: delivered, is final and survives reopen.</summary>
     [Fact]
     public async Task Callback_Delivered_IsFinalAndSurvivesReopen()
     {
@@ -98,6 +107,7 @@ public abstract partial class StoreConformanceTests
         Assert.Null(status.LastError);
     }
 
+    /// <summary>Callback: lease ends, is claimed again.</summary>
     [Fact]
     public async Task Callback_LeaseEnds_IsClaimedAgain()
     {
@@ -112,6 +122,7 @@ public abstract partial class StoreConformanceTests
         Assert.Equal(request.Id, Assert.Single(again).RequestId);
     }
 
+    /// <summary>Callback: unknown request, records nothing.</summary>
     [Fact]
     public async Task Callback_UnknownRequest_RecordsNothing()
     {

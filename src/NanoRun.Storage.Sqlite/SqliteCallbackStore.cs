@@ -1,7 +1,9 @@
+using static NanoRun.Storage.Sqlite.SqliteValues;
+
 namespace NanoRun.Storage.Sqlite;
 
-/// <summary>Completion callbacks, kept in the <c>callback_*</c> columns of the request row.</summary>
-public sealed partial class SqliteRequestStore
+/// <summary>The embedded store's completion callbacks, kept in the <c>callback_*</c> columns of the request row.</summary>
+internal sealed class SqliteCallbackStore(SqliteConnections db) : ICallbackStore
 {
     /// <inheritdoc />
     public async Task<IReadOnlyList<DueCallback>> ClaimCallbacksAsync(CallbackClaim claim, CancellationToken cancellationToken = default)
@@ -13,7 +15,7 @@ public sealed partial class SqliteRequestStore
         }
 
         var claimed = new List<DueCallback>(claim.Limit);
-        var writer = await EnterWriteAsync(cancellationToken).ConfigureAwait(false);
+        var writer = await db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var command = writer.CreateCommand();
@@ -29,7 +31,7 @@ public sealed partial class SqliteRequestStore
         }
         finally
         {
-            _writeLock.Release();
+            db.ExitWrite();
         }
 
         return claimed;
@@ -39,7 +41,7 @@ public sealed partial class SqliteRequestStore
     public async Task<bool> RecordCallbackAsync(CallbackDelivery delivery, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(delivery);
-        var writer = await EnterWriteAsync(cancellationToken).ConfigureAwait(false);
+        var writer = await db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var command = writer.CreateCommand();
@@ -54,15 +56,15 @@ public sealed partial class SqliteRequestStore
         }
         finally
         {
-            _writeLock.Release();
+            db.ExitWrite();
         }
     }
 
     /// <inheritdoc />
     public async Task<CallbackStatus?> GetCallbackAsync(string requestId, CancellationToken cancellationToken = default)
     {
-        EnsureOpen();
-        var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        db.EnsureOpen();
+        var connection = await db.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = connection.CreateCommand();

@@ -1,0 +1,199 @@
+using NanoRun.Requests;
+using Xunit;
+
+namespace NanoRun.Storage.Testing;
+
+/// <summary>The history part of the <see cref="IRequestStore"/> contract: durability across reopening, arrival-order
+/// paging, counts and purging.</summary>
+/// <typeparam name="TWorld">The provider's world.</typeparam>
+public abstract class RequestHistoryConformanceTests<TWorld> : StoreConformanceTests<TWorld>
+    where TWorld : StoreWorld, new()
+{
+    /// <summary>Reopen: after work, all data survives.</summary>
+    [Fact]
+    public async Task Reopen_AfterWork_AllDataSurvives()
+    {
+        var ids = await EnqueueManyAsync(3);
+        var claimed = await ClaimAsync(limit: 2);
+        await Store.RecordAttemptAsync(Outcome(claimed[0], 200, RequestState.Succeeded, headers: [new("X-R", "ü")]));
+        await Store.RecordAttemptAsync(Outcome(claimed[1], 503, RequestState.Retrying, nextRunAt: Time.GetUtcNow().AddSeconds(5)));
+        var before = new List<RequestRecord>();
+        foreach (var id in ids)
+        {
+            before.Add((await Store.GetAsync(id))!);
+        }
+
+        await ReopenAsync();
+        var after = new List<RequestRecord>();
+        foreach (var id in ids)
+        {
+            after.Add((await Store.GetAsync(id))!);
+        }
+
+        for (var i = 0; i < ids.Length; i++)
+        {
+            AssertSameRecord(before[i], after[i]);
+        }
+    }
+
+    /// <summary>Enqueue: 1000 concurrent, all durable after reopen.</summary>
+    [Fact]
+    public async Task Enqueue_1000Concurrent_AllDurableAfterReopen()
+    {
+        var ids = await EnqueueManyAsync(1000, concurrent: true);
+
+        await ReopenAsync();
+        var stored = new List<string>();
+        await foreach (var summary in Store.PageAsync(new PageParams(Unit, 5000)))
+        {
+            stored.Add(summary.Id);
+        }
+
+        Assert.Equal(ids.Order(), stored.Order());
+    }
+
+    /// <summary>Page: many requests, newest first with cursor.</summary>
+    [Fact]
+    public async Task Page_ManyRequests_NewestFirstWithCursor()
+    {
+        var ids = await EnqueueManyAsync(7);
+        await EnqueueManyAsync(2, unit: "other");
+
+        var first = await PageAsync(new PageParams(Unit, 3));
+        var second = await PageAsync(new PageParams(Unit, 3, Before: first[^1].Id));
+        var third = await PageAsync(new PageParams(Unit, 3, Before: second[^1].Id));
+
+        Assert.Equal([ids[6], ids[5], ids[4]], first.Select(s => s.Id));
+        Assert.Equal([ids[3], ids[2], ids[1]], second.Select(s => s.Id));
+        Assert.Equal([ids[0]], third.Select(s => s.Id));
+        Assert.All(first, s => Assert.Equal(RequestState.Queued, s.State));
+    }
+
+    /// <summary>Page: state filter, returns only that state.</summary>
+    [Fact]
+    public async Task Page_StateFilter_ReturnsOnlyThatState()
+    {
+        var ids = await EnqueueManyAsync(5);
+        foreach (var claimed in await ClaimAsync(limit: 3))
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await Store.RecordAttemptAsync(Outcome(claimed, 200, RequestState.Succeeded));
+        }
+
+        var succeeded = await PageAsync(new PageParams(Unit, 2, State: RequestState.Succeeded));
+        var next = await PageAsync(new PageParams(Unit, 2, Before: succeeded[^1].Id, State: RequestState.Succeeded));
+        var queued = await PageAsync(new PageParams(Unit, 10, State: RequestState.Queued));
+
+        Assert.Equal([ids[2], ids[1]], succeeded.Select(s => s.Id));
+        Assert.Equal([ids[0]], next.Select(s => s.Id));
+        Assert.Equal([ids[4], ids[3]], queued.Select(s => s.Id));
+        Assert.All(succeeded, s => Assert.Equal(1, s.AttemptCount));
+        Assert.All(succeeded, s => Assert.NotNull(s.CompletedAt));
+    }
+
+    /// <summary>Count By State: mixed states, counts each state of that unit only.</summary>
+    [Fact]
+    public async Task CountByState_MixedStates_CountsEachStateOfThatUnitOnly()
+    {
+        var ids = await EnqueueManyAsync(8);
+        await EnqueueManyAsync(3, unit: "other");
+        var claimed = await ClaimAsync(limit: 5);
+        await Store.RecordAttemptAsync(Outcome(claimed[0], 200, RequestState.Succeeded));
+        await Store.RecordAttemptAsync(Outcome(claimed[1], 500, RequestState.Failed));
+        await Store.RecordAttemptAsync(Outcome(claimed[2], 500, RequestState.Retrying));
+        await Store.CancelAsync(ids[7], Time.GetUtcNow());
+
+        var counts = await Store.CountByStateAsync(Unit);
+        var other = await Store.CountByStateAsync("other");
+        var none = await Store.CountByStateAsync("nobody");
+
+        Assert.Equal(new StateCounts(Queued: 2, Running: 2, Retrying: 1, Succeeded: 1, Failed: 1, Cancelled: 1), counts);
+        Assert.Equal(3, counts.Waiting);
+        Assert.Equal(new StateCounts(3, 0, 0, 0, 0, 0), other);
+        Assert.Equal(StateCounts.None, none);
+    }
+
+    /// <summary>Purge: mixed requests, removes only final and old and returns ids.</summary>
+    [Fact]
+    public async Task Purge_MixedRequests_RemovesOnlyFinalAndOldAndReturnsIds()
+    {
+        var ids = await EnqueueManyAsync(5);
+        var claimed = await ClaimAsync(limit: 3);
+        await Store.RecordAttemptAsync(Outcome(claimed[0], 200, RequestState.Succeeded));
+        await Store.RecordAttemptAsync(Outcome(claimed[1], 500, RequestState.Failed));
+        await Store.CancelAsync(ids[3], Time.GetUtcNow());
+        var cutoff = Time.GetUtcNow().AddSeconds(1);
+        Time.Advance(TimeSpan.FromSeconds(10));
+        await Store.RecordAttemptAsync(Outcome(claimed[2], 200, RequestState.Succeeded));
+
+        var purged = await Store.PurgeAsync(new PurgeParams(Unit, cutoff, 100));
+        var otherUnit = await Store.PurgeAsync(new PurgeParams("other", Time.GetUtcNow().AddDays(1), 100));
+
+        Assert.Equal(new[] { ids[0], ids[1], ids[3] }.Order(), purged.Order());
+        Assert.Empty(otherUnit);
+        Assert.Null(await Store.GetAsync(ids[0]));
+        Assert.Null(await Store.GetAsync(ids[1]));
+        Assert.Null(await Store.GetAsync(ids[3]));
+        Assert.NotNull(await Store.GetAsync(ids[2]));
+        Assert.NotNull(await Store.GetAsync(ids[4]));
+    }
+
+    /// <summary>Purge: limit, removes at most limit oldest first.</summary>
+    [Fact]
+    public async Task Purge_Limit_RemovesAtMostLimitOldestFirst()
+    {
+        var ids = await EnqueueManyAsync(3);
+        foreach (var claimed in await ClaimAsync(limit: 3))
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await Store.RecordAttemptAsync(Outcome(claimed, 200, RequestState.Succeeded));
+        }
+
+        var purged = await Store.PurgeAsync(new PurgeParams(Unit, Time.GetUtcNow().AddDays(1), 2));
+
+        Assert.Equal([ids[0], ids[1]], purged);
+    }
+
+    /// <summary>Purge: keep newest in state, spares newest of that outcome only.</summary>
+    [Fact]
+    public async Task Purge_KeepNewestInState_SparesNewestOfThatOutcomeOnly()
+    {
+        var ids = await EnqueueManyAsync(6);
+        var claimed = await ClaimAsync(limit: 5);
+        foreach (var request in claimed.Take(4))
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await Store.RecordAttemptAsync(Outcome(request, 200, RequestState.Succeeded));
+        }
+
+        await Store.RecordAttemptAsync(Outcome(claimed[4], 500, RequestState.Failed));
+
+        var purged = await Store.PurgeAsync(new PurgeParams(Unit, DateTimeOffset.MaxValue, 100, RequestState.Succeeded, KeepNewest: 2));
+        var again = await Store.PurgeAsync(new PurgeParams(Unit, DateTimeOffset.MaxValue, 100, RequestState.Succeeded, KeepNewest: 2));
+
+        Assert.Equal(new[] { ids[0], ids[1] }.Order(), purged.Order());
+        Assert.Empty(again);
+        Assert.NotNull(await Store.GetAsync(ids[2]));
+        Assert.NotNull(await Store.GetAsync(ids[3]));
+        Assert.NotNull(await Store.GetAsync(ids[4]));
+        Assert.NotNull(await Store.GetAsync(ids[5]));
+    }
+
+    /// <summary>Purge: keep newest any outcome, never removes unfinished.</summary>
+    [Fact]
+    public async Task Purge_KeepNewestAnyOutcome_NeverRemovesUnfinished()
+    {
+        var ids = await EnqueueManyAsync(4);
+        var claimed = await ClaimAsync(limit: 3);
+        foreach (var request in claimed)
+        {
+            await Store.RecordAttemptAsync(Outcome(request, 200, RequestState.Succeeded));
+        }
+
+        var purged = await Store.PurgeAsync(new PurgeParams(Unit, DateTimeOffset.MaxValue, 100, KeepNewest: 1));
+
+        Assert.Equal(new[] { ids[0], ids[1] }.Order(), purged.Order());
+        Assert.NotNull(await Store.GetAsync(ids[2]));
+        Assert.NotNull(await Store.GetAsync(ids[3]));
+    }
+}
