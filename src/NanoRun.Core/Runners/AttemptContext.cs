@@ -76,7 +76,7 @@ public sealed class AttemptContext
 
     /// <summary>
     /// Stores <paramref name="result"/>, read to its end, as this attempt's result body, streaming it to live readers
-    /// (<c>GET /api/{unit}/{id}/live</c>) while it is read; the returned value goes into <see cref="AttemptResult.Body"/>.
+    /// (<c>GET /api/{unit}/{id}/attempt/{attemptId}</c>) while it is read; the returned value goes into <see cref="AttemptResult.Body"/>.
     /// </summary>
     /// <param name="result">The result body; not disposed.</param>
     /// <param name="cancellationToken">Cancels the copy; nothing is kept.</param>
