@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using NanoRun.Admission;
 using NanoRun.Callbacks;
 using NanoRun.Metrics;
 using NanoRun.Queue;
@@ -49,6 +50,15 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton(static sp => new UnitCatalog(sp.GetServices<UnitDefinition>()));
         services.TryAddSingleton(static sp => new NanoRunMetrics(sp.GetService<IMeterFactory>(), sp.GetRequiredService<UnitCatalog>()));
         services.TryAddSingleton<NanoRunEngine>();
+        services.TryAddSingleton(static sp => new RequestAdmission(
+            sp.GetRequiredService<UnitCatalog>(),
+            sp.GetRequiredService<Storage.IRequestStore>(),
+            sp.GetRequiredService<Storage.IBlobStore>(),
+            sp.GetRequiredService<EngineOptions>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RequestAdmission>>(),
+            sp.GetRequiredService<NanoRunMetrics>(),
+            sp.GetRequiredService<NanoRunEngine>()));
         services.TryAddSingleton<QueueGauges>();
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());
         services.TryAddSingleton<RetentionCleaner>();

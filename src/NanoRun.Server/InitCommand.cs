@@ -19,6 +19,9 @@ internal static class InitCommand
         # (conf.d/team/build.yaml is the unit team-build).
         config_directory: conf.d
 
+        # Watch the unit folder and apply changes while running (false: reload on SIGHUP only).
+        watch: true
+
         # Listen address, host:port (0.0.0.0:8989 for every interface).
         bind: 127.0.0.1:8989
 
@@ -34,6 +37,28 @@ internal static class InitCommand
 
         # Most connections open at once; one past the limit is closed without an answer.
         # max_connections: 10000
+
+        # Free space (bytes) the data folder's file system keeps; below it new requests get 503 (0 = no check).
+        min_free_disk: 67108864
+
+        # Finished requests kept per unit: removed when older than max_age or past max_count (newest kept).
+        # A unit file may set its own.
+        retention:
+          max_age: 168h
+          max_count: 10000
+
+        # Log lines as text or json (one JSON object per line); --log-format overrides it.
+        log_format: text
+
+        # Prometheus metrics; bind serves them on their own listener instead of the main one.
+        metrics:
+          enabled: true
+          path: /metrics
+        #   bind: 127.0.0.1:9464
+
+        # Networks a caller's X-Callback-Url may reach although they are private, loopback or link-local.
+        # callbacks:
+        #   allow_networks: [10.0.0.0/8]
 
         # No UI routes at all.
         # disable_ui: false
@@ -57,10 +82,16 @@ internal static class InitCommand
         #     token_url: https://github.com/login/oauth/access_token
         #     profile_url: https://api.github.com/user
         #     login_field: login
+        #     icon: https://github.com/favicon.ico
+        #     callback_url: https://runner.example.com/ui/auth/callback
+        #     scopes: [read:user]
         #   users: [alice, bob]
 
-        # Storage provider: sqlite (embedded, single node) or postgresql (several nodes).
-        # storage:
+        # Storage provider: sqlite (embedded, single node) or postgresql (several nodes); lease is how long a
+        # node's claim on a running request lasts without renewal.
+        storage:
+          provider: sqlite
+          lease: 30s
         #   provider: postgresql
         #   connection_string: Host=localhost;Database=nanorun;Username=nanorun;Password=secret
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using NanoRun.Admission;
 using NanoRun.Requests;
 using NanoRun.Storage;
 
@@ -85,7 +87,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var limit = await ReadLimitAsync(context, DefaultReplayLimit, Queue.NanoRunEngine.MaxReplayBatch).ConfigureAwait(false);
+        var limit = await ReadLimitAsync(context, DefaultReplayLimit, RequestAdmission.MaxReplayBatch).ConfigureAwait(false);
         if (limit is null)
         {
             return;
@@ -97,7 +99,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var batch = await engine.ReplayFailedAsync(unit, limit.Value, before, context.RequestAborted).ConfigureAwait(false);
+        var batch = await context.RequestServices.GetRequiredService<RequestAdmission>().ReplayFailedAsync(unit, limit.Value, before, context.RequestAborted).ConfigureAwait(false);
         var items = new List<ReplayItemDocument>(batch.Items.Count);
         foreach (var item in batch.Items)
         {

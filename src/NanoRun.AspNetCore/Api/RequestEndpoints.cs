@@ -230,7 +230,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var result = await engine.RetryAsync(unit, record, context.RequestAborted).ConfigureAwait(false);
+        var result = await context.RequestServices.GetRequiredService<RequestAdmission>().RetryAsync(unit, record, context.RequestAborted).ConfigureAwait(false);
         if (result is null)
         {
             await WritePlainAsync(context, StatusCodes.Status410Gone, "the saved request body is no longer stored").ConfigureAwait(false);
@@ -370,7 +370,7 @@ internal static partial class RequestEndpoints
 
             // A repeat is answered from the store before its body is read, and is neither rate-limited nor counted.
             // Keys are kept apart per authenticated caller: one caller cannot learn or take over another's request.
-            dedupeKey = NanoRunEngine.IdempotencyDedupeKey(unit.Name, keys[0]!, CallerPrincipal.Get(context));
+            dedupeKey = RequestAdmission.IdempotencyDedupeKey(unit.Name, keys[0]!, CallerPrincipal.Get(context));
             if (verifier is null && await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } existing)
             {
                 context.Response.Headers[IdempotentReplayedHeader] = "true";
@@ -400,9 +400,10 @@ internal static partial class RequestEndpoints
         {
             var incoming = new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context), Verifier = verifier };
             // The engine applies the admission rule (rate, min_free_disk, max_queue) before it reads the body.
+            var admission = context.RequestServices.GetRequiredService<RequestAdmission>();
             var result = dedupeKey is null
-                ? await engine.EnqueueAsync(unit, incoming, context.RequestAborted).ConfigureAwait(false)
-                : await engine.EnqueueOnceAsync(unit, incoming, dedupeKey, context.RequestAborted).ConfigureAwait(false);
+                ? await admission.EnqueueAsync(unit, incoming, context.RequestAborted).ConfigureAwait(false)
+                : await admission.EnqueueOnceAsync(unit, incoming, dedupeKey, context.RequestAborted).ConfigureAwait(false);
             if (!result.Admission.IsAdmitted)
             {
                 // Nothing is stored; Retry-After says when to send again, and existing work goes on.

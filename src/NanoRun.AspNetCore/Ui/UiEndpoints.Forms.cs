@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using NanoRun.Admission;
 using NanoRun.AspNetCore.Api;
 using NanoRun.Requests;
@@ -60,7 +61,7 @@ internal sealed partial class UiEndpoints
             try
             {
                 var request = new IncomingRequest(HttpMethods.Post, "/api/" + unit.Name + "/", headers, body);
-                result = await engine.EnqueueAsync(unit, request, context.RequestAborted).ConfigureAwait(false);
+                result = await Admission(context).EnqueueAsync(unit, request, context.RequestAborted).ConfigureAwait(false);
             }
             catch (BodyTooLargeException)
             {
@@ -88,7 +89,7 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        var result = await Engine(context).RetryAsync(unit, record, context.RequestAborted).ConfigureAwait(false);
+        var result = await Admission(context).RetryAsync(unit, record, context.RequestAborted).ConfigureAwait(false);
         if (result is null)
         {
             await MessageAsync(context, session, StatusCodes.Status410Gone, "Cannot retry", "The saved payload is no longer stored.", session.Request(unit.Name, record.Id)).ConfigureAwait(false);
@@ -116,9 +117,7 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        var engine = Engine(context);
-
-        var batch = await engine.ReplayFailedAsync(unit, ReplayBatch, null, context.RequestAborted).ConfigureAwait(false);
+        var batch = await Admission(context).ReplayFailedAsync(unit, ReplayBatch, null, context.RequestAborted).ConfigureAwait(false);
         var queued = 0;
         var earlier = 0;
         foreach (var item in batch.Items)
@@ -144,6 +143,8 @@ internal sealed partial class UiEndpoints
 
         await MessageAsync(context, session, StatusCodes.Status200OK, "Failed requests replayed", text, session.Unit(unit.Name)).ConfigureAwait(false);
     }
+
+    private static RequestAdmission Admission(HttpContext context) => context.RequestServices.GetRequiredService<RequestAdmission>();
 
     /// <summary>The "Not queued" page: the admission rule refused the request, with the API's status code and <c>Retry-After</c>.</summary>
     private static Task NotQueuedAsync(HttpContext context, UiSession session, AdmissionResult refusal, string back)

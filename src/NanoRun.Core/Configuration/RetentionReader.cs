@@ -16,7 +16,7 @@ internal static class RetentionReader
             return fallback;
         }
 
-        section.AllowOnly("max_age", "max_count");
+        section.AllowOnly(ServerConfigKeys.Retention);
         var maxAge = section.GetDuration("max_age", allowZero: false);
         var maxCount = section.Has("max_count") ? (int?)section.GetInteger("max_count", 0, 1, MaxCount) : null;
         return new RetentionPolicy { MaxAge = maxAge, MaxCount = maxCount };

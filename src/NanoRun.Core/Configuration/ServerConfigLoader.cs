@@ -40,9 +40,7 @@ internal static class ServerConfigLoader
     internal static ServerOptions Parse(string yamlText, string fileName, string baseDirectory, Func<string, string?> environment)
     {
         var root = YamlSection.Load(yamlText, fileName, ServerError);
-        root.AllowOnly(
-            "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time", "max_wait", "max_connections",
-            "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format", "watch", "callbacks");
+        root.AllowOnly(ServerConfigKeys.Root);
 
         var defaults = new ServerOptions();
         var storage = root.GetSection("storage");
@@ -79,7 +77,7 @@ internal static class ServerConfigLoader
             return [];
         }
 
-        section.AllowOnly("allow_networks");
+        section.AllowOnly(ServerConfigKeys.Callbacks);
         var texts = section.GetStringList("allow_networks");
         var networks = new List<System.Net.IPNetwork>(texts.Count);
         for (var i = 0; i < texts.Count; i++)
@@ -103,7 +101,7 @@ internal static class ServerConfigLoader
             return defaults;
         }
 
-        section.AllowOnly("enabled", "path", "bind");
+        section.AllowOnly(ServerConfigKeys.Metrics);
         var path = section.GetNonEmptyString("path") ?? defaults.Path;
         if (!path.StartsWith('/') || path.Contains('?', StringComparison.Ordinal) || path.Contains('#', StringComparison.Ordinal) || path.Contains(' ', StringComparison.Ordinal))
         {
@@ -179,7 +177,7 @@ internal static class ServerConfigLoader
             return null;
         }
 
-        section.AllowOnly("enable", "cert", "key");
+        section.AllowOnly(ServerConfigKeys.Tls);
         var enabled = section.GetBool("enable", false);
         var cert = section.GetNonEmptyString("cert");
         var key = section.GetNonEmptyString("key");
@@ -218,7 +216,7 @@ internal static class ServerConfigLoader
             return null;
         }
 
-        section.AllowOnly("oauth2", "users");
+        section.AllowOnly(ServerConfigKeys.Auth);
         var users = section.GetStringList("users");
         for (var i = 0; i < users.Count; i++)
         {
@@ -239,7 +237,7 @@ internal static class ServerConfigLoader
             return null;
         }
 
-        oauth2.AllowOnly("title", "icon", "key", "secret", "auth_url", "token_url", "profile_url", "login_field", "callback_url", "scopes");
+        oauth2.AllowOnly(ServerConfigKeys.OAuth2);
         return new UiAuthOptions
         {
             OAuth2 = new OAuth2Options
@@ -266,7 +264,7 @@ internal static class ServerConfigLoader
             return ("sqlite", null);
         }
 
-        section.AllowOnly("provider", "connection_string", "lease");
+        section.AllowOnly(ServerConfigKeys.Storage);
         var text = section.GetNonEmptyString("provider");
         var provider = text?.ToUpperInvariant() switch
         {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using NanoRun.Queue;
+using NanoRun.Admission;
 using NanoRun.Requests;
 using NanoRun.Units;
 
@@ -27,7 +27,7 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
     private static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
 
     private readonly UnitCatalog _units;
-    private readonly NanoRunEngine _engine;
+    private readonly RequestAdmission _admission;
     private readonly TimeProvider _time;
     private readonly ILogger<CronScheduler> _logger;
     private readonly CancellationTokenSource _stop = new();
@@ -42,7 +42,7 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
     private ScheduledEntry[] _entries;
 
     /// <exception cref="InvalidOperationException">An entry has an invalid spec or time zone (units defined in code skip the loader's checks).</exception>
-    public CronScheduler(UnitCatalog units, NanoRunEngine engine, TimeProvider time, ILogger<CronScheduler> logger)
+    public CronScheduler(UnitCatalog units, RequestAdmission admission, TimeProvider time, ILogger<CronScheduler> logger)
     {
         _units = units;
         foreach (var unit in units.All)
@@ -51,7 +51,7 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
         }
 
         _entries = AllEntries();
-        _engine = engine;
+        _admission = admission;
         _time = time;
         _logger = logger;
     }
@@ -321,7 +321,7 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
         await using (body.ConfigureAwait(false))
         {
             var request = new IncomingRequest(Method, entry.Uri, entry.Headers, body);
-            var result = await _engine.EnqueueOnceAsync(entry.Unit, request, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
+            var result = await _admission.EnqueueOnceAsync(entry.Unit, request, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
             if (!result.Admission.IsAdmitted)
             {
                 // A fire takes the same admission rule as any request: a refused tick is skipped, not kept for later.

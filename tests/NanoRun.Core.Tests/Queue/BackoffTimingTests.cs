@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using NanoRun.Admission;
 using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Runners;
@@ -100,7 +101,9 @@ public sealed class BackoffTimingTests
                 new BinRunner(NullLogger<BinRunner>.Instance, TimeProvider.System),
                 new CgiRunner(NullLogger<CgiRunner>.Instance, TimeProvider.System),
                 new ProxyRunner(NullLogger<ProxyRunner>.Instance, TimeProvider.System));
-            Engine = new NanoRunEngine(new UnitCatalog([unit]), _store, blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
+            var units = new UnitCatalog([unit]);
+            Engine = new NanoRunEngine(units, _store, blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
+            Admission = new RequestAdmission(units, _store, blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine);
         }
 
         public string Folder { get; }
@@ -111,6 +114,8 @@ public sealed class BackoffTimingTests
 
         public NanoRunEngine Engine { get; }
 
+        public RequestAdmission Admission { get; }
+
         public static async Task<BackoffWorld> StartAsync(UnitDefinition unit)
         {
             var world = new BackoffWorld(unit);
@@ -119,7 +124,7 @@ public sealed class BackoffTimingTests
         }
 
         public async Task<string> EnqueueAsync(UnitDefinition unit) =>
-            (await Engine.EnqueueAsync(unit, new IncomingRequest("POST", "/api/" + unit.Name + "/", [], Stream.Null), CancellationToken.None)).Id!;
+            (await Admission.EnqueueAsync(unit, new IncomingRequest("POST", "/api/" + unit.Name + "/", [], Stream.Null), CancellationToken.None)).Id!;
 
         /// <summary>Polls the store until the request has <paramref name="count"/> attempts and is not running, for at most a minute.</summary>
         public async Task<RequestRecord> WaitForAttemptsAsync(string id, int count)

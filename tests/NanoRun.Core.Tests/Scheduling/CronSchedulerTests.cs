@@ -156,7 +156,7 @@ public sealed class CronSchedulerTests
         await using var world = await SchedulerWorld.StartAsync(timers: 0);
         var bad = new UnitDefinition { Name = "bad", Cron = [new CronEntry { Spec = "@daily" }, new CronEntry { Spec = "99 * * * *", Name = "nightly" }] };
 
-        var error = Assert.Throws<InvalidOperationException>(() => new CronScheduler(new UnitCatalog([bad]), world.Engine, world.Clock, world.Log));
+        var error = Assert.Throws<InvalidOperationException>(() => new CronScheduler(new UnitCatalog([bad]), world.Admission, world.Clock, world.Log));
 
         Assert.Contains("unit 'bad' (defined in code), schedule nightly: '99 * * * *' is not a valid cron expression", error.Message, StringComparison.Ordinal);
     }
@@ -169,7 +169,7 @@ public sealed class CronSchedulerTests
 
         for (var i = 0; i < 200; i++)
         {
-            var scheduler = new CronScheduler(new UnitCatalog([unit]), world.Engine, world.Clock, world.Log);
+            var scheduler = new CronScheduler(new UnitCatalog([unit]), world.Admission, world.Clock, world.Log);
             var run = (i % 5) switch
             {
                 0 => StopThenStartAsync(scheduler),

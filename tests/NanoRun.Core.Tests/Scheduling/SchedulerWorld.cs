@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using NanoRun.Admission;
 using NanoRun.Core.Tests.Runners;
 using NanoRun.Queue;
 using NanoRun.Requests;
@@ -41,6 +42,7 @@ internal sealed class SchedulerWorld : IAsyncDisposable
             new CgiRunner(NullLogger<CgiRunner>.Instance, TimeProvider.System),
             new ProxyRunner(NullLogger<ProxyRunner>.Instance, TimeProvider.System));
         Engine = new NanoRunEngine(Units, _store, Blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
+        Admission = new RequestAdmission(Units, _store, Blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine);
     }
 
     public string Folder { get; }
@@ -57,6 +59,8 @@ internal sealed class SchedulerWorld : IAsyncDisposable
     public FileBlobStore Blobs { get; }
 
     public NanoRunEngine Engine { get; }
+
+    public RequestAdmission Admission { get; }
 
     public RecordingLogger<CronScheduler> Log { get; } = new();
 
@@ -87,7 +91,7 @@ internal sealed class SchedulerWorld : IAsyncDisposable
 
     public CronScheduler NewScheduler()
     {
-        var scheduler = new CronScheduler(Units, Engine, Clock, Log);
+        var scheduler = new CronScheduler(Units, Admission, Clock, Log);
         _schedulers.Add(scheduler);
         return scheduler;
     }

@@ -300,7 +300,7 @@ public sealed class UnitAuthorizationTests
         var engine = world.Services.GetRequiredService<NanoRunEngine>();
         var unit = engine.Units.Find("hidden")!;
         using var body = new MemoryStream(Encoding.UTF8.GetBytes("from-inside"));
-        var id = (await engine.EnqueueAsync(unit, new IncomingRequest("POST", "/cron", [], body), CancellationToken.None)).Id!;
+        var id = (await world.Services.GetRequiredService<NanoRun.Admission.RequestAdmission>().EnqueueAsync(unit, new IncomingRequest("POST", "/cron", [], body), CancellationToken.None)).Id!;
         var final = await engine.WaitForFinalAsync(id, TimeSpan.FromSeconds(30), CancellationToken.None);
 
         var statuses = new List<HttpStatusCode>();
