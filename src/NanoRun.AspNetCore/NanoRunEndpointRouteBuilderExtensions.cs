@@ -21,12 +21,12 @@ public static class NanoRunEndpointRouteBuilderExtensions
         group.WithMetadata(new ApiPrefix(prefix));
         group.MapPost("/{unit}", ProblemResponses.Around(RequestEndpoints.EnqueueAsync))
             .Describe(RequestEndpoints.EnqueueAsync, "Enqueue", "Save the request and queue it; 303 to its record, with the id in X-Correlation-Id")
-            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
-                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
+            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
+                StatusCodes.Status409Conflict, StatusCodes.Status410Gone, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
         group.MapPut("/{unit}", ProblemResponses.Around(RequestEndpoints.EnqueueAndWaitAsync))
             .Describe(RequestEndpoints.EnqueueAndWaitAsync, "EnqueueAndWait", "Save and queue the request, then wait (query wait, default wait_time) for its final outcome: 303 to /completed, or 504 when still processing")
             .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
-                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
+                StatusCodes.Status409Conflict, StatusCodes.Status410Gone, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
         group.MapGet("/{unit}", ProblemResponses.Around(RequestEndpoints.ListAsync))
             .Describe(RequestEndpoints.ListAsync, "List", "The unit's requests, newest first, paged; filter by state (e.g. state=failed for dead letters)")
             .Responds("application/json", StatusCodes.Status200OK)
@@ -56,10 +56,11 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapPost("/{unit}/{id}", ProblemResponses.Around(RequestEndpoints.RetryAsync))
             .Describe(RequestEndpoints.RetryAsync, "Retry", "Queue a new request with the same saved content; 303 to the new id")
-            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
+            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone,
+                StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
         group.MapDelete("/{unit}/{id}", ProblemResponses.Around(RequestEndpoints.CancelAsync))
             .Describe(RequestEndpoints.CancelAsync, "Cancel", "No further attempts; a running attempt is killed")
-            .Responds(StatusCodes.Status204NoContent, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+            .Responds(StatusCodes.Status204NoContent, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         return group;
     }
 
@@ -71,7 +72,8 @@ public static class NanoRunEndpointRouteBuilderExtensions
     {
         foreach (var code in statusCodes)
         {
-            builder.WithMetadata(new ProducesResponseTypeMetadata(code, typeof(void), []));
+            // Every error the API itself answers is a problem document; success answers have no body or their own type.
+            builder.WithMetadata(new ProducesResponseTypeMetadata(code, typeof(void), code >= 400 ? [ProblemResponses.ContentType] : []));
         }
 
         return builder;
