@@ -8,7 +8,9 @@ namespace NanoRun.Client;
 /// <summary>
 /// A typed client of a Nano-Run server's <c>/api/{unit}/</c>: bodies are streamed both ways, never buffered.
 /// Give it an <see cref="HttpClient"/> whose base address is the server's root (register one with
-/// <c>AddNanoRunClient</c>); redirects need not be followed, and an infinite <see cref="HttpClient.Timeout"/> suits large bodies.
+/// <c>AddNanoRunClient</c>); an infinite <see cref="HttpClient.Timeout"/> suits large bodies. A plain <c>new HttpClient()</c>
+/// works too: its handler follows the server's 303 and drops <c>Authorization</c> on the way, and the client then reads the id
+/// from the address it was sent to instead of failing with the 401 of the followed call.
 /// </summary>
 public sealed class NanoRunClient
 {
@@ -60,8 +62,7 @@ public sealed class NanoRunClient
             }
         }
 
-        using var response = await SendAsync(request, unit, cancellationToken).ConfigureAwait(false);
-        return CorrelationId(response, unit);
+        return await SendForIdAsync(request, unit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Returns the request's record.</summary>
@@ -151,8 +152,7 @@ public sealed class NanoRunClient
     public async Task<string> RetryAsync(string unit, string id, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, RequestPath(unit, id));
-        using var response = await SendAsync(request, unit, cancellationToken).ConfigureAwait(false);
-        return CorrelationId(response, unit);
+        return await SendForIdAsync(request, unit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Completes the request with no further attempts; a running attempt is cancelled.</summary>
@@ -196,6 +196,53 @@ public sealed class NanoRunClient
             await ThrowAsync(response, unit, cancellationToken).ConfigureAwait(false);
             return response;
         }
+    }
+
+    /// <summary>
+    /// Sends a call the server answers with 303 to the new request, and returns its id. When the handler followed the
+    /// redirect itself, the answer is that of a GET of the record, sent without <c>Authorization</c> (handlers drop it on
+    /// redirects): a 401 or 403 there still means the request was stored, and the followed address names its id.
+    /// </summary>
+    private async Task<string> SendForIdAsync(HttpRequestMessage request, string unit, CancellationToken cancellationToken)
+    {
+        var sent = request.RequestUri;
+        var method = request.Method;
+        AddCredentials(request);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var followed = response.RequestMessage is { } last && (last.Method != method || last.RequestUri != sent) ? last.RequestUri : null;
+        if ((int)response.StatusCode < 400)
+        {
+            return CorrelationId(response, unit);
+        }
+
+        if (followed is not null && response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && RecordId(followed) is { } id)
+        {
+            return id;
+        }
+
+        await ThrowAsync(response, unit, cancellationToken).ConfigureAwait(false);
+        return string.Empty;
+    }
+
+    /// <summary>The request id a record's address ends in (32 lower-case hex digits), or <c>null</c>.</summary>
+    private static string? RecordId(Uri address)
+    {
+        var path = address.IsAbsoluteUri ? address.AbsolutePath : address.OriginalString.Split('?')[0];
+        var id = path[(path.LastIndexOf('/') + 1)..];
+        if (id.Length != 32)
+        {
+            return null;
+        }
+
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c))
+            {
+                return null;
+            }
+        }
+
+        return id;
     }
 
     private static string CorrelationId(HttpResponseMessage response, string unit) =>

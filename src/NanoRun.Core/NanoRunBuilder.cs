@@ -66,6 +66,7 @@ public sealed class NanoRunBuilder
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RequestAdmission>>(),
             sp.GetRequiredService<NanoRunMetrics>(),
             sp.GetRequiredService<NanoRunEngine>()));
+        services.TryAddSingleton<INanoRunQueue>(static sp => sp.GetRequiredService<RequestAdmission>());
         services.TryAddSingleton<QueueGauges>();
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());
         services.TryAddSingleton<RetentionCleaner>();

@@ -32,7 +32,27 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
     }
 
     /// <inheritdoc />
-    public async Task<BodyRef> WriteAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken = default)
+    public Task<BodyRef> WriteAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken = default) =>
+        WriteAsync(key, source, maxLength, _inlineThreshold, _dataSource, null, cancellationToken);
+
+    /// <summary>
+    /// Writes a body inside <paramref name="transaction"/>, a transaction the host owns: the chunks become visible when the
+    /// host commits. A refused or failed write is rolled back to a savepoint, so the host's transaction stays usable.
+    /// </summary>
+    internal static Task<BodyRef> WriteAsync(NpgsqlTransaction transaction, string key, Stream source, long maxLength, CancellationToken cancellationToken) =>
+        WriteAsync(key, source, maxLength, DefaultInlineThreshold, null, transaction, cancellationToken);
+
+    /// <summary>Deletes the blobs under <paramref name="prefix"/> (a request id) inside the host's <paramref name="transaction"/>.</summary>
+    internal static async Task DeletePrefixAsync(NpgsqlTransaction transaction, string prefix, CancellationToken cancellationToken)
+    {
+        var connection = transaction.Connection ?? throw new InvalidOperationException("the transaction is already completed");
+        using var command = Sql.Command(connection, PostgreSqlSchema.DeletePrefix, transaction);
+        command.Parameters.Text("low", prefix + "/");
+        command.Parameters.Text("high", prefix + "0");
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<BodyRef> WriteAsync(string key, Stream source, long maxLength, int inlineThreshold, NpgsqlDataSource? dataSource, NpgsqlTransaction? hostTransaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegative(maxLength);
@@ -43,7 +63,7 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
         {
             // Read until the body is known to be larger than the inline threshold, or ends before it.
             var filled = 0;
-            while (filled <= _inlineThreshold)
+            while (filled <= inlineThreshold)
             {
                 var read = await source.ReadAsync(buffer.AsMemory(filled, ChunkSize - filled), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
@@ -55,7 +75,9 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
                 EnsureWithinLimit(filled, maxLength);
             }
 
-            return await WriteChunksAsync(key, source, buffer, filled, maxLength, cancellationToken).ConfigureAwait(false);
+            return hostTransaction is null
+                ? await WriteChunksAsync(dataSource!, key, source, buffer, filled, maxLength, cancellationToken).ConfigureAwait(false)
+                : await WriteChunksAsync(hostTransaction, key, source, buffer, filled, maxLength, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -137,51 +159,15 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
         return filled;
     }
 
-    private async Task<BodyRef> WriteChunksAsync(string key, Stream source, byte[] buffer, int filled, long maxLength, CancellationToken cancellationToken)
+    private static async Task<BodyRef> WriteChunksAsync(NpgsqlDataSource dataSource, string key, Stream source, byte[] buffer, int filled, long maxLength, CancellationToken cancellationToken)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                // A key written again replaces the old blob whole, as a rename over it would.
-                using (var delete = Sql.Command(connection, PostgreSqlSchema.DeleteBlob, transaction))
-                {
-                    delete.Parameters.Text("key", key);
-                    await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                using var insert = Sql.Command(connection, PostgreSqlSchema.InsertChunk, transaction);
-                insert.Parameters.Text("key", key);
-                var seq = new NpgsqlParameter<int>("seq", NpgsqlTypes.NpgsqlDbType.Integer);
-                var data = new NpgsqlParameter<ReadOnlyMemory<byte>>("data", NpgsqlTypes.NpgsqlDbType.Bytea);
-                insert.Parameters.Add(seq);
-                insert.Parameters.Add(data);
-
-                long total = 0;
-                var number = 0;
-                while (true)
-                {
-                    filled = await FillAsync(source, buffer, filled, total, maxLength, cancellationToken).ConfigureAwait(false);
-                    if (filled == 0)
-                    {
-                        break;
-                    }
-
-                    seq.TypedValue = number++;
-                    data.TypedValue = buffer.AsMemory(0, filled);
-                    await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    total += filled;
-                    if (filled < ChunkSize)
-                    {
-                        break;
-                    }
-
-                    filled = 0;
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
+                var total = await InsertChunksAsync(transaction, key, source, buffer, filled, maxLength, cancellationToken).ConfigureAwait(false);
 
                 // Durability checkpoint: the commit returns once every chunk is on disk (synchronous_commit). Only now may
                 // a record point at the key; before it, a failure or a crash leaves no row at all.
@@ -189,6 +175,68 @@ internal sealed class PostgreSqlBlobStore : IBlobStore
                 return new BodyRef(key, null, total);
             }
         }
+    }
+
+    private static async Task<BodyRef> WriteChunksAsync(NpgsqlTransaction transaction, string key, Stream source, byte[] buffer, int filled, long maxLength, CancellationToken cancellationToken)
+    {
+        // No commit here: the host's commit is the durability checkpoint of body and record together.
+        const string Savepoint = "nano_run_body";
+        await transaction.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var total = await InsertChunksAsync(transaction, key, source, buffer, filled, maxLength, cancellationToken).ConfigureAwait(false);
+            await transaction.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+            return new BodyRef(key, null, total);
+        }
+        catch
+        {
+            await transaction.RollbackAsync(Savepoint, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<long> InsertChunksAsync(NpgsqlTransaction transaction, string key, Stream source, byte[] buffer, int filled, long maxLength, CancellationToken cancellationToken)
+    {
+        var connection = transaction.Connection!;
+
+        // A key written again replaces the old blob whole, as a rename over it would.
+        using (var delete = Sql.Command(connection, PostgreSqlSchema.DeleteBlob, transaction))
+        {
+            delete.Parameters.Text("key", key);
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        using var insert = Sql.Command(connection, PostgreSqlSchema.InsertChunk, transaction);
+        insert.Parameters.Text("key", key);
+        var seq = new NpgsqlParameter<int>("seq", NpgsqlTypes.NpgsqlDbType.Integer);
+        var data = new NpgsqlParameter<ReadOnlyMemory<byte>>("data", NpgsqlTypes.NpgsqlDbType.Bytea);
+        insert.Parameters.Add(seq);
+        insert.Parameters.Add(data);
+
+        long total = 0;
+        var number = 0;
+        while (true)
+        {
+            filled = await FillAsync(source, buffer, filled, total, maxLength, cancellationToken).ConfigureAwait(false);
+            if (filled == 0)
+            {
+                break;
+            }
+
+            seq.TypedValue = number++;
+            data.TypedValue = buffer.AsMemory(0, filled);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            total += filled;
+            if (filled < ChunkSize)
+            {
+                break;
+            }
+
+            filled = 0;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return total;
     }
 
     /// <summary>Reads a chunked blob front to back, one chunk per query, through one pooled buffer.</summary>

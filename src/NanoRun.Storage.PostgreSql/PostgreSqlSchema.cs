@@ -93,6 +93,10 @@ internal static class PostgreSqlSchema
         CREATE INDEX nano_run_requests_callback_due ON nano_run_requests (callback_next_at)
             WHERE callback_state = 0 AND state IN (3, 4, 5);
         """,
+        """
+        -- Who enqueued the request, for the attempts that run it; NULL for anonymous callers and schedules.
+        ALTER TABLE nano_run_requests ADD COLUMN principal text;
+        """,
     ];
 
     public const string LockForMigration = "SELECT pg_advisory_xact_lock(@lock)";
@@ -108,9 +112,9 @@ internal static class PostgreSqlSchema
     public const string InsertRequest = """
         INSERT INTO nano_run_requests (id, unit, state, method, uri, header_names, header_values, body_key, body_inline,
                                        body_length, created_at, updated_at, attempt_count, next_run_at, dedupe_key,
-                                       callback_state, callback_next_at)
+                                       callback_state, callback_next_at, principal)
         VALUES (@id, @unit, 0, @method, @uri, @header_names, @header_values, @body_key, @body_inline,
-                @body_length, @created_at, @created_at, 0, @created_at, @dedupe_key, @callback_state, @created_at)
+                @body_length, @created_at, @created_at, 0, @created_at, @dedupe_key, @callback_state, @created_at, @principal)
         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         """;
 
@@ -154,7 +158,7 @@ internal static class PostgreSqlSchema
               FOR UPDATE SKIP LOCKED) AS due
         WHERE r.seq = due.seq
         RETURNING r.seq, r.next_run_at, r.id, r.unit, r.method, r.uri, r.header_names, r.header_values,
-                  r.body_key, r.body_inline, r.body_length, r.attempt_count, r.created_at
+                  r.body_key, r.body_inline, r.body_length, r.attempt_count, r.created_at, r.principal
         """;
 
     public const string RenewLeases = """

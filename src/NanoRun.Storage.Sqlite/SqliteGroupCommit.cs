@@ -78,6 +78,7 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
         insert.Parameters.Add("@created_at", SqliteType.Integer);
         insert.Parameters.Add("@dedupe_key", SqliteType.Text);
         insert.Parameters.Add("@callback_state", SqliteType.Integer);
+        insert.Parameters.Add("@principal", SqliteType.Text);
         return insert;
     }
 
@@ -149,6 +150,7 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
                 insert.Parameters[8].Value = SqliteValues.Ms(request.CreatedAt);
                 insert.Parameters[9].Value = (object?)request.DedupeKey ?? DBNull.Value;
                 insert.Parameters[10].Value = request.Callback ? (int)CallbackState.Pending : DBNull.Value;
+                insert.Parameters[11].Value = (object?)request.Principal ?? DBNull.Value;
                 pending.Added = await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
             }
 

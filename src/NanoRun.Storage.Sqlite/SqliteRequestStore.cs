@@ -122,7 +122,10 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                         Headers: HeaderCodec.Decode(reader.GetString(6)),
                         Body: ReadBody(reader, 7),
                         AttemptsSoFar: reader.GetInt32(10),
-                        CreatedAt: Time(reader.GetInt64(11)));
+                        CreatedAt: Time(reader.GetInt64(11)))
+                    {
+                        Principal = reader.IsDBNull(12) ? null : reader.GetString(12),
+                    };
                     claimed.Add((reader.GetInt64(1), reader.GetInt64(0), request));
                 }
             }

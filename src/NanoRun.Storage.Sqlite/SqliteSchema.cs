@@ -72,14 +72,18 @@ internal static class SqliteSchema
         ALTER TABLE requests ADD COLUMN callback_next_at INTEGER;
         CREATE INDEX requests_callback_due ON requests (callback_next_at) WHERE callback_state = 0 AND state IN (3, 4, 5);
         """,
+        """
+        -- Who enqueued the request, for the attempts that run it; NULL for anonymous callers and schedules.
+        ALTER TABLE requests ADD COLUMN principal TEXT;
+        """,
     ];
 
     // A repeated dedupe_key inserts nothing (0 rows changed); a repeated id still fails.
     public const string InsertRequest = """
         INSERT INTO requests (id, unit, state, method, uri, headers, body_key, body_inline, body_length,
-                              created_at, updated_at, attempt_count, next_run_at, dedupe_key, callback_state, callback_next_at)
+                              created_at, updated_at, attempt_count, next_run_at, dedupe_key, callback_state, callback_next_at, principal)
         VALUES (@id, @unit, 0, @method, @uri, @headers, @body_key, @body_inline, @body_length,
-                @created_at, @created_at, 0, @created_at, @dedupe_key, @callback_state, @created_at)
+                @created_at, @created_at, 0, @created_at, @dedupe_key, @callback_state, @created_at, @principal)
         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         """;
 
@@ -91,7 +95,7 @@ internal static class SqliteSchema
             WHERE unit = @unit AND state IN (0, 2) AND next_run_at <= @now
             ORDER BY next_run_at, seq
             LIMIT @limit)
-        RETURNING seq, next_run_at, id, unit, method, uri, headers, body_key, body_inline, body_length, attempt_count, created_at
+        RETURNING seq, next_run_at, id, unit, method, uri, headers, body_key, body_inline, body_length, attempt_count, created_at, principal
         """;
 
     public const string RenewLease = """

@@ -120,6 +120,24 @@ public abstract class BlobStoreConformanceTests<TWorld> : StoreConformanceTests<
         Assert.NotNull(stream);
     }
 
+    /// <summary>Blob delete prefix: anything but a request id, is rejected and deletes nothing.</summary>
+    [Theory]
+    [InlineData("ab/body")]
+    [InlineData("a")]
+    [InlineData("../x")]
+    [InlineData("")]
+    [InlineData("AB")]
+    public async Task BlobDeletePrefix_NotARequestId_IsRejected(string prefix)
+    {
+        var kept = await Blobs.WriteAsync("ab/body", new MemoryStream(RandomBytes(10_000)), 0);
+
+        var delete = () => Blobs.DeletePrefixAsync(prefix);
+
+        await Assert.ThrowsAsync<ArgumentException>(delete);
+        await using var stream = await Blobs.OpenReadAsync(kept);
+        Assert.NotNull(stream);
+    }
+
     /// <summary>Blob Open Read: missing key, returns null.</summary>
     [Fact]
     public async Task BlobOpenRead_MissingKey_ReturnsNull()

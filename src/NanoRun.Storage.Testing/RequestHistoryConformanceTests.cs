@@ -69,6 +69,34 @@ public abstract class RequestHistoryConformanceTests<TWorld> : StoreConformanceT
         Assert.All(first, s => Assert.Equal(RequestState.Queued, s.State));
     }
 
+    /// <summary>Page: ids that do not sort by arrival, pages newest arrival first with the cursor.</summary>
+    [Fact]
+    public async Task Page_IdsNotInArrivalOrder_PagesByArrival()
+    {
+        var ids = Enumerable.Range(0, 5).Select(_ => RequestId.New(Time)).Order(StringComparer.Ordinal).Reverse().ToArray();
+        foreach (var id in ids)
+        {
+            await Store.EnqueueAsync(NewRequest() with { Id = id });
+        }
+
+        var first = await PageAsync(new PageParams(Unit, 3));
+        var second = await PageAsync(new PageParams(Unit, 3, Before: first[^1].Id));
+
+        Assert.Equal([ids[4], ids[3], ids[2]], first.Select(s => s.Id));
+        Assert.Equal([ids[1], ids[0]], second.Select(s => s.Id));
+    }
+
+    /// <summary>Page: a cursor naming no stored request, returns nothing.</summary>
+    [Fact]
+    public async Task Page_UnknownCursor_ReturnsNothing()
+    {
+        await EnqueueManyAsync(3);
+
+        var page = await PageAsync(new PageParams(Unit, 10, Before: RequestId.New(Time)));
+
+        Assert.Empty(page);
+    }
+
     /// <summary>Page: state filter, returns only that state.</summary>
     [Fact]
     public async Task Page_StateFilter_ReturnsOnlyThatState()

@@ -211,6 +211,23 @@ public abstract class RequestQueueConformanceTests<TWorld> : StoreConformanceTes
         Assert.Equal(ids.Order(), claimed.Order());
     }
 
+    /// <summary>Claim: same due time, takes the earliest arrived first, whatever the ids.</summary>
+    [Fact]
+    public async Task Claim_SameDueTime_TakesEarliestArrivedFirst()
+    {
+        var ids = Enumerable.Range(0, 5).Select(_ => RequestId.New(Time)).Order(StringComparer.Ordinal).Reverse().ToArray();
+        foreach (var id in ids)
+        {
+            await Store.EnqueueAsync(NewRequest() with { Id = id });
+        }
+
+        var first = await ClaimAsync(limit: 2);
+        var rest = await ClaimAsync(limit: 10);
+
+        Assert.Equal(ids[..2], Ids(first));
+        Assert.Equal(ids[2..], Ids(rest));
+    }
+
     /// <summary>Claim: retrying not yet due, is not claimed until due.</summary>
     [Fact]
     public async Task Claim_RetryingNotYetDue_IsNotClaimedUntilDue()
@@ -336,6 +353,25 @@ public abstract class RequestQueueConformanceTests<TWorld> : StoreConformanceTes
         Assert.Equal(RequestState.Failed, applied);
         Assert.Equal(RequestState.Failed, record!.State);
         Assert.Equal([1, 2], record.Attempts.Select(a => a.Number));
+    }
+
+    /// <summary>Record attempt: a next state an attempt cannot lead to, throws and changes nothing.</summary>
+    [Theory]
+    [InlineData(RequestState.Queued)]
+    [InlineData(RequestState.Running)]
+    [InlineData(RequestState.Cancelled)]
+    public async Task RecordAttempt_IllegalNextState_ThrowsAndChangesNothing(RequestState next)
+    {
+        await EnqueueManyAsync(1);
+        var claimed = Assert.Single(await ClaimAsync());
+
+        var record = () => Store.RecordAttemptAsync(Outcome(claimed, 200, next));
+
+        await Assert.ThrowsAsync<ArgumentException>(record);
+        var stored = await Store.GetAsync(claimed.Id);
+        Assert.NotNull(stored);
+        Assert.Equal(RequestState.Running, stored.State);
+        Assert.Empty(stored.Attempts);
     }
 
     /// <summary>Record Attempt: unknown request, returns null.</summary>

@@ -47,7 +47,8 @@ internal sealed class LibraryWorld : IAsyncDisposable
     public static async Task<LibraryWorld> StartAsync(
         Action<NanoRunBuilder> units,
         Action<RouteGroupBuilderAccess>? map = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<NanoRun.Queue.EngineOptions>? engine = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "nano-run-lib-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
@@ -55,7 +56,11 @@ internal sealed class LibraryWorld : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         services?.Invoke(builder.Services);
-        var nanoRun = builder.Services.AddNanoRun(engine => engine.GracefulShutdown = TimeSpan.FromSeconds(2)).UseSqlite(Path.Combine(root, "data"));
+        var nanoRun = builder.Services.AddNanoRun(options =>
+        {
+            options.GracefulShutdown = TimeSpan.FromSeconds(2);
+            engine?.Invoke(options);
+        }).UseSqlite(Path.Combine(root, "data"));
         units(nanoRun);
         var app = builder.Build();
         var group = app.MapNanoRun("/api");

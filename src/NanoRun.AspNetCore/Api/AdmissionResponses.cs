@@ -7,20 +7,29 @@ namespace NanoRun.AspNetCore.Api;
 /// <summary>The one place an admission refusal becomes an HTTP answer, for the API and the UI alike.</summary>
 internal static class AdmissionResponses
 {
-    /// <summary>429 for <c>rate</c>, 503 for <c>max_queue</c> and <c>min_free_disk</c>, 507 when the disk filled up while saving.</summary>
+    /// <summary>
+    /// 429 for <c>rate</c>, 503 for <c>max_queue</c> and <c>min_free_disk</c>, 507 when the disk filled up while saving,
+    /// 413 for a body over <c>max_request</c>, 409 when the request under the same key vanished, 404 for an unknown unit.
+    /// </summary>
     public static int StatusCode(AdmissionResult result) => result.Outcome switch
     {
-        AdmissionOutcome.Admitted => StatusCodes.Status200OK,
+        AdmissionOutcome.Admitted or AdmissionOutcome.Replayed => StatusCodes.Status200OK,
         AdmissionOutcome.RateLimited => StatusCodes.Status429TooManyRequests,
         AdmissionOutcome.DiskFull => StatusCodes.Status507InsufficientStorage,
+        AdmissionOutcome.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        AdmissionOutcome.Conflict => StatusCodes.Status409Conflict,
+        AdmissionOutcome.UnknownUnit => StatusCodes.Status404NotFound,
         _ => StatusCodes.Status503ServiceUnavailable,
     };
 
-    /// <summary>Sets the status and <c>Retry-After</c> (whole seconds, at least 1) of a refusal; the caller writes the body.</summary>
+    /// <summary>Sets the status and, when sending later can help, <c>Retry-After</c> (whole seconds, at least 1) of a refusal; the caller writes the body.</summary>
     public static void SetHead(HttpResponse response, AdmissionResult result)
     {
         response.StatusCode = StatusCode(result);
-        response.Headers.RetryAfter = RetryAfterSeconds(result).ToString(CultureInfo.InvariantCulture);
+        if (result.RetryAfter > TimeSpan.Zero)
+        {
+            response.Headers.RetryAfter = RetryAfterSeconds(result).ToString(CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>Answers a refusal as a problem document: status, <c>Retry-After</c> and the reason as its detail.</summary>

@@ -99,7 +99,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var batch = await context.RequestServices.GetRequiredService<RequestAdmission>().ReplayFailedAsync(unit, limit.Value, before, context.RequestAborted).ConfigureAwait(false);
+        var batch = await context.RequestServices.GetRequiredService<RequestAdmission>().ReplayFailedAsync(unit, limit.Value, before, Authorization.CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
         var items = new List<ReplayItemDocument>(batch.Items.Count);
         foreach (var item in batch.Items)
         {

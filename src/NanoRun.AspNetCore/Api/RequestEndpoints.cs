@@ -230,7 +230,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var result = await context.RequestServices.GetRequiredService<RequestAdmission>().RetryAsync(unit, record, context.RequestAborted).ConfigureAwait(false);
+        var result = await context.RequestServices.GetRequiredService<RequestAdmission>().RetryAsync(unit, record, CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
         if (result is null)
         {
             await WriteProblemAsync(context, StatusCodes.Status410Gone, "the saved request body is no longer stored").ConfigureAwait(false);
@@ -375,14 +375,8 @@ internal static partial class RequestEndpoints
                 return null;
             }
 
-            // A repeat is answered from the store before its body is read, and is neither rate-limited nor counted.
             // Keys are kept apart per authenticated caller: one caller cannot learn or take over another's request.
             dedupeKey = RequestAdmission.IdempotencyDedupeKey(unit.Name, keys[0]!, CallerPrincipal.Get(context));
-            if (verifier is null && await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } existing)
-            {
-                context.Response.Headers[IdempotentReplayedHeader] = "true";
-                return existing;
-            }
         }
 
         // The unit's max_request governs, enforced while streaming; the server-wide limit would cut large bodies of unlimited units.
@@ -405,45 +399,38 @@ internal static partial class RequestEndpoints
         var uri = CredentialRedaction.WithoutQueryToken(unit, context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString());
         try
         {
-            var incoming = new IncomingRequest(request.Method, uri, headers, request.Body) { RemoteAddress = RemoteAddress(context), Verifier = verifier };
-            // The engine applies the admission rule (rate, min_free_disk, max_queue) before it reads the body.
+            var incoming = new IncomingRequest(request.Method, uri, headers, request.Body)
+            {
+                RemoteAddress = RemoteAddress(context),
+                Verifier = verifier,
+                Principal = CallerPrincipal.Stored(context),
+            };
+
+            // Admission answers a repeated key from the store (before reading the body), then applies the rule (rate,
+            // min_free_disk, max_queue) before it reads the body.
             var admission = context.RequestServices.GetRequiredService<RequestAdmission>();
             var result = dedupeKey is null
                 ? await admission.EnqueueAsync(unit, incoming, context.RequestAborted).ConfigureAwait(false)
                 : await admission.EnqueueOnceAsync(unit, incoming, dedupeKey, context.RequestAborted).ConfigureAwait(false);
-            if (!result.Admission.IsAdmitted)
+            if (result.Id is not { } id)
             {
                 // Nothing is stored; Retry-After says when to send again, and existing work goes on.
                 await AdmissionResponses.WriteAsync(context, result.Admission).ConfigureAwait(false);
                 return null;
             }
 
-            if (result.Id is { } id)
-            {
-                return id;
-            }
-
-            // A concurrent request with the same key was stored first: answer with its id.
-            if (dedupeKey is not null && await engine.Store.FindByDedupeKeyAsync(dedupeKey, context.RequestAborted).ConfigureAwait(false) is { } first)
+            if (result.Admission.Outcome == AdmissionOutcome.Replayed)
             {
                 context.Response.Headers[IdempotentReplayedHeader] = "true";
-                return first;
             }
 
-            await WriteProblemAsync(context, StatusCodes.Status409Conflict, "the request stored under this Idempotency-Key was removed meanwhile; send again").ConfigureAwait(false);
-            return null;
+            return id;
         }
         catch (BodyRefusedException)
         {
-            // The body's signature did not match: the engine removed the stored body and queued nothing.
+            // The body's signature did not match: admission removed the stored body and queued nothing.
             engine.Metrics.Refused(unit.Name, RefusalReasons.Auth);
             context.RequestServices.GetRequiredService<UnitAuthorizer>().RefuseBody(context, unit);
-            return null;
-        }
-        catch (BodyTooLargeException)
-        {
-            engine.Metrics.Refused(unit.Name, RefusalReasons.TooLarge);
-            await WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
             return null;
         }
     }

@@ -58,17 +58,15 @@ internal sealed partial class UiEndpoints
                 new("Content-Type", contentType),
                 new("Content-Length", body.Length.ToString(CultureInfo.InvariantCulture)),
             ];
-            try
-            {
-                var request = new IncomingRequest(HttpMethods.Post, "/api/" + unit.Name + "/", headers, body);
-                result = await Admission(context).EnqueueAsync(unit, request, context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (BodyTooLargeException)
-            {
-                var text = string.Create(CultureInfo.InvariantCulture, $"The payload is larger than the unit's limit of {Display.Size(unit.MaxRequest)}.");
-                await MessageAsync(context, session, StatusCodes.Status413PayloadTooLarge, "Payload too large", text, session.Unit(unit.Name)).ConfigureAwait(false);
-                return;
-            }
+            var request = new IncomingRequest(HttpMethods.Post, "/api/" + unit.Name + "/", headers, body) { Principal = UiPrincipal(session) };
+            result = await Admission(context).EnqueueAsync(unit, request, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (result.Admission.Outcome == AdmissionOutcome.TooLarge)
+        {
+            var text = string.Create(CultureInfo.InvariantCulture, $"The payload is larger than the unit's limit of {Display.Size(unit.MaxRequest)}.");
+            await MessageAsync(context, session, StatusCodes.Status413PayloadTooLarge, "Payload too large", text, session.Unit(unit.Name)).ConfigureAwait(false);
+            return;
         }
 
         if (result.Id is not { } id)
@@ -89,7 +87,7 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        var result = await Admission(context).RetryAsync(unit, record, context.RequestAborted).ConfigureAwait(false);
+        var result = await Admission(context).RetryAsync(unit, record, UiPrincipal(session), context.RequestAborted).ConfigureAwait(false);
         if (result is null)
         {
             await MessageAsync(context, session, StatusCodes.Status410Gone, "Cannot retry", "The saved payload is no longer stored.", session.Request(unit.Name, record.Id)).ConfigureAwait(false);
@@ -117,7 +115,7 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        var batch = await Admission(context).ReplayFailedAsync(unit, ReplayBatch, null, context.RequestAborted).ConfigureAwait(false);
+        var batch = await Admission(context).ReplayFailedAsync(unit, ReplayBatch, null, UiPrincipal(session), context.RequestAborted).ConfigureAwait(false);
         var queued = 0;
         var earlier = 0;
         foreach (var item in batch.Items)
@@ -143,6 +141,9 @@ internal sealed partial class UiEndpoints
 
         await MessageAsync(context, session, StatusCodes.Status200OK, "Failed requests replayed", text, session.Unit(unit.Name)).ConfigureAwait(false);
     }
+
+    /// <summary>The principal stored with a request queued from the UI: <c>ui:{login}</c>, or <c>null</c> when the UI is open.</summary>
+    private static string? UiPrincipal(UiSession session) => session.Login is { } login ? "ui:" + login : null;
 
     private static RequestAdmission Admission(HttpContext context) => context.RequestServices.GetRequiredService<RequestAdmission>();
 

@@ -47,6 +47,7 @@ internal sealed class AdmissionGate
     {
         AdmissionOutcome.RateLimited => RefusalReasons.Rate,
         AdmissionOutcome.QueueFull => RefusalReasons.QueueFull,
+        AdmissionOutcome.TooLarge => RefusalReasons.TooLarge,
         _ => RefusalReasons.DiskFull,
     });
 

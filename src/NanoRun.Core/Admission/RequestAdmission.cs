@@ -9,11 +9,15 @@ using NanoRun.Units;
 namespace NanoRun.Admission;
 
 /// <summary>
-/// The one way a request enters the queue (API, UI form, retry, replay, schedules, library hosts): applies the admission
-/// rule, stores body and record durably, and wakes the unit's worker.
+/// The one way a request enters the queue (API, UI form, retry, replay, schedules, library hosts): answers a repeated
+/// key from the store, applies the admission rule, stores body and record durably, and wakes the unit's worker.
+/// The caller has authorized the request already.
 /// </summary>
-internal sealed partial class RequestAdmission
+internal sealed partial class RequestAdmission : INanoRunQueue
 {
+    /// <summary>Largest bulk replay batch.</summary>
+    public const int MaxReplayBatch = 1000;
+
     private readonly UnitCatalog _units;
     private readonly IRequestStore _store;
     private readonly IBlobStore _blobs;
@@ -21,7 +25,7 @@ internal sealed partial class RequestAdmission
     private readonly ILogger<RequestAdmission> _logger;
     private readonly NanoRunMetrics _metrics;
     private readonly IUnitWakeup _workers;
-    private readonly AdmissionGate _admission;
+    private readonly AdmissionGate _gate;
 
     public RequestAdmission(
         UnitCatalog units,
@@ -40,21 +44,47 @@ internal sealed partial class RequestAdmission
         _logger = logger;
         _metrics = metrics;
         _workers = workers;
-        _admission = new AdmissionGate(options, time, metrics, workers.WaitingAsync);
+        _gate = new AdmissionGate(options, time, metrics, workers.WaitingAsync);
     }
 
     /// <summary>
     /// Passes a new request through the admission rule, then saves it durably and queues it; the id comes back only once
-    /// body and record are on disk. A refusal (rate, free disk, <c>max_queue</c>, disk full while saving) stores nothing.
+    /// body and record are on disk. A refusal (rate, free disk, <c>max_queue</c>, disk full while saving, a body over
+    /// <c>max_request</c>) stores nothing.
     /// </summary>
-    /// <exception cref="BodyTooLargeException">The body is over the unit's <c>max_request</c>; nothing is stored.</exception>
     /// <exception cref="BodyRefusedException">The request's verifier refused the body; nothing is stored.</exception>
     public Task<EnqueueResult> EnqueueAsync(UnitDefinition unit, IncomingRequest request, CancellationToken cancellationToken) =>
-        EnqueueAsync(unit, request, unit.MaxRequest, null, cancellationToken);
+        EnqueueAsync(unit, request, unit.MaxRequest, null, null, cancellationToken);
 
-    /// <summary>Like <see cref="EnqueueAsync(UnitDefinition, IncomingRequest, CancellationToken)"/>, but answers an admitted result without an id, keeping nothing, when a request with <paramref name="dedupeKey"/> is already stored.</summary>
-    internal Task<EnqueueResult> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
-        EnqueueAsync(unit, request, unit.MaxRequest, dedupeKey, cancellationToken);
+    /// <summary>
+    /// Like <see cref="EnqueueAsync(UnitDefinition, IncomingRequest, CancellationToken)"/>, but stores nothing and answers
+    /// <see cref="AdmissionOutcome.Replayed"/> with the earlier id when a request with <paramref name="dedupeKey"/> is stored.
+    /// Without a body verifier the earlier request is looked up first, so a repeat is neither read, rate-limited nor counted.
+    /// </summary>
+    public Task<EnqueueResult> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
+        EnqueueAsync(unit, request, unit.MaxRequest, dedupeKey, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<EnqueueResult> EnqueueAsync(
+        string unit,
+        Stream body,
+        IEnumerable<KeyValuePair<string, string>>? headers = null,
+        EnqueueOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(unit);
+        ArgumentNullException.ThrowIfNull(body);
+        options ??= new EnqueueOptions();
+        if (_units.Find(unit) is not { } definition)
+        {
+            return EnqueueResult.Refused(AdmissionResult.UnknownUnit(unit));
+        }
+
+        List<KeyValuePair<string, string>> pairs = headers is null ? [] : [.. headers];
+        var request = new IncomingRequest(options.Method, options.Uri ?? "/api/" + unit + "/", pairs, body) { Principal = options.Principal };
+        var dedupeKey = options.IdempotencyKey is { } key ? IdempotencyDedupeKey(unit, key, options.Principal) : null;
+        return await EnqueueAsync(definition, request, definition.MaxRequest, dedupeKey, options.Transaction, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// The store's dedupe key for a client's idempotency key: per unit and per authenticated caller, and apart from the
@@ -67,76 +97,12 @@ internal sealed partial class RequestAdmission
             ? "idem:" + unit + ":" + key
             : "idem@" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(principal))) + ":" + unit + ":" + key;
 
-    private async Task<EnqueueResult> EnqueueAsync(UnitDefinition unit, IncomingRequest request, long maxLength, string? dedupeKey, CancellationToken cancellationToken)
-    {
-        // Every way a request is stored comes through here, so the admission rule holds for all of them.
-        var admission = await _admission.CheckAsync(unit, cancellationToken).ConfigureAwait(false);
-        if (!admission.IsAdmitted)
-        {
-            return EnqueueResult.Refused(admission);
-        }
-
-        var unitName = unit.Name;
-        var id = RequestId.New(_time);
-
-        // Durability order: (1) the body is written, fsynced and renamed into place by the blob store,
-        // (2) the row that points at it is committed, (3) only then does the caller see the id.
-        // A verifier sees the body in the same pass that stores it; a refused body is removed before any row exists.
-        var source = request.Verifier is { } verifier ? new TappedStream(request.Body, verifier) : request.Body;
-        BodyRef body;
-        try
-        {
-            body = await _blobs.WriteAsync(id + "/body", source, maxLength, cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException e) when (IsDiskFull(e))
-        {
-            // The blob store removed the partial body; nothing was queued.
-            _admission.Count(unitName, AdmissionResult.DiskFull);
-            return EnqueueResult.Refused(AdmissionResult.DiskFull);
-        }
-
-        if (request.Verifier is { } check && !check.Verify())
-        {
-            await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
-            throw new BodyRefusedException();
-        }
-
-        bool added;
-        try
-        {
-            var started = _time.GetTimestamp();
-            added = await _store.EnqueueAsync(
-                new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey)
-                {
-                    Callback = Callbacks.CallbackTarget.For(_units.Find(unitName) ?? unit, request.Headers) is not null,
-                },
-                cancellationToken).ConfigureAwait(false);
-            _metrics.StoreCall(StoreOperations.Enqueue, _time.GetElapsedTime(started));
-        }
-        catch
-        {
-            await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        if (!added)
-        {
-            await _blobs.DeletePrefixAsync(id, CancellationToken.None).ConfigureAwait(false);
-            return new EnqueueResult(null, AdmissionResult.Admitted);
-        }
-
-        _workers.Enqueued(unitName);
-
-        _metrics.Accepted(unitName);
-        LogAccepted(_logger, unitName, id);
-        return new EnqueueResult(id, AdmissionResult.Admitted);
-    }
-
-    /// <summary>ENOSPC (28) on Linux, ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) elsewhere.</summary>
-    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 112 or 39;
-
     /// <summary>Queues a new request of <paramref name="unit"/> with the saved content of <paramref name="original"/>, through the admission rule; <c>null</c> when the body is gone.</summary>
-    public async Task<EnqueueResult?> RetryAsync(UnitDefinition unit, RequestRecord original, CancellationToken cancellationToken)
+    /// <param name="unit">The unit in force.</param>
+    /// <param name="original">The request whose content is sent again.</param>
+    /// <param name="principal">Who asks for the retry; the new request carries it.</param>
+    /// <param name="cancellationToken">Cancels the enqueue.</param>
+    public async Task<EnqueueResult?> RetryAsync(UnitDefinition unit, RequestRecord original, string? principal, CancellationToken cancellationToken)
     {
         var body = await _blobs.OpenReadAsync(original.Body, cancellationToken).ConfigureAwait(false);
         if (body is null)
@@ -147,13 +113,10 @@ internal sealed partial class RequestAdmission
         await using (body.ConfigureAwait(false))
         {
             // The copy is not limited by max_request: the content was accepted once already.
-            var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body);
-            return await EnqueueAsync(unit, request, 0, null, cancellationToken).ConfigureAwait(false);
+            var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body) { Principal = principal };
+            return await EnqueueAsync(unit, request, 0, null, null, cancellationToken).ConfigureAwait(false);
         }
     }
-
-    /// <summary>Largest bulk replay batch.</summary>
-    public const int MaxReplayBatch = 1000;
 
     /// <summary>
     /// Replays up to <paramref name="limit"/> failed requests of <paramref name="unit"/>, newest first and older than
@@ -161,7 +124,7 @@ internal sealed partial class RequestAdmission
     /// is stored under the dedupe key <c>replay:{id}</c>); the failed requests themselves stay as they are. The batch stops at
     /// the first request the admission rule refuses; the refusal comes back with the requests handled before it.
     /// </summary>
-    public async Task<ReplayBatch> ReplayFailedAsync(UnitDefinition unit, int limit, string? before, CancellationToken cancellationToken)
+    public async Task<ReplayBatch> ReplayFailedAsync(UnitDefinition unit, int limit, string? before, string? principal, CancellationToken cancellationToken)
     {
         limit = Math.Clamp(limit, 1, MaxReplayBatch);
         var ids = new List<string>(limit + 1);
@@ -184,7 +147,7 @@ internal sealed partial class RequestAdmission
             var record = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
             if (record is { State: RequestState.Failed })
             {
-                var (newId, earlier, refused) = await ReplayOnceAsync(unit, record, cancellationToken).ConfigureAwait(false);
+                var (newId, earlier, refused) = await ReplayOnceAsync(unit, record, principal, cancellationToken).ConfigureAwait(false);
                 if (refused is not null)
                 {
                     // Nothing after the refused request is looked at; the cursor resumes at the refused one.
@@ -198,7 +161,7 @@ internal sealed partial class RequestAdmission
         return new ReplayBatch(items, next);
     }
 
-    private async Task<(string? Id, bool Earlier, AdmissionResult? Refused)> ReplayOnceAsync(UnitDefinition unit, RequestRecord original, CancellationToken cancellationToken)
+    private async Task<(string? Id, bool Earlier, AdmissionResult? Refused)> ReplayOnceAsync(UnitDefinition unit, RequestRecord original, string? principal, CancellationToken cancellationToken)
     {
         var key = "replay:" + original.Id;
         if (await _store.FindByDedupeKeyAsync(key, cancellationToken).ConfigureAwait(false) is { } existing)
@@ -214,16 +177,116 @@ internal sealed partial class RequestAdmission
 
         await using (body.ConfigureAwait(false))
         {
-            var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body);
-            var result = await EnqueueAsync(unit, request, 0, key, cancellationToken).ConfigureAwait(false);
-            if (!result.Admission.IsAdmitted)
+            var request = new IncomingRequest(original.Method, original.Uri, original.Headers, body) { Principal = principal };
+            var result = await EnqueueAsync(unit, request, 0, key, null, cancellationToken).ConfigureAwait(false);
+            return result.Admission.Outcome switch
             {
-                return (null, false, result.Admission);
-            }
-
-            return result.Id is { } id ? (id, false, null) : (await _store.FindByDedupeKeyAsync(key, cancellationToken).ConfigureAwait(false), true, null);
+                AdmissionOutcome.Admitted => (result.Id, false, null),
+                AdmissionOutcome.Replayed => (result.Id, true, null),
+                AdmissionOutcome.Conflict => (null, true, null),
+                _ => (null, false, result.Admission),
+            };
         }
     }
+
+    private async Task<EnqueueResult> EnqueueAsync(
+        UnitDefinition unit,
+        IncomingRequest request,
+        long maxLength,
+        string? dedupeKey,
+        IEnqueueTransaction? transaction,
+        CancellationToken cancellationToken)
+    {
+        // A repeat is answered from the store before its body is read. A body that must pass a check is read first, so
+        // that a caller without the right signature never learns the id stored under someone's key.
+        if (dedupeKey is not null && request.Verifier is null
+            && await _store.FindByDedupeKeyAsync(dedupeKey, cancellationToken).ConfigureAwait(false) is { } earlier)
+        {
+            return new EnqueueResult(earlier, AdmissionResult.Replayed);
+        }
+
+        // Every way a request is stored comes through here, so the admission rule holds for all of them.
+        var admission = await _gate.CheckAsync(unit, cancellationToken).ConfigureAwait(false);
+        if (!admission.IsAdmitted)
+        {
+            return EnqueueResult.Refused(admission);
+        }
+
+        var unitName = unit.Name;
+        var id = RequestId.New(_time);
+
+        // Durability order: (1) the body is written, fsynced and renamed into place by the blob store,
+        // (2) the row that points at it is committed, (3) only then does the caller see the id.
+        // Inside a host's transaction, (1) and (2) become durable together when the host commits.
+        // A verifier sees the body in the same pass that stores it; a refused body is removed before any row exists.
+        var source = request.Verifier is { } verifier ? new TappedStream(request.Body, verifier) : request.Body;
+        BodyRef body;
+        try
+        {
+            body = transaction is null
+                ? await _blobs.WriteAsync(id + "/body", source, maxLength, cancellationToken).ConfigureAwait(false)
+                : await transaction.WriteBodyAsync(id + "/body", source, maxLength, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BodyTooLargeException)
+        {
+            // The blob store removed the partial body; nothing was queued.
+            _metrics.Refused(unitName, RefusalReasons.TooLarge);
+            return EnqueueResult.Refused(AdmissionResult.TooLarge(maxLength));
+        }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            _gate.Count(unitName, AdmissionResult.DiskFull);
+            return EnqueueResult.Refused(AdmissionResult.DiskFull);
+        }
+
+        if (request.Verifier is { } check && !check.Verify())
+        {
+            await DeleteBodyAsync(id, transaction).ConfigureAwait(false);
+            throw new BodyRefusedException();
+        }
+
+        bool added;
+        try
+        {
+            var started = _time.GetTimestamp();
+            var row = new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey)
+            {
+                Callback = Callbacks.CallbackTarget.For(_units.Find(unitName) ?? unit, request.Headers) is not null,
+                Principal = request.Principal,
+            };
+            added = transaction is null
+                ? await _store.EnqueueAsync(row, cancellationToken).ConfigureAwait(false)
+                : await transaction.EnqueueAsync(row, cancellationToken).ConfigureAwait(false);
+            _metrics.StoreCall(StoreOperations.Enqueue, _time.GetElapsedTime(started));
+        }
+        catch
+        {
+            await DeleteBodyAsync(id, transaction).ConfigureAwait(false);
+            throw;
+        }
+
+        if (!added)
+        {
+            // A concurrent request with the same key was stored first: answer with its id.
+            await DeleteBodyAsync(id, transaction).ConfigureAwait(false);
+            return dedupeKey is not null && await _store.FindByDedupeKeyAsync(dedupeKey, cancellationToken).ConfigureAwait(false) is { } first
+                ? new EnqueueResult(first, AdmissionResult.Replayed)
+                : EnqueueResult.Refused(AdmissionResult.Conflict);
+        }
+
+        // Inside a host's transaction the row is not visible yet: the worker finds nothing now, and the store's queue
+        // signal (NOTIFY on PostgreSQL) wakes it again when the host commits.
+        _workers.Enqueued(unitName);
+        _metrics.Accepted(unitName);
+        LogAccepted(_logger, unitName, id);
+        return new EnqueueResult(id, AdmissionResult.Admitted);
+    }
+
+    private Task DeleteBodyAsync(string id, IEnqueueTransaction? transaction) =>
+        transaction is null ? _blobs.DeletePrefixAsync(id, CancellationToken.None) : transaction.DeleteBodyAsync(id, CancellationToken.None);
+
+    /// <summary>ENOSPC (28) on Linux, ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) elsewhere.</summary>
+    private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 112 or 39;
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Unit {Unit} request {RequestId}: accepted")]
     private static partial void LogAccepted(ILogger logger, string unit, string requestId);

@@ -4,8 +4,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NanoRun.Maintenance;
 using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Storage;
@@ -40,7 +40,7 @@ internal sealed class CallbackOptions
 /// status, headers and body (streamed from the blob store) to the callback URL, and records the outcome, retrying failed
 /// tries with exponential backoff up to a bounded count. The state lives in the store, so delivery survives restarts.
 /// </summary>
-internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposable
+internal sealed partial class CallbackDispatcher : BackgroundRole
 {
     /// <summary>
     /// Header with <c>v1=HEX</c>: HMAC-SHA256, keyed with <see cref="SigningKey"/>, of <see cref="SignedPrefix"/> followed by
@@ -62,16 +62,13 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
     private readonly EngineOptions _engineOptions;
     private readonly TimeProvider _time;
     private readonly ILogger<CallbackDispatcher> _logger;
-    private readonly CancellationTokenSource _stop = new();
     private HttpClient? _client;
 
     // Only for URLs a caller chose: every connection is checked against the address policy after DNS, and no proxy is used.
     private HttpClient? _callerClient;
-    private Task _loop = Task.CompletedTask;
-    private readonly Lock _gate = new();
-    private int _lifecycle; // 0 new, 1 started, 2 stopped; changed under _gate
 
     public CallbackDispatcher(NanoRunEngine engine, CallbackOptions options, EngineOptions engineOptions, TimeProvider time, ILogger<CallbackDispatcher> logger)
+        : base(time)
     {
         _engine = engine;
         _options = options;
@@ -80,74 +77,44 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
         _logger = logger;
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task OnStartAsync(CancellationToken cancellationToken)
     {
-        lock (_gate)
+        // Without a unit that can ask for callbacks there is nothing to deliver, and no loop runs.
+        if (_engine.Store is not ICallbackStore store || !AnyUnitHasCallbacks())
         {
-            if (_lifecycle != 0)
-            {
-                return Task.CompletedTask;
-            }
-
-            _lifecycle = 1;
-
-            // Without a unit that can ask for callbacks there is nothing to deliver, and no loop runs.
-            if (_engine.Store is not ICallbackStore store || !AnyUnitHasCallbacks())
-            {
-                return Task.CompletedTask;
-            }
-
-            _client = new HttpClient(new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                UseCookies = false,
-                AutomaticDecompression = DecompressionMethods.None,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                ActivityHeadersPropagator = null,
-            })
-            { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-            var filter = new CallbackAddressFilter(_options.AllowNetworks);
-            _callerClient = new HttpClient(new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                UseCookies = false,
-                UseProxy = false,
-                AutomaticDecompression = DecompressionMethods.None,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                ActivityHeadersPropagator = null,
-                ConnectCallback = (context, cancellationToken) => filter.ConnectAsync(context.DnsEndPoint, cancellationToken),
-            })
-            { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-            var stop = _stop.Token;
-            _loop = Task.Run(() => LoopAsync(store, stop), CancellationToken.None);
             return Task.CompletedTask;
         }
+
+        _client = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ActivityHeadersPropagator = null,
+        })
+        { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        var filter = new CallbackAddressFilter(_options.AllowNetworks);
+        _callerClient = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            UseProxy = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ActivityHeadersPropagator = null,
+            ConnectCallback = (context, cancellationToken) => filter.ConnectAsync(context.DnsEndPoint, cancellationToken),
+        })
+        { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        Run(stop => RepeatAsync(pass => DeliverDueAsync(store, pass), e => LogDeliveryLoopError(_logger, e), Maintenance.Backoff.Default, stop));
+        return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override Task OnStoppedAsync()
     {
-        Task loop;
-        lock (_gate)
-        {
-            if (_lifecycle == 2)
-            {
-                return;
-            }
-
-            _lifecycle = 2;
-            loop = _loop;
-        }
-
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await loop.ConfigureAwait(false);
         _client?.Dispose();
         _callerClient?.Dispose();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _stop.Dispose();
+        return Task.CompletedTask;
     }
 
     /// <summary>Delay before try <paramref name="attempt"/> + 1 after <paramref name="attempt"/> failed tries.</summary>
@@ -181,43 +148,19 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
         return false;
     }
 
-    private async Task LoopAsync(ICallbackStore store, CancellationToken stop)
+    /// <summary>Delivers the callbacks due now; when fewer than a batch were due, waits a poll interval.</summary>
+    private async Task DeliverDueAsync(ICallbackStore store, CancellationToken stop)
     {
-        var backoff = TimeSpan.Zero;
-        while (!stop.IsCancellationRequested)
+        var now = _time.GetUtcNow();
+        var due = await store.ClaimCallbacksAsync(new CallbackClaim(_options.Batch, now, now + _options.Timeout + _options.Timeout), stop).ConfigureAwait(false);
+        foreach (var callback in due)
         {
-            try
-            {
-                var now = _time.GetUtcNow();
-                var due = await store.ClaimCallbacksAsync(new CallbackClaim(_options.Batch, now, now + _options.Timeout + _options.Timeout), stop).ConfigureAwait(false);
-                foreach (var callback in due)
-                {
-                    await DeliverAsync(store, callback, stop).ConfigureAwait(false);
-                }
+            await DeliverAsync(store, callback, stop).ConfigureAwait(false);
+        }
 
-                backoff = TimeSpan.Zero;
-                if (due.Count < _options.Batch)
-                {
-                    await Task.Delay(_engineOptions.PollInterval, _time, stop).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
-                LogLoopError(_logger, e);
-                try
-                {
-                    await Task.Delay(backoff, _time, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+        if (due.Count < _options.Batch)
+        {
+            await Task.Delay(_engineOptions.PollInterval, _time, stop).ConfigureAwait(false);
         }
     }
 
@@ -371,7 +314,7 @@ internal sealed partial class CallbackDispatcher : IHostedService, IAsyncDisposa
     }
 
     [LoggerMessage(EventId = 3400, Level = LogLevel.Error, Message = "Callback delivery loop failed; backing off")]
-    private static partial void LogLoopError(ILogger logger, Exception exception);
+    private static partial void LogDeliveryLoopError(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3402, Level = LogLevel.Warning, Message = "Request {RequestId}: callback try failed (refused by address policy: {Refused})")]
     private static partial void LogDeliveryError(ILogger logger, string requestId, bool refused, Exception exception);

@@ -46,6 +46,14 @@ public sealed class JobContext
     /// <summary>This attempt's 1-based number (<c>X-Attempt</c>).</summary>
     public int Attempt { get; }
 
+    /// <summary>
+    /// Who enqueued the request: the caller's principal as the web layer authorized it (<c>jwt:{subject}</c>,
+    /// <c>basic:{login}</c>, <c>hmac:{unit}</c>, <c>ui:{login}</c> for the UI form, or <c>token:sha256:{first 16 hex digits of the token's hash}</c>), or what a
+    /// library host passed in <c>EnqueueOptions.Principal</c>; <c>null</c> for an anonymous caller or a schedule.
+    /// A retry or replay carries the principal of whoever asked for it.
+    /// </summary>
+    public string? Principal { get; internal init; }
+
     /// <summary>HTTP method of the saved request.</summary>
     public string Method { get; }
 

@@ -14,6 +14,9 @@ public sealed record IncomingRequest(
     /// <summary>The client's IP address, saved with the request for CGI's <c>REMOTE_ADDR</c>; default <c>null</c> (unknown, such as a scheduled request).</summary>
     public string? RemoteAddress { get; init; }
 
+    /// <summary>Who enqueues the request, stored with it for handler units (<c>JobContext.Principal</c>); default <c>null</c> (anonymous, or a schedule).</summary>
+    public string? Principal { get; init; }
+
     /// <summary>Checks the body while it is stored; default <c>null</c>, no check.</summary>
     internal BodyVerifier? Verifier { get; init; }
 }

@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NanoRun.Maintenance;
 using NanoRun.Metrics;
 using NanoRun.Requests;
 using NanoRun.Storage;
@@ -36,7 +36,7 @@ public sealed class RetentionOptions
 /// Removes finished requests past their unit's retention, records first and then their body and result blobs,
 /// a small batch at a time. Unfinished requests are never touched.
 /// </summary>
-internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposable
+internal sealed partial class RetentionCleaner : BackgroundRole
 {
     private static readonly RequestState[] FinalStates = [RequestState.Succeeded, RequestState.Failed, RequestState.Cancelled];
 
@@ -47,11 +47,9 @@ internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposabl
     private readonly TimeProvider _time;
     private readonly ILogger<RetentionCleaner> _logger;
     private readonly NanoRunMetrics _metrics;
-    private readonly CancellationTokenSource _stop = new();
-    private Task _loop = Task.CompletedTask;
-    private int _lifecycle; // 0 new, 1 started, 2 stopped
 
     public RetentionCleaner(UnitCatalog units, IRequestStore store, IBlobStore blobs, RetentionOptions options, TimeProvider time, ILogger<RetentionCleaner> logger, NanoRunMetrics? metrics = null)
+        : base(time)
     {
         _units = units;
         _store = store;
@@ -62,31 +60,10 @@ internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposabl
         _metrics = metrics ?? new NanoRunMetrics();
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task OnStartAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _lifecycle, 1, 0) == 0)
-        {
-            _loop = Task.Run(() => LoopAsync(_stop.Token), CancellationToken.None);
-        }
-
+        Run(LoopAsync);
         return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (Interlocked.Exchange(ref _lifecycle, 2) != 1)
-        {
-            return;
-        }
-
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _stop.Dispose();
     }
 
     /// <summary>One pass over every unit; returns how many requests were removed.</summary>
@@ -143,37 +120,19 @@ internal sealed partial class RetentionCleaner : IHostedService, IAsyncDisposabl
         }
     }
 
-    private async Task LoopAsync(CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                var removed = await CleanOnceAsync(stop).ConfigureAwait(false);
-                if (removed > 0)
-                {
-                    LogRemoved(_logger, removed);
-                }
+    // A failed pass waits the interval too, like a successful one.
+    private Task LoopAsync(CancellationToken stop) =>
+        RepeatAsync(CleanAndWaitAsync, e => LogFailed(_logger, e), new Backoff(_options.Interval, _options.Interval), stop);
 
-                await Task.Delay(_options.Interval, _time, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogFailed(_logger, e);
-                try
-                {
-                    await Task.Delay(_options.Interval, _time, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
+    private async Task CleanAndWaitAsync(CancellationToken stop)
+    {
+        var removed = await CleanOnceAsync(stop).ConfigureAwait(false);
+        if (removed > 0)
+        {
+            LogRemoved(_logger, removed);
         }
+
+        await Task.Delay(_options.Interval, _time, stop).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Retention removed {Count} finished requests")]

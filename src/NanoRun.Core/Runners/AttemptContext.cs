@@ -76,7 +76,7 @@ public sealed class AttemptContext
 
     /// <summary>
     /// Stores <paramref name="result"/>, read to its end, as this attempt's result body, streaming it to live readers
-    /// (<c>GET /api/{unit}/{id}/live</c>) while it is read; the returned value goes into <see cref="AttemptResult.Body"/>.
+    /// (<c>GET /api/{unit}/{id}/attempt/{attemptId}</c>) while it is read; the returned value goes into <see cref="AttemptResult.Body"/>.
     /// </summary>
     /// <param name="result">The result body; not disposed.</param>
     /// <param name="cancellationToken">Cancels the copy; nothing is kept.</param>
@@ -85,6 +85,9 @@ public sealed class AttemptContext
         ArgumentNullException.ThrowIfNull(result);
         return Blobs.WriteAsync(ResultKey, Observed(result), 0, cancellationToken);
     }
+
+    /// <summary>Who enqueued the request, or <c>null</c> (anonymous, or a schedule); default <c>null</c>.</summary>
+    public string? Principal { get; init; }
 
     /// <summary>The result stream a runner stores: <paramref name="result"/>, copied to <see cref="Output"/> as it is read.</summary>
     internal Stream Observed(Stream result) => Output is { } tap ? new TappedStream(result, tap) : result;

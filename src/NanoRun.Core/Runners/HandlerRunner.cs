@@ -59,7 +59,10 @@ internal sealed partial class HandlerRunner : IAttemptRunner
             var output = pipe.Writer.AsStream(leaveOpen: true);
             var job = new JobContext(
                 unit.Name, context.RequestId, context.AttemptId, context.AttemptNumber, context.Method, context.Uri,
-                WithAttemptHeaders(context), body ?? Stream.Null, output, scope.ServiceProvider);
+                WithAttemptHeaders(context), body ?? Stream.Null, output, scope.ServiceProvider)
+            {
+                Principal = context.Principal,
+            };
             string? error = null;
             var failedCode = 0;
             try

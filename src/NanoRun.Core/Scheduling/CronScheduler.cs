@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NanoRun.Admission;
+using NanoRun.Maintenance;
 using NanoRun.Requests;
 using NanoRun.Units;
 
@@ -18,7 +18,7 @@ namespace NanoRun.Scheduling;
 /// was still running, is not replayed. Each tick carries a dedupe key made of unit, entry and tick time, so nodes
 /// sharing one store queue it once.
 /// </remarks>
-internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
+internal sealed partial class CronScheduler : BackgroundRole
 {
     /// <summary>The method of every scheduled request.</summary>
     public const string Method = "POST";
@@ -30,24 +30,23 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
     private readonly RequestAdmission _admission;
     private readonly TimeProvider _time;
     private readonly ILogger<CronScheduler> _logger;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Lock _lifecycleLock = new();
+    private readonly Lock _lock = new();
 
-    // The schedules in force per unit and every loop not yet ended (including those of replaced units); guarded by _lifecycleLock.
+    // The schedules in force per unit, and whether they run (started and not stopping); guarded by _lock.
     private readonly Dictionary<string, UnitSchedules> _byUnit = new(StringComparer.Ordinal);
-    private readonly List<Task> _loops = [];
-    private int _lifecycle; // 0 new, 1 started, 2 stopped; guarded by _lifecycleLock
+    private bool _active;
 
     // Every entry in force, replaced as a whole for lock-free reads by pages.
     private ScheduledEntry[] _entries;
 
     /// <exception cref="InvalidOperationException">An entry has an invalid spec or time zone (units defined in code skip the loader's checks).</exception>
     public CronScheduler(UnitCatalog units, RequestAdmission admission, TimeProvider time, ILogger<CronScheduler> logger)
+        : base(time)
     {
         _units = units;
         foreach (var unit in units.All)
         {
-            _byUnit.Add(unit.Name, new UnitSchedules(unit, Prepare(unit), CancellationTokenSource.CreateLinkedTokenSource(_stop.Token)));
+            _byUnit.Add(unit.Name, new UnitSchedules(unit, Prepare(unit), CancellationTokenSource.CreateLinkedTokenSource(Stopping)));
         }
 
         _entries = AllEntries();
@@ -57,23 +56,19 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Starts one loop per entry, each sleeping until its first tick after now. Starting after a stop does nothing.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task OnStartAsync(CancellationToken cancellationToken)
     {
-        lock (_lifecycleLock)
+        lock (_lock)
         {
-            if (_lifecycle != 0)
-            {
-                return Task.CompletedTask;
-            }
-
-            _lifecycle = 1;
+            _active = true;
+            var loops = 0;
             foreach (var schedules in _byUnit.Values)
             {
-                StartLocked(schedules);
+                loops += StartLocked(schedules);
             }
 
             _units.Changed += OnUnitsChanged;
-            LogStarted(_logger, _loops.Count);
+            LogStarted(_logger, loops);
         }
 
         // A reload between construction and start is picked up here.
@@ -82,30 +77,20 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Stops the loops; an enqueue in progress is cancelled. Stopping before start or twice does nothing more.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override Task OnStoppingAsync(CancellationToken cancellationToken)
     {
-        Task loops;
-        lock (_lifecycleLock)
+        lock (_lock)
         {
-            var started = _lifecycle == 1;
-            _lifecycle = 2;
-            if (!started)
-            {
-                return;
-            }
-
+            _active = false;
             _units.Changed -= OnUnitsChanged;
-            loops = Task.WhenAll(_loops);
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await loops.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return Task.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
+    protected override ValueTask OnDisposeAsync()
     {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        lock (_lifecycleLock)
+        lock (_lock)
         {
             foreach (var schedules in _byUnit.Values)
             {
@@ -113,15 +98,15 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
             }
         }
 
-        _stop.Dispose();
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Brings the schedules in line with the catalog: a new or changed unit's entries start over from now, a removed unit's stop.</summary>
     private void OnUnitsChanged()
     {
-        lock (_lifecycleLock)
+        lock (_lock)
         {
-            if (_lifecycle != 1)
+            if (!_active)
             {
                 return;
             }
@@ -153,7 +138,7 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
                     entries = [];
                 }
 
-                var schedules = new UnitSchedules(unit, entries, CancellationTokenSource.CreateLinkedTokenSource(_stop.Token));
+                var schedules = new UnitSchedules(unit, entries, CancellationTokenSource.CreateLinkedTokenSource(Stopping));
                 _byUnit[unit.Name] = schedules;
                 StartLocked(schedules);
             }
@@ -170,13 +155,13 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
 
             if (changed)
             {
-                _loops.RemoveAll(static t => t.IsCompleted);
                 Volatile.Write(ref _entries, AllEntries());
             }
         }
     }
 
-    private void StartLocked(UnitSchedules schedules)
+    /// <summary>Starts a loop for each entry of <paramref name="schedules"/> that has a tick ahead; returns how many started.</summary>
+    private int StartLocked(UnitSchedules schedules)
     {
         var now = _time.GetUtcNow();
         var stop = schedules.Stop.Token;
@@ -184,11 +169,14 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
         {
             if (entry.Schedule.NextAfter(now) is { } first)
             {
+                // Each loop ends with its unit's token, which the scheduler's stop fires too; the stop waits for it.
                 var loop = Task.Run(() => RunAsync(entry, first, stop), CancellationToken.None);
                 schedules.Loops.Add(loop);
-                _loops.Add(loop);
+                Track(loop);
             }
         }
+
+        return schedules.Loops.Count;
     }
 
     private static void StopLocked(UnitSchedules schedules)
@@ -322,19 +310,20 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
         {
             var request = new IncomingRequest(Method, entry.Uri, entry.Headers, body);
             var result = await _admission.EnqueueOnceAsync(entry.Unit, request, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
-            if (!result.Admission.IsAdmitted)
+            if (result.Id is null)
             {
                 // A fire takes the same admission rule as any request: a refused tick is skipped, not kept for later.
+                entry.LastRefusal = result.Admission;
                 LogTickRefused(_logger, entry.Unit.Name, entry.Label, tick, result.Admission.Reason);
             }
-            else if (result.Id is not { } id)
+            else if (result.Admission.Outcome == AdmissionOutcome.Replayed)
             {
                 LogTickTaken(_logger, entry.Unit.Name, entry.Label, tick);
             }
             else
             {
-                entry.LastRequestId = id;
-                LogTickQueued(_logger, entry.Unit.Name, entry.Label, tick, id);
+                entry.LastRequestId = result.Id;
+                LogTickQueued(_logger, entry.Unit.Name, entry.Label, tick, result.Id);
             }
         }
     }
@@ -351,6 +340,20 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
         }
 
         return (null, null);
+    }
+
+    /// <summary>Admission's last refusal of a tick of the entry on this node (since it started), or <c>null</c> when none was refused.</summary>
+    public AdmissionResult? LastRefusal(string unit, int index)
+    {
+        foreach (var entry in Volatile.Read(ref _entries))
+        {
+            if (entry.Index == index && string.Equals(entry.Unit.Name, unit, StringComparison.Ordinal))
+            {
+                return entry.LastRefusal;
+            }
+        }
+
+        return null;
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Scheduler started with {Count} schedules")]
@@ -417,5 +420,14 @@ internal sealed partial class CronScheduler : IHostedService, IAsyncDisposable
         }
 
         private string? _lastRequestId;
+
+        /// <summary>Admission's last refusal of a tick of this entry; written by the entry's loop, read by pages.</summary>
+        public AdmissionResult? LastRefusal
+        {
+            get => Volatile.Read(ref _lastRefusal);
+            set => Volatile.Write(ref _lastRefusal, value);
+        }
+
+        private AdmissionResult? _lastRefusal;
     }
 }

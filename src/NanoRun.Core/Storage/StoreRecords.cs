@@ -26,6 +26,9 @@ public sealed record NewRequest(
 {
     /// <summary>Whether the request carries a completion callback, pending until delivered (see <see cref="ICallbackStore"/>); default <c>false</c>.</summary>
     public bool Callback { get; init; }
+
+    /// <summary>Who enqueued the request, handed to the attempts that run it; default <c>null</c> (anonymous, or a schedule).</summary>
+    public string? Principal { get; init; }
 }
 
 /// <summary>Parameters of a claim: up to <paramref name="Limit"/> due requests of one unit, leased to one node.</summary>
@@ -53,7 +56,11 @@ public sealed record ClaimedRequest(
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     BodyRef Body,
     int AttemptsSoFar,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>Who enqueued the request (<see cref="NewRequest.Principal"/>); default <c>null</c>.</summary>
+    public string? Principal { get; init; }
+}
 
 /// <summary>The outcome of one attempt and the state the request moves to.</summary>
 /// <param name="RequestId">Request id.</param>

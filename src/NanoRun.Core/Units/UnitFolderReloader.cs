@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NanoRun.Maintenance;
 using NanoRun.Runners;
 
 namespace NanoRun.Units;
@@ -26,21 +26,19 @@ internal sealed class UnitFolderOptions
 /// requested. A file that fails to load is reported and its unit keeps its previous version (or stays absent when new);
 /// a unit whose file text is unchanged keeps its definition object, so its worker and schedules carry on untouched.
 /// </summary>
-internal sealed partial class UnitFolderReloader : IHostedService, IAsyncDisposable
+internal sealed partial class UnitFolderReloader : BackgroundRole
 {
     private readonly UnitCatalog _catalog;
     private readonly AttemptRunnerSelector _runners;
     private readonly UnitFolderOptions _options;
     private readonly ILogger<UnitFolderReloader> _logger;
     private readonly SemaphoreSlim _requested = new(0, int.MaxValue);
-    private readonly CancellationTokenSource _stop = new();
     private readonly Lock _reloadLock = new();
     private FileSystemWatcher? _watcher;
-    private Task _loop = Task.CompletedTask;
-    private int _lifecycle; // 0 new, 1 started, 2 stopped
     private IReadOnlyDictionary<string, string> _problems = new Dictionary<string, string>();
 
     public UnitFolderReloader(UnitCatalog catalog, AttemptRunnerSelector runners, UnitFolderOptions options, ILogger<UnitFolderReloader> logger)
+        : base(TimeProvider.System)
     {
         _catalog = catalog;
         _runners = runners;
@@ -59,20 +57,14 @@ internal sealed partial class UnitFolderReloader : IHostedService, IAsyncDisposa
         services.AddHostedService(static sp => sp.GetRequiredService<UnitFolderReloader>());
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task OnStartAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _lifecycle, 1, 0) != 0)
-        {
-            return Task.CompletedTask;
-        }
-
         if (_options.Watch)
         {
             _watcher = TryWatch();
         }
 
-        _loop = Task.Run(() => LoopAsync(_stop.Token), CancellationToken.None);
-
+        Run(LoopAsync);
         if (_watcher is not null)
         {
             // Catches a change made between the start-up load and the watcher.
@@ -82,23 +74,16 @@ internal sealed partial class UnitFolderReloader : IHostedService, IAsyncDisposa
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override Task OnStoppingAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _lifecycle, 2) != 1)
-        {
-            return;
-        }
-
         _watcher?.Dispose();
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        return Task.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
+    protected override ValueTask OnDisposeAsync()
     {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _stop.Dispose();
         _requested.Dispose();
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Asks for a reload after the debounce time; safe from any thread and from a signal handler.</summary>
@@ -254,37 +239,26 @@ internal sealed partial class UnitFolderReloader : IHostedService, IAsyncDisposa
         RequestReload();
     }
 
-    private async Task LoopAsync(CancellationToken stop)
+    private Task LoopAsync(CancellationToken stop) =>
+        RepeatAsync(ReloadWhenAskedAsync, e => LogReloadFailed(_logger, e), Backoff.Default, stop);
+
+    private async Task ReloadWhenAskedAsync(CancellationToken stop)
     {
-        while (true)
+        await _requested.WaitAsync(stop).ConfigureAwait(false);
+
+        // Wait for a quiet moment, but not longer than MaxDelay in all.
+        var started = Environment.TickCount64;
+        while (await _requested.WaitAsync(_options.Debounce, stop).ConfigureAwait(false)
+            && Environment.TickCount64 - started < _options.MaxDelay.TotalMilliseconds)
         {
-            try
-            {
-                await _requested.WaitAsync(stop).ConfigureAwait(false);
-
-                // Wait for a quiet moment, but not longer than MaxDelay in all.
-                var started = Environment.TickCount64;
-                while (await _requested.WaitAsync(_options.Debounce, stop).ConfigureAwait(false)
-                    && Environment.TickCount64 - started < _options.MaxDelay.TotalMilliseconds)
-                {
-                }
-
-                while (_requested.CurrentCount > 0)
-                {
-                    await _requested.WaitAsync(0, stop).ConfigureAwait(false);
-                }
-
-                ReloadNow();
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogReloadFailed(_logger, e);
-            }
         }
+
+        while (_requested.CurrentCount > 0)
+        {
+            await _requested.WaitAsync(0, stop).ConfigureAwait(false);
+        }
+
+        ReloadNow();
     }
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Units reloaded from {Folder}: {Count} units in force")]

@@ -160,43 +160,4 @@ public sealed class CronSchedulerTests
 
         Assert.Contains("unit 'bad' (defined in code), schedule nightly: '99 * * * *' is not a valid cron expression", error.Message, StringComparison.Ordinal);
     }
-
-    [Fact]
-    public async Task Scheduler_StartAndStopInAnyOrder_NeverHangsNorQueues()
-    {
-        var unit = SchedulerWorld.Unit("tick", "echo ok", new CronEntry { Spec = "@every 1s" }, new CronEntry { Spec = "* * * * *" });
-        await using var world = await SchedulerWorld.StartAsync(timers: 0);
-
-        for (var i = 0; i < 200; i++)
-        {
-            var scheduler = new CronScheduler(new UnitCatalog([unit]), world.Admission, world.Clock, world.Log);
-            var run = (i % 5) switch
-            {
-                0 => StopThenStartAsync(scheduler),
-                1 => StartThenStopTwiceAsync(scheduler),
-                2 => Task.WhenAll(scheduler.StartAsync(CancellationToken.None), scheduler.StopAsync(CancellationToken.None), scheduler.StopAsync(CancellationToken.None)),
-                3 => scheduler.StartAsync(CancellationToken.None),
-                _ => Task.CompletedTask,
-            };
-            await run.WaitAsync(TimeSpan.FromSeconds(60));
-            await scheduler.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
-            await scheduler.DisposeAsync();
-        }
-
-        Assert.Empty(await world.RequestsAsync("tick"));
-    }
-
-    private static async Task StopThenStartAsync(CronScheduler scheduler)
-    {
-        await scheduler.StopAsync(CancellationToken.None);
-        await scheduler.StartAsync(CancellationToken.None);
-        await scheduler.StopAsync(CancellationToken.None);
-    }
-
-    private static async Task StartThenStopTwiceAsync(CronScheduler scheduler)
-    {
-        await scheduler.StartAsync(CancellationToken.None);
-        await scheduler.StopAsync(CancellationToken.None);
-        await scheduler.StopAsync(CancellationToken.None);
-    }
 }

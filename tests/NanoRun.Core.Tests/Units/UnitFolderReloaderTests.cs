@@ -109,47 +109,6 @@ public sealed class UnitFolderReloaderTests
         Assert.Equal("echo watched", catalog.Find("deep-er-job")!.Command);
     }
 
-    [Fact]
-    public async Task Reloader_StartAndStopInAnyOrder_NeverHangs()
-    {
-        using var folder = new TempDirectory();
-        folder.Write("job.yaml", "command: echo one\n");
-        var catalog = new UnitCatalog(UnitLoader.LoadDirectory(folder.Path));
-
-        for (var i = 0; i < 100; i++)
-        {
-            var reloader = Reloader(catalog, folder.Path, watch: i % 2 == 0);
-            var run = (i % 4) switch
-            {
-                0 => StartThenStopTwiceAsync(reloader),
-                1 => StopThenStartAsync(reloader),
-                2 => Task.WhenAll(reloader.StartAsync(CancellationToken.None), reloader.StopAsync(CancellationToken.None)),
-                _ => reloader.StartAsync(CancellationToken.None),
-            };
-            await run.WaitAsync(Patience);
-            reloader.RequestReload();
-            await reloader.DisposeAsync().AsTask().WaitAsync(Patience);
-            await reloader.DisposeAsync();
-            reloader.RequestReload();
-        }
-
-        Assert.Equal("echo one", catalog.Find("job")!.Command);
-    }
-
     private static UnitFolderReloader Reloader(UnitCatalog catalog, string folder, bool watch) =>
         new(catalog, TestRunners.ShellAndProxy(), new UnitFolderOptions { Directory = folder, Watch = watch, Debounce = TimeSpan.FromMilliseconds(50) }, NullLogger<UnitFolderReloader>.Instance);
-
-    private static async Task StartThenStopTwiceAsync(UnitFolderReloader reloader)
-    {
-        await reloader.StartAsync(CancellationToken.None);
-        await reloader.StopAsync(CancellationToken.None);
-        await reloader.StopAsync(CancellationToken.None);
-    }
-
-    private static async Task StopThenStartAsync(UnitFolderReloader reloader)
-    {
-        await reloader.StopAsync(CancellationToken.None);
-        await reloader.StartAsync(CancellationToken.None);
-        await reloader.StopAsync(CancellationToken.None);
-    }
 }

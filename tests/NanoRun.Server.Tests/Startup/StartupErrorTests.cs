@@ -25,6 +25,7 @@ public sealed class StartupErrorTests
         "PostgreSQL unreachable",
         "data folder held by another server",
         "unit file is wrong",
+        "unit file names a mode no runner serves",
     };
 
     [Theory]
@@ -99,6 +100,12 @@ public sealed class StartupErrorTests
                 folder.Write("conf.d/broken.yaml", "command: echo\nattempts: many\n");
                 folder.Write("server.yaml", "bind: 127.0.0.1:0\nconfig_directory: conf.d\n");
                 expected = ["broken.yaml", "attempts"];
+                break;
+            case "unit file names a mode no runner serves":
+                Directory.CreateDirectory(folder.Path("conf.d"));
+                folder.Write("conf.d/boxed.yaml", "command: echo\nmode: docker\n");
+                folder.Write("server.yaml", "bind: 127.0.0.1:0\nconfig_directory: conf.d\n");
+                expected = ["boxed.yaml", "key 'mode'", "docker", "line 2"];
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(mistake), mistake, null);

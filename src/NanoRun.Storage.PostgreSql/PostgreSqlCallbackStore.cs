@@ -3,8 +3,8 @@ using NpgsqlTypes;
 
 namespace NanoRun.Storage.PostgreSql;
 
-/// <summary>Completion callbacks, kept in the <c>callback_*</c> columns of the request row.</summary>
-internal sealed partial class PostgreSqlRequestStore
+/// <summary>The shared store's completion callbacks, kept in the <c>callback_*</c> columns of the request row.</summary>
+internal sealed class PostgreSqlCallbackStore(NpgsqlDataSource dataSource, PostgreSqlRequestStore store) : ICallbackStore
 {
     /// <inheritdoc />
     public async Task<IReadOnlyList<DueCallback>> ClaimCallbacksAsync(CallbackClaim claim, CancellationToken cancellationToken = default)
@@ -15,9 +15,9 @@ internal sealed partial class PostgreSqlRequestStore
             return [];
         }
 
-        EnsureOpen();
+        store.EnsureOpen();
         var claimed = new List<DueCallback>(claim.Limit);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = Sql.Command(connection, PostgreSqlSchema.ClaimCallbacks);
@@ -41,8 +41,8 @@ internal sealed partial class PostgreSqlRequestStore
     public async Task<bool> RecordCallbackAsync(CallbackDelivery delivery, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(delivery);
-        EnsureOpen();
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        store.EnsureOpen();
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = Sql.Command(connection, PostgreSqlSchema.RecordCallback);
@@ -59,8 +59,8 @@ internal sealed partial class PostgreSqlRequestStore
     /// <inheritdoc />
     public async Task<CallbackStatus?> GetCallbackAsync(string requestId, CancellationToken cancellationToken = default)
     {
-        EnsureOpen();
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        store.EnsureOpen();
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             using var command = Sql.Command(connection, PostgreSqlSchema.SelectCallback);
