@@ -18,47 +18,49 @@ public static class NanoRunEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup(prefix);
-        group.MapPost("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAsync)
+        group.WithMetadata(new ApiPrefix(prefix));
+        group.MapPost("/{unit}", ProblemResponses.Around(RequestEndpoints.EnqueueAsync))
             .Describe(RequestEndpoints.EnqueueAsync, "Enqueue", "Save the request and queue it; 303 to its record, with the id in X-Correlation-Id")
-            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
-                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
-        group.MapPut("/{unit}", (RequestDelegate)RequestEndpoints.EnqueueAndWaitAsync)
+            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
+                StatusCodes.Status409Conflict, StatusCodes.Status410Gone, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
+        group.MapPut("/{unit}", ProblemResponses.Around(RequestEndpoints.EnqueueAndWaitAsync))
             .Describe(RequestEndpoints.EnqueueAndWaitAsync, "EnqueueAndWait", "Save and queue the request, then wait (query wait, default wait_time) for its final outcome: 303 to /completed, or 504 when still processing")
             .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
-                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
-        group.MapGet("/{unit}", (RequestDelegate)RequestEndpoints.ListAsync)
+                StatusCodes.Status409Conflict, StatusCodes.Status410Gone, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
+        group.MapGet("/{unit}", ProblemResponses.Around(RequestEndpoints.ListAsync))
             .Describe(RequestEndpoints.ListAsync, "List", "The unit's requests, newest first, paged; filter by state (e.g. state=failed for dead letters)")
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapPost("/{unit}/failed/retry", (RequestDelegate)RequestEndpoints.ReplayFailedAsync)
+        group.MapPost("/{unit}/failed/retry", ProblemResponses.Around(RequestEndpoints.ReplayFailedAsync))
             .Describe(RequestEndpoints.ReplayFailedAsync, "ReplayFailed", "Queue a new request for each failed request of the unit, in a bounded batch")
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}", (RequestDelegate)RequestEndpoints.GetRecordAsync)
+        group.MapGet("/{unit}/{id}", ProblemResponses.Around(RequestEndpoints.GetRecordAsync))
             .Describe(RequestEndpoints.GetRecordAsync, "GetRecord", "The request's record with its attempts as JSON; X-Status tells complete or processing")
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}/completed", (RequestDelegate)RequestEndpoints.GetCompletedAsync)
+        group.MapGet("/{unit}/{id}/completed", ProblemResponses.Around(RequestEndpoints.GetCompletedAsync))
             .Describe(RequestEndpoints.GetCompletedAsync, "GetCompleted", "301 to the final attempt once the request is complete, 425 while it is processing")
             .Responds(StatusCodes.Status301MovedPermanently, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, 425);
-        group.MapGet("/{unit}/{id}/attempt/{attemptId}", (RequestDelegate)RequestEndpoints.GetAttemptAsync)
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}", ProblemResponses.Around(RequestEndpoints.GetAttemptAsync))
             .Describe(RequestEndpoints.GetAttemptAsync, "GetAttempt", "The attempt's own status code, content headers and body, served sandboxed")
             .Responds("application/octet-stream", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stream", (RequestDelegate)RequestEndpoints.StreamAttemptAsync)
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stream", ProblemResponses.Around(RequestEndpoints.StreamAttemptAsync))
             .Describe(RequestEndpoints.StreamAttemptAsync, "StreamAttempt", "Follows the attempt's output as it is produced (chunked text/plain) and ends when the attempt ends")
             .Responds("text/plain", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}/request", (RequestDelegate)RequestEndpoints.GetRequestAsync)
+        group.MapGet("/{unit}/{id}/request", ProblemResponses.Around(RequestEndpoints.GetRequestAsync))
             .Describe(RequestEndpoints.GetRequestAsync, "GetRequest", "The saved request body with its content headers (credentials hidden), served sandboxed; method in X-Method and URI in X-Request-Uri")
             .Responds("application/octet-stream", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapPost("/{unit}/{id}", (RequestDelegate)RequestEndpoints.RetryAsync)
+        group.MapPost("/{unit}/{id}", ProblemResponses.Around(RequestEndpoints.RetryAsync))
             .Describe(RequestEndpoints.RetryAsync, "Retry", "Queue a new request with the same saved content; 303 to the new id")
-            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
-        group.MapDelete("/{unit}/{id}", (RequestDelegate)RequestEndpoints.CancelAsync)
+            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone,
+                StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
+        group.MapDelete("/{unit}/{id}", ProblemResponses.Around(RequestEndpoints.CancelAsync))
             .Describe(RequestEndpoints.CancelAsync, "Cancel", "No further attempts; a running attempt is killed")
-            .Responds(StatusCodes.Status204NoContent, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+            .Responds(StatusCodes.Status204NoContent, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         return group;
     }
 
@@ -70,7 +72,8 @@ public static class NanoRunEndpointRouteBuilderExtensions
     {
         foreach (var code in statusCodes)
         {
-            builder.WithMetadata(new ProducesResponseTypeMetadata(code, typeof(void), []));
+            // Every error the API itself answers is a problem document; success answers have no body or their own type.
+            builder.WithMetadata(new ProducesResponseTypeMetadata(code, typeof(void), code >= 400 ? [ProblemResponses.ContentType] : []));
         }
 
         return builder;

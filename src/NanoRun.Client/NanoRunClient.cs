@@ -156,7 +156,7 @@ public sealed class NanoRunClient
     }
 
     /// <summary>Completes the request with no further attempts; a running attempt is cancelled.</summary>
-    /// <exception cref="NanoRunException">Unknown request (404).</exception>
+    /// <exception cref="NanoRunException">Unknown request (404), or a request that already finished (409, <see cref="NanoRunError.Conflict"/>).</exception>
     public async Task CancelAsync(string unit, string id, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Delete, RequestPath(unit, id));
@@ -259,6 +259,7 @@ public sealed class NanoRunClient
             401 => (NanoRunError.Unauthorized, "needs valid credentials (check the token)"),
             403 => (NanoRunError.Forbidden, "refused the credentials"),
             404 => (NanoRunError.NotFound, "or the request does not exist"),
+            409 => (NanoRunError.Conflict, "cannot do that in the request's state"),
             410 => (NanoRunError.Gone, "no longer stores the request's body"),
             413 => (NanoRunError.TooLarge, "refused the body as too large"),
             425 => (NanoRunError.NotFinished, "has not finished the request yet"),
@@ -273,15 +274,32 @@ public sealed class NanoRunClient
         throw new NanoRunException(error, status, reason.Length > 0 ? message + ": " + reason : message, retryAfter);
     }
 
-    /// <summary>The first line of a short plain-text answer, which is the server's reason; empty otherwise.</summary>
+    /// <summary>The <c>detail</c> of a short problem document, or the first line of a short plain-text answer: the server's reason; empty otherwise.</summary>
     private static async Task<string> ReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        if (response.Content.Headers.ContentType?.MediaType != "text/plain" || response.Content.Headers.ContentLength is not (> 0 and < 4096))
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        if (mediaType is not ("text/plain" or "application/problem+json") || response.Content.Headers.ContentLength is not (> 0 and < 4096))
         {
             return string.Empty;
         }
 
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (mediaType == "application/problem+json")
+        {
+            try
+            {
+                using var problem = System.Text.Json.JsonDocument.Parse(text);
+                return problem.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                    && problem.RootElement.TryGetProperty("detail", out var detail) && detail.ValueKind == System.Text.Json.JsonValueKind.String
+                    ? detail.GetString()!.Trim()
+                    : string.Empty;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return string.Empty;
+            }
+        }
+
         var newline = text.IndexOf('\n', StringComparison.Ordinal);
         return (newline < 0 ? text : text[..newline]).Trim();
     }

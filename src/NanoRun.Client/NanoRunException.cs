@@ -31,6 +31,9 @@ public enum NanoRunError
 
     /// <summary>507: the server ran out of disk space while saving the body; nothing was stored.</summary>
     InsufficientStorage,
+
+    /// <summary>409: the call conflicts with the request's state, such as cancelling a request that already finished.</summary>
+    Conflict,
 }
 
 /// <summary>Thrown when a Nano-Run server refuses a call; the message names the unit, the status and the server's reason.</summary>

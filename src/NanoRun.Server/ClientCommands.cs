@@ -125,7 +125,15 @@ internal static class ClientCommands
         common.AddTo(command);
         command.SetAction((result, cancellationToken) => RunAsync(common, result, result.GetValue(unit)!, async client =>
         {
-            await client.CancelAsync(result.GetValue(unit)!, result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await client.CancelAsync(result.GetValue(unit)!, result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NanoRunException e) when (e.Error == NanoRunError.Conflict)
+            {
+                return Fail($"request {result.GetValue(id)} is already finished; nothing was cancelled");
+            }
+
             await Console.Error.WriteLineAsync($"nano-run: cancelled {result.GetValue(id)}").ConfigureAwait(false);
             return 0;
         }));
@@ -248,6 +256,7 @@ internal static class ClientCommands
                 NanoRunError.Unauthorized or NanoRunError.Forbidden when token is { Length: > 0 } => Fail($"the server refused the token ({code}) for unit '{unit}'"),
                 NanoRunError.Unauthorized or NanoRunError.Forbidden => Fail($"unit '{unit}' needs a token ({code}); pass --token or set NANO_RUN_TOKEN"),
                 NanoRunError.NotFound => Fail($"unit '{unit}' or the request does not exist ({code})"),
+                NanoRunError.Conflict => Fail(e.Message),
                 NanoRunError.TooLarge => Fail($"unit '{unit}' refused the body as too large ({code}); see its max_request"),
                 NanoRunError.Unavailable => Fail($"unit '{unit}' cannot take requests now ({code}: queue full or disk low); try again later"),
                 _ => Fail(e.Message),

@@ -32,12 +32,11 @@ internal static class AdmissionResponses
         }
     }
 
-    /// <summary>Answers a refusal as plain text: status, <c>Retry-After</c> and the reason.</summary>
+    /// <summary>Answers a refusal as a problem document: status, <c>Retry-After</c> and the reason as its detail.</summary>
     public static Task WriteAsync(HttpContext context, AdmissionResult result)
     {
         SetHead(context.Response, result);
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(result.Reason + "\n", context.RequestAborted);
+        return ProblemResponses.WriteAsync(context, StatusCode(result), result.Reason);
     }
 
     public static long RetryAfterSeconds(AdmissionResult result) => Math.Max(1, (long)Math.Ceiling(result.RetryAfter.TotalSeconds));

@@ -22,13 +22,13 @@ internal static partial class RequestEndpoints
 
         if (!unit.AllowCallbackUrl)
         {
-            await WritePlainAsync(context, StatusCodes.Status400BadRequest, "unit " + unit.Name + " does not accept X-Callback-Url (allow_callback_url is off)").ConfigureAwait(false);
+            await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "unit " + unit.Name + " does not accept X-Callback-Url (allow_callback_url is off)").ConfigureAwait(false);
             return false;
         }
 
         if (values.Count != 1 || UnitLoader.ParseCallbackUrl((values[0] ?? string.Empty).Trim()) is null)
         {
-            await WritePlainAsync(context, StatusCodes.Status400BadRequest, "X-Callback-Url must be one absolute http or https URL").ConfigureAwait(false);
+            await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "X-Callback-Url must be one absolute http or https URL").ConfigureAwait(false);
             return false;
         }
 

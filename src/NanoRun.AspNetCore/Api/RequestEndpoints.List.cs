@@ -32,7 +32,7 @@ internal static partial class RequestEndpoints
         {
             if (stateText.Count != 1 || ParseState(stateText[0]) is not { } parsed)
             {
-                await WritePlainAsync(context, StatusCodes.Status400BadRequest, "state must be one of queued, running, retrying, succeeded, failed, cancelled").ConfigureAwait(false);
+                await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "state must be one of queued, running, retrying, succeeded, failed, cancelled").ConfigureAwait(false);
                 return;
             }
 
@@ -154,7 +154,7 @@ internal static partial class RequestEndpoints
             return limit;
         }
 
-        await WritePlainAsync(context, StatusCodes.Status400BadRequest, string.Create(CultureInfo.InvariantCulture, $"limit must be a whole number from 1 to {max}")).ConfigureAwait(false);
+        await WriteProblemAsync(context, StatusCodes.Status400BadRequest, string.Create(CultureInfo.InvariantCulture, $"limit must be a whole number from 1 to {max}")).ConfigureAwait(false);
         return null;
     }
 
@@ -171,7 +171,7 @@ internal static partial class RequestEndpoints
             return (true, text[0]);
         }
 
-        await WritePlainAsync(context, StatusCodes.Status400BadRequest, "before must be a request id from a previous page's next").ConfigureAwait(false);
+        await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "before must be a request id from a previous page's next").ConfigureAwait(false);
         return (false, null);
     }
 }

@@ -78,7 +78,7 @@ internal static partial class RequestEndpoints
         }
         else if (stored is null)
         {
-            response.StatusCode = StatusCodes.Status404NotFound;
+            await ProblemResponses.WriteAsync(context, StatusCodes.Status404NotFound, "the request has no attempt " + attemptId).ConfigureAwait(false);
             return;
         }
         else

@@ -43,9 +43,8 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var location = BaseFor(context, unit) + id + context.Request.QueryString.Value;
         context.Response.Headers["X-Correlation-Id"] = id;
-        context.Response.Headers.Location = location;
+        context.Response.Headers.Location = LocationFor(context, unit.Name, id);
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
     }
 
@@ -63,9 +62,10 @@ internal static partial class RequestEndpoints
         var wait = api.WaitTime;
         if (context.Request.Query.TryGetValue(WaitParameter, out var values))
         {
-            if (values.Count != 1 || !GoDuration.TryParse(values[0] ?? string.Empty, out wait) || wait <= TimeSpan.Zero)
+            // A bare number has no unit: the Go tool refuses it, and taking it as nanoseconds would not wait at all.
+            if (values.Count != 1 || IsBareNumber(values[0]) || !GoDuration.TryParse(values[0] ?? string.Empty, out wait) || wait <= TimeSpan.Zero)
             {
-                await WritePlainAsync(context, StatusCodes.Status400BadRequest, "wait must be a positive duration such as 30s or 1m30s").ConfigureAwait(false);
+                await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "wait must be a positive duration such as 30s or 1m30s").ConfigureAwait(false);
                 return;
             }
         }
@@ -87,13 +87,13 @@ internal static partial class RequestEndpoints
         var record = await engine.WaitForFinalAsync(id, wait, context.RequestAborted).ConfigureAwait(false);
         if (record is not null && record.State.IsFinal())
         {
-            context.Response.Headers.Location = BaseFor(context, unit) + id + "/completed";
+            context.Response.Headers.Location = LocationFor(context, unit.Name, id + "/completed");
             context.Response.StatusCode = StatusCodes.Status303SeeOther;
             return;
         }
 
-        context.Response.Headers.Location = BaseFor(context, unit) + id;
-        context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+        context.Response.Headers.Location = LocationFor(context, unit.Name, id);
+        await WriteProblemAsync(context, StatusCodes.Status504GatewayTimeout, "the request is still processing after the wait; its record is at Location").ConfigureAwait(false);
     }
 
     /// <summary><c>GET /{unit}/{id}</c>: the record as JSON.</summary>
@@ -120,7 +120,7 @@ internal static partial class RequestEndpoints
             headers["X-Last-Attempt-At"] = last.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
             if (record.State.IsFinal())
             {
-                headers.Location = record.Id + "/attempt/" + last.Id;
+                headers.Location = LocationFor(context, record.Unit, record.Id + "/attempt/" + last.Id);
             }
         }
 
@@ -142,18 +142,18 @@ internal static partial class RequestEndpoints
         context.Response.Headers["X-Correlation-Id"] = record.Id;
         if (!record.State.IsFinal())
         {
-            context.Response.StatusCode = Status425TooEarly;
+            await WriteProblemAsync(context, Status425TooEarly, "the request is still " + record.State.ToWire() + "; it has no final attempt yet").ConfigureAwait(false);
             return;
         }
 
         if (record.Attempts.Count == 0)
         {
             // Cancelled before any attempt ran: complete, but there is nothing to point at.
-            await WritePlainAsync(context, StatusCodes.Status404NotFound, "request was cancelled before any attempt").ConfigureAwait(false);
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "request was cancelled before any attempt").ConfigureAwait(false);
             return;
         }
 
-        context.Response.Headers.Location = "attempt/" + record.Attempts[^1].Id;
+        context.Response.Headers.Location = LocationFor(context, record.Unit, record.Id + "/attempt/" + record.Attempts[^1].Id);
         context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
     }
 
@@ -178,7 +178,7 @@ internal static partial class RequestEndpoints
 
         if (attempt is null)
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "the request has no attempt " + attemptId).ConfigureAwait(false);
             return;
         }
 
@@ -226,14 +226,14 @@ internal static partial class RequestEndpoints
         var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
         if (engine.Units.Find(record.Unit) is not { } unit)
         {
-            await WritePlainAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
+            await WriteProblemAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
             return;
         }
 
         var result = await context.RequestServices.GetRequiredService<RequestAdmission>().RetryAsync(unit, record, CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
         if (result is null)
         {
-            await WritePlainAsync(context, StatusCodes.Status410Gone, "the saved request body is no longer stored").ConfigureAwait(false);
+            await WriteProblemAsync(context, StatusCodes.Status410Gone, "the saved request body is no longer stored").ConfigureAwait(false);
             return;
         }
 
@@ -245,7 +245,7 @@ internal static partial class RequestEndpoints
         }
 
         context.Response.Headers["X-Correlation-Id"] = id;
-        context.Response.Headers.Location = id;
+        context.Response.Headers.Location = LocationFor(context, unit.Name, id);
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
     }
 
@@ -261,19 +261,26 @@ internal static partial class RequestEndpoints
 
         if (id is null || !RequestId.IsValid(id))
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, NoSuchRequest(unit.Name)).ConfigureAwait(false);
             return;
         }
 
         var record = await engine.Store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
         if (record is null || !string.Equals(record.Unit, unit.Name, StringComparison.Ordinal))
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, NoSuchRequest(unit.Name)).ConfigureAwait(false);
             return;
         }
 
-        await engine.CancelAsync(id, context.RequestAborted).ConfigureAwait(false);
+        var state = await engine.CancelAsync(id, context.RequestAborted).ConfigureAwait(false);
         context.Response.Headers["X-Correlation-Id"] = id;
+        if (state is { } final && final.IsFinal() && final != RequestState.Cancelled)
+        {
+            // Finished before the cancel: the record keeps its outcome, and the caller learns that nothing was cancelled.
+            await WriteProblemAsync(context, StatusCodes.Status409Conflict, "the request is already finished (" + final.ToWire() + "); nothing was cancelled").ConfigureAwait(false);
+            return;
+        }
+
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
@@ -293,7 +300,7 @@ internal static partial class RequestEndpoints
         unit ??= removed ? engine.Units.FindRemoved(name!) : null;
         if (unit is not { Private: false })
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "no public unit is named " + name).ConfigureAwait(false);
             return (engine, null, null);
         }
 
@@ -306,7 +313,7 @@ internal static partial class RequestEndpoints
 
         if (removed && forNewRequest)
         {
-            await WritePlainAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
+            await WriteProblemAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
             return (engine, null, null);
         }
 
@@ -325,14 +332,14 @@ internal static partial class RequestEndpoints
 
         if (id is null || !RequestId.IsValid(id))
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, NoSuchRequest(unit.Name)).ConfigureAwait(false);
             return null;
         }
 
         var record = await engine.Store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
         if (record is null || !string.Equals(record.Unit, unit.Name, StringComparison.Ordinal))
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, NoSuchRequest(unit.Name)).ConfigureAwait(false);
             return null;
         }
 
@@ -355,7 +362,7 @@ internal static partial class RequestEndpoints
         if (unit.MaxRequest > 0 && request.ContentLength > unit.MaxRequest)
         {
             engine.Metrics.Refused(unit.Name, RefusalReasons.TooLarge);
-            await WritePlainAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
+            await WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
             return null;
         }
 
@@ -364,7 +371,7 @@ internal static partial class RequestEndpoints
         {
             if (keys.Count != 1 || !IsIdempotencyKey(keys[0]))
             {
-                await WritePlainAsync(context, StatusCodes.Status400BadRequest, "Idempotency-Key must be one value of 1 to 255 visible ASCII characters").ConfigureAwait(false);
+                await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "Idempotency-Key must be one value of 1 to 255 visible ASCII characters").ConfigureAwait(false);
                 return null;
             }
 
@@ -438,6 +445,11 @@ internal static partial class RequestEndpoints
         }
     }
 
+    private static string NoSuchRequest(string unit) => "unit " + unit + " has no request with this id";
+
+    private static bool IsBareNumber(string? text) =>
+        !string.IsNullOrEmpty(text) && text.TrimStart('+', '-').All(char.IsAsciiDigit);
+
     /// <summary>A key of 1 to 255 visible ASCII characters, so it fits any store's key column and prints plainly.</summary>
     private static bool IsIdempotencyKey(string? key)
     {
@@ -466,14 +478,13 @@ internal static partial class RequestEndpoints
     private static string TooLarge(UnitDefinition unit) =>
         string.Create(CultureInfo.InvariantCulture, $"request body is larger than the unit's max_request of {unit.MaxRequest} bytes");
 
-    /// <summary>The prefix that makes an id resolve under the unit whether or not the request path ended in a slash.</summary>
-    private static string BaseFor(HttpContext context, UnitDefinition unit) =>
-        context.Request.Path.Value is { } path && path.EndsWith('/') ? string.Empty : unit.Name + "/";
+    /// <summary>
+    /// The absolute path <c>{path base}{prefix}/{unit}/{rest}</c> of a <c>Location</c>, with the request's query string
+    /// kept (as the Go tool does) so that a credential in the query reaches every hop of a followed redirect.
+    /// </summary>
+    private static string LocationFor(HttpContext context, string unit, string rest) =>
+        context.Request.PathBase.Value + ApiPrefix.Of(context) + "/" + Uri.EscapeDataString(unit) + "/" + rest + context.Request.QueryString.Value;
 
-    private static Task WritePlainAsync(HttpContext context, int status, string message)
-    {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(message + "\n", context.RequestAborted);
-    }
+    private static Task WriteProblemAsync(HttpContext context, int status, string detail) =>
+        ProblemResponses.WriteAsync(context, status, detail);
 }

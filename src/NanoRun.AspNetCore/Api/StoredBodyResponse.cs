@@ -119,9 +119,7 @@ internal static class StoredBodyResponse
             // The record points at a body that is gone: report it rather than send a silent empty body.
             context.Response.Headers.Remove("Content-Type");
             context.Response.Headers.Remove("Content-Encoding");
-            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-            context.Response.ContentType = "text/plain; charset=utf-8";
-            await context.Response.WriteAsync("stored body is missing\n", context.RequestAborted).ConfigureAwait(false);
+            await ProblemResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, "the stored body is missing").ConfigureAwait(false);
             return;
         }
 

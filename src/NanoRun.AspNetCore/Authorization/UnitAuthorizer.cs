@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using NanoRun.AspNetCore.Api;
 using NanoRun.Requests;
 using NanoRun.Units;
 
@@ -159,11 +160,9 @@ internal sealed class UnitAuthorizer
     private Task RefuseRepeatedAsync(HttpContext context, string what)
     {
         var response = context.Response;
-        response.StatusCode = StatusCodes.Status400BadRequest;
         response.Headers.CacheControl = "no-store";
-        response.ContentType = "text/plain; charset=utf-8";
         AuthorizationLog.Refused(_logger, context.Request.Method, context.Request.Path.Value ?? string.Empty, StatusCodes.Status400BadRequest, "credential sent more than once");
-        return response.WriteAsync(what + " may carry one credential per request\n", context.RequestAborted);
+        return ProblemResponses.WriteAsync(context, StatusCodes.Status400BadRequest, what + " may carry one credential per request");
     }
 
     /// <summary>

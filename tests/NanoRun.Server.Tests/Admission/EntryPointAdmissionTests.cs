@@ -104,11 +104,11 @@ public sealed partial class EntryPointAdmissionTests
         switch (entry)
         {
             case "post":
-                return await PlainAsync(await world.Client.PostAsync("api/u/", new StringContent("x")));
+                return await ProblemAsync(await world.Client.PostAsync("api/u/", new StringContent("x")));
             case "put":
-                return await PlainAsync(await world.Client.PutAsync("api/u/?wait=1s", new StringContent("x")));
+                return await ProblemAsync(await world.Client.PutAsync("api/u/?wait=1s", new StringContent("x")));
             case "retry":
-                return await PlainAsync(await world.Client.PostAsync($"api/u/{failed}", null));
+                return await ProblemAsync(await world.Client.PostAsync($"api/u/{failed}", null));
             case "replay":
                 using (var replay = await world.Client.PostAsync("api/u/failed/retry", null))
                 {
@@ -145,13 +145,15 @@ public sealed partial class EntryPointAdmissionTests
         _ => HttpStatusCode.InternalServerError,
     };
 
-    private static async Task<(HttpStatusCode Status, string Reason)> PlainAsync(HttpResponseMessage response)
+    private static async Task<(HttpStatusCode Status, string Reason)> ProblemAsync(HttpResponseMessage response)
     {
         using (response)
         {
             Assert.False(response.Headers.Contains("X-Correlation-Id"));
             Assert.NotNull(response.Headers.RetryAfter);
-            return (response.StatusCode, (await response.Content.ReadAsStringAsync()).TrimEnd('\n'));
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return (response.StatusCode, problem.RootElement.GetProperty("detail").GetString()!);
         }
     }
 

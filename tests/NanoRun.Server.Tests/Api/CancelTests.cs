@@ -54,7 +54,7 @@ public sealed class CancelTests
     }
 
     [Fact]
-    public async Task Delete_Finished_KeepsOutcome()
+    public async Task Delete_Finished_Answers409AndKeepsOutcome()
     {
         await using var world = await TestWorld.Create().WithUnit("echo", "command: cat\n").StartAsync();
         var id = await world.PostAsync("echo", "x");
@@ -62,8 +62,12 @@ public sealed class CancelTests
 
         using var delete = await world.Client.DeleteAsync($"api/echo/{id}");
         var json = await world.GetRecordAsync("echo", id);
+        using var problem = System.Text.Json.JsonDocument.Parse(await delete.Content.ReadAsStringAsync());
 
-        Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, delete.StatusCode);
+        Assert.Equal("application/problem+json", delete.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("already finished", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(id, problem.RootElement.GetProperty("id").GetString());
         Assert.Equal("succeeded", json.GetProperty("outcome").GetString());
     }
 

@@ -15,7 +15,7 @@ public sealed class EnqueueTests
         var record = await world.WaitCompleteAsync("echo", id);
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
-        Assert.Equal(id + "?x=1&y=2", response.Headers.Location!.OriginalString);
+        Assert.Equal($"/api/echo/{id}?x=1&y=2", response.Headers.Location!.OriginalString);
         Assert.Matches("^[0-9a-f]{32}$", id);
         Assert.Equal("succeeded", record.GetProperty("outcome").GetString());
         var attempt = record.GetProperty("attempts")[0];

@@ -23,7 +23,7 @@ public sealed class RecordTests
         Assert.NotNull(response.Headers.Age);
         Assert.Equal(attemptId, response.Headers.GetValues("X-Last-Attempt").Single());
         Assert.True(response.Headers.Contains("X-Last-Attempt-At"));
-        Assert.Equal($"{id}/attempt/{attemptId}", response.Headers.Location!.OriginalString);
+        Assert.Equal($"/api/echo/{id}/attempt/{attemptId}", response.Headers.Location!.OriginalString);
         Assert.True(json.GetProperty("complete").GetBoolean());
         Assert.True(IsTime(json, "created_at"));
         Assert.True(IsTime(json, "complete_at"));
@@ -118,7 +118,7 @@ public sealed class RecordTests
         var output = await world.GetResultAsync("echo", newId, record.GetProperty("attempts")[0].GetProperty("id").GetString()!);
 
         Assert.Equal(HttpStatusCode.SeeOther, retry.StatusCode);
-        Assert.Equal(newId, retry.Headers.Location!.OriginalString);
+        Assert.Equal($"/api/echo/{newId}", retry.Headers.Location!.OriginalString);
         Assert.NotEqual(id, newId);
         Assert.Equal("again", output);
         Assert.Equal("t-2", record.GetProperty("headers").GetProperty("X-Trace")[0].GetString());

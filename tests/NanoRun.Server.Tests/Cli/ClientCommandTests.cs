@@ -119,6 +119,22 @@ public sealed class ClientCommandTests
     }
 
     [Fact]
+    public async Task Cancel_FinishedRequest_SaysAlreadyFinishedAndExitsOne()
+    {
+        await using var world = await TestWorld.Create().WithUnit("echo", "command: cat\n").StartAsync();
+        var id = await world.PostAsync("echo", "x");
+        await world.WaitCompleteAsync("echo", id);
+
+        var cancel = await CliRun.RunAsync(world, null, "cancel", "echo", id);
+        var status = await CliRun.RunAsync(world, null, "status", "echo", id);
+
+        Assert.Equal(1, cancel.ExitCode);
+        Assert.Contains("already finished", cancel.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("nano-run: cancelled", cancel.Error, StringComparison.Ordinal);
+        Assert.Contains("state: succeeded", status.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Call_WrongToken_PrintsOneClearLineAndExitsOne()
     {
         await using var world = await TestWorld.Create()
