@@ -66,7 +66,7 @@ public sealed partial class UnitKeysTests
     [Fact]
     public void ConfigurationDocs_DocumentEveryUnitKey_AndNoOther()
     {
-        var documented = DocumentedUnitKeys(File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "configuration.md")));
+        var documented = DocumentedUnitKeys(File.ReadAllText(RepositoryFolder.Path("docs", "configuration.md")));
 
         Assert.Empty(UnitKeys.Names.Except(documented).Order());
         Assert.Empty(documented.Except(UnitKeys.Names).Order());
@@ -109,17 +109,6 @@ public sealed partial class UnitKeysTests
         }
 
         return keys;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "NanoRun.slnx")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("NanoRun.slnx not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex(@"^\| `([a-z_]+)` \|")]

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using NanoRun.Configuration;
+using NanoRun.Core.Tests;
 
 namespace NanoRun.Server.Tests.Cli;
 
@@ -51,7 +52,7 @@ public sealed partial class ServerKeysTests : IDisposable
     [Fact]
     public void ConfigurationDocs_DocumentEveryKeyTheLoaderAccepts_AndNoOther()
     {
-        var documented = DocumentedServerKeys(File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "configuration.md")));
+        var documented = DocumentedServerKeys(File.ReadAllText(RepositoryFolder.Path("docs", "configuration.md")));
 
         Assert.Empty(ServerConfigKeys.All().Except(documented).Order());
         Assert.Empty(documented.Except(ServerConfigKeys.All()).Order());
@@ -133,17 +134,6 @@ public sealed partial class ServerKeysTests : IDisposable
         }
 
         return keys;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "NanoRun.slnx")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("NanoRun.slnx not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex(@"^( *)([a-z][a-z0-9_]*):(?: |$)")]

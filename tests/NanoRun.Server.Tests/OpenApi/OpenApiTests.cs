@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using NanoRun.Core.Tests;
 
 namespace NanoRun.Server.Tests.OpenApi;
 
@@ -14,7 +15,7 @@ public sealed class OpenApiTests
     public async Task OpenApi_ServedDocument_MatchesCheckedInCopy()
     {
         await using var world = await TestWorld.Create().WithUnit("echo", "command: cat\n").StartAsync();
-        var checkedIn = Path.Combine(RepositoryRoot(), "docs", "openapi.json");
+        var checkedIn = RepositoryFolder.Path("docs", "openapi.json");
 
         using var response = await world.Client.GetAsync("api/openapi.json");
         var served = Normalize(await response.Content.ReadAsStringAsync());
@@ -52,15 +53,4 @@ public sealed class OpenApiTests
     /// <summary>Indented, LF line endings and a final newline, so the checked-in file diffs well.</summary>
     private static string Normalize(string json) =>
         JsonNode.Parse(json)!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }).ReplaceLineEndings("\n") + "\n";
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "NanoRun.slnx")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("NanoRun.slnx not found above " + AppContext.BaseDirectory);
-    }
 }
