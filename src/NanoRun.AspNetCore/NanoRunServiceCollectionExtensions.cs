@@ -31,7 +31,7 @@ public static class NanoRunServiceCollectionExtensions
 
         services.TryAddSingleton(static sp => sp.GetRequiredService<IOptions<ApiOptions>>().Value);
         services.TryAddSingleton<UnitAuthorizer>();
-        return NanoRunBuilder.AddEngine(services, configureEngine);
+        return services.AddNanoRunEngine(configureEngine);
     }
 
     /// <summary>

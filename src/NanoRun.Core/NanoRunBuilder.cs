@@ -8,6 +8,7 @@ using NanoRun.Admission;
 using NanoRun.Callbacks;
 using NanoRun.Metrics;
 using NanoRun.Queue;
+using NanoRun.Requests;
 using NanoRun.Retention;
 using NanoRun.Runners;
 using NanoRun.Scheduling;
@@ -24,7 +25,7 @@ public sealed class NanoRunBuilder
     public IServiceCollection Services { get; }
 
     /// <summary>Registers the engine's services once; hosts may replace any of them first with their own registrations.</summary>
-    internal static NanoRunBuilder AddEngine(IServiceCollection services, Action<EngineOptions>? configure)
+    internal static NanoRunBuilder AddEngineCore(IServiceCollection services, Action<EngineOptions>? configure)
     {
         // Options follow the options pattern: the host's Configure<T> calls, before or after AddNanoRun, all apply,
         // and the values are checked when the host starts. Services take the value resolved from IOptions<T>.
@@ -67,7 +68,13 @@ public sealed class NanoRunBuilder
             sp.GetRequiredService<NanoRunMetrics>(),
             sp.GetRequiredService<NanoRunEngine>()));
         services.TryAddSingleton<INanoRunQueue>(static sp => sp.GetRequiredService<RequestAdmission>());
+        services.TryAddSingleton<INanoRunRequests>(static sp => new StoredRequests(
+            sp.GetRequiredService<NanoRunEngine>(),
+            sp.GetRequiredService<UnitCatalog>(),
+            sp.GetRequiredService<Storage.IRequestStore>(),
+            sp.GetRequiredService<Storage.IBlobStore>()));
         services.TryAddSingleton<QueueGauges>();
+        services.TryAddSingleton<INanoRunMeter>(static sp => sp.GetRequiredService<QueueGauges>());
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());
         services.TryAddSingleton<RetentionCleaner>();
         services.AddHostedService(static sp => sp.GetRequiredService<RetentionCleaner>());
@@ -76,6 +83,7 @@ public sealed class NanoRunBuilder
 
         // Registered after the engine: hosted services start in order, so schedules begin once the store is open.
         services.TryAddSingleton<CronScheduler>();
+        services.TryAddSingleton<IScheduleStatus>(static sp => sp.GetRequiredService<CronScheduler>());
         services.AddHostedService(static sp => sp.GetRequiredService<CronScheduler>());
         return builder;
     }
@@ -92,6 +100,24 @@ public sealed class NanoRunBuilder
         }
 
         return units;
+    }
+}
+
+/// <summary>Registers the engine in a host without a web layer, such as a console app or a worker service.</summary>
+public static class NanoRunEngineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the engine (queue, workers, retries, schedules, retention, callbacks) and its options
+    /// (<see cref="EngineOptions"/>, checked at start); a storage provider and units are added on the builder it returns.
+    /// <c>AddNanoRun</c> of the web layer calls it. Requests enter through
+    /// <see cref="INanoRunQueue"/> and are read through <see cref="INanoRunRequests"/>.
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configure">Sets <see cref="EngineOptions"/>; default none, the values bound or configured elsewhere.</param>
+    public static NanoRunBuilder AddNanoRunEngine(this IServiceCollection services, Action<EngineOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return NanoRunBuilder.AddEngineCore(services, configure);
     }
 }
 
@@ -116,6 +142,21 @@ public static class NanoRunBuilderRunnerExtensions
         }
 
         builder.Services.AddSingleton(new RunnerRegistration(mode.ToLowerInvariant(), factory));
+        return builder;
+    }
+
+    /// <summary>
+    /// Records the process group of every attempt's command under <paramref name="folder"/> and, at start, kills the
+    /// groups that a process which died without shutting down left running. Add it after the storage provider, so the
+    /// sweep runs once this process holds the data folder; the folder must belong to this node alone.
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddNanoRun</c>.</param>
+    /// <param name="folder">A private folder, such as <c>groups</c> inside the data folder.</param>
+    public static NanoRunBuilder TrackProcessGroups(this NanoRunBuilder builder, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        OrphanGroupSweep.Add(builder.Services, folder);
         return builder;
     }
 
@@ -163,6 +204,23 @@ public static class NanoRunBuilderUnitExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(configDirectory);
         return builder.AddUnits(UnitLoader.LoadDirectory(configDirectory));
+    }
+
+    /// <summary>
+    /// Reloads the units of <paramref name="configDirectory"/> while the engine runs, as the files change (when
+    /// <paramref name="watch"/>) and whenever <see cref="IUnitReloader.RequestReload"/> is called. Add the same folder's units
+    /// at start with <see cref="AddUnitsFromDirectory"/> first; a file that stops parsing or validating keeps its last
+    /// good unit in force, and a removed file's unit takes no new requests while its history stays readable.
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddNanoRun</c>.</param>
+    /// <param name="configDirectory">The unit folder.</param>
+    /// <param name="watch">Whether file changes trigger a reload; default <c>true</c>. Without it only <see cref="IUnitReloader.RequestReload"/> does.</param>
+    public static NanoRunBuilder ReloadUnitsFromDirectory(this NanoRunBuilder builder, string configDirectory, bool watch = true)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(configDirectory);
+        UnitFolderReloader.Register(builder.Services, new UnitFolderOptions { Directory = configDirectory, Watch = watch });
+        return builder;
     }
 
     /// <summary>Adds a unit defined in code, usually an in-process C# handler: <c>AddUnit("resize", unit => unit.Handle(...))</c>.</summary>

@@ -6,10 +6,10 @@ namespace NanoRun.Server;
 /// <summary>Reloads the unit files on SIGHUP, for file systems that report no changes and for scripted deployments.</summary>
 internal sealed class HangupReload : IHostedService, IDisposable
 {
-    private readonly UnitFolderReloader _reloader;
+    private readonly IUnitReloader _reloader;
     private PosixSignalRegistration? _registration;
 
-    public HangupReload(UnitFolderReloader reloader)
+    public HangupReload(IUnitReloader reloader)
     {
         _reloader = reloader;
     }

@@ -83,11 +83,11 @@ internal static class NanoRunHost
         nanoRun.AddUnits(units);
         if (reloadUnits)
         {
-            UnitFolderReloader.Register(builder.Services, new UnitFolderOptions { Directory = options.ConfigDirectory, Watch = options.WatchConfigDirectory });
+            nanoRun.ReloadUnitsFromDirectory(options.ConfigDirectory, options.WatchConfigDirectory);
             builder.Services.AddHostedService<HangupReload>();
         }
 
-        OrphanGroupSweep.Add(builder.Services, Path.Combine(options.DataDirectory, "groups"));
+        nanoRun.TrackProcessGroups(Path.Combine(options.DataDirectory, "groups"));
         if (!options.DisableUi)
         {
             AddUi(builder, nanoRun, options);

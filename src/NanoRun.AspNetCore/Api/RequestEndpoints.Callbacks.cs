@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
-using NanoRun.Callbacks;
-using NanoRun.Queue;
+using NanoRun.Requests;
 using NanoRun.Storage;
 using NanoRun.Units;
 
@@ -15,7 +14,7 @@ internal static partial class RequestEndpoints
     /// </summary>
     private static async ValueTask<bool> CheckCallbackUrlAsync(HttpContext context, UnitDefinition unit)
     {
-        if (!context.Request.Headers.TryGetValue(CallbackTarget.Header, out var values))
+        if (!context.Request.Headers.TryGetValue(CallbackSettings.UrlHeader, out var values))
         {
             return true;
         }
@@ -26,7 +25,7 @@ internal static partial class RequestEndpoints
             return false;
         }
 
-        if (values.Count != 1 || UnitLoader.ParseCallbackUrl((values[0] ?? string.Empty).Trim()) is null)
+        if (values.Count != 1 || CallbackSettings.ParseUrl((values[0] ?? string.Empty).Trim()) is null)
         {
             await WriteProblemAsync(context, StatusCodes.Status400BadRequest, "X-Callback-Url must be one absolute http or https URL").ConfigureAwait(false);
             return false;
@@ -36,14 +35,9 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>The callback delivery state for the record JSON, or <c>null</c> when the request has no callback.</summary>
-    private static async Task<CallbackDocument?> CallbackOfAsync(NanoRunEngine engine, string unitName, string requestId, CancellationToken cancellationToken)
+    private static async Task<CallbackDocument?> CallbackOfAsync(INanoRunRequests requests, string unitName, string requestId, CancellationToken cancellationToken)
     {
-        if (engine.Units.Find(unitName) is not { } unit || (unit.Callback is null && !unit.AllowCallbackUrl) || engine.Store is not ICallbackStore store)
-        {
-            return null;
-        }
-
-        return await store.GetCallbackAsync(requestId, cancellationToken).ConfigureAwait(false) is { } status
+        return await requests.GetCallbackAsync(unitName, requestId, cancellationToken).ConfigureAwait(false) is { } status
             ? new CallbackDocument
             {
                 State = status.State switch

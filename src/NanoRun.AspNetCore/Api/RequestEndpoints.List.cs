@@ -20,7 +20,7 @@ internal static partial class RequestEndpoints
     /// <summary><c>GET /{unit}/?state=&amp;limit=&amp;before=</c>: one page of the unit's requests, newest first, optionally in one state.</summary>
     public static async Task ListAsync(HttpContext context)
     {
-        var (engine, unit, _) = await ResolveAsync(context, forNewRequest: false, bodyFollows: false).ConfigureAwait(false);
+        var (unit, _) = await ResolveAsync(context, forNewRequest: false, bodyFollows: false).ConfigureAwait(false);
         if (unit is null)
         {
             return;
@@ -52,7 +52,7 @@ internal static partial class RequestEndpoints
         }
 
         var items = new List<RequestSummaryDocument>(limit.Value + 1);
-        await foreach (var summary in engine.Store.PageAsync(new PageParams(unit.Name, limit.Value + 1, before, state), context.RequestAborted).ConfigureAwait(false))
+        await foreach (var summary in Requests(context).PageAsync(new PageParams(unit.Name, limit.Value + 1, before, state), context.RequestAborted).ConfigureAwait(false))
         {
             items.Add(new RequestSummaryDocument
             {
@@ -81,7 +81,7 @@ internal static partial class RequestEndpoints
     /// <summary><c>POST /{unit}/failed/retry?limit=&amp;before=</c>: replays a bounded batch of failed requests, each at most once.</summary>
     public static async Task ReplayFailedAsync(HttpContext context)
     {
-        var (engine, unit, _) = await ResolveAsync(context, forNewRequest: true, bodyFollows: false).ConfigureAwait(false);
+        var (unit, _) = await ResolveAsync(context, forNewRequest: true, bodyFollows: false).ConfigureAwait(false);
         if (unit is null)
         {
             return;
@@ -99,7 +99,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var batch = await context.RequestServices.GetRequiredService<RequestAdmission>().ReplayFailedAsync(unit, limit.Value, before, Authorization.CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
+        var batch = await Admission(context).ReplayFailedAsync(unit, limit.Value, before, Authorization.CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
         var items = new List<ReplayItemDocument>(batch.Items.Count);
         foreach (var item in batch.Items)
         {

@@ -2,7 +2,8 @@ using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
-using NanoRun.Queue;
+using NanoRun.Output;
+using NanoRun.Requests;
 using NanoRun.Storage;
 
 namespace NanoRun.AspNetCore.Api;
@@ -25,18 +26,17 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
-        await StreamOutputAsync(context, engine, record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
+        await StreamOutputAsync(context, Requests(context), record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
     }
 
     /// <summary>Sends the output of one attempt of <paramref name="record"/>, following it while it runs on this node; 404 when there is no such attempt.</summary>
-    internal static async Task StreamOutputAsync(HttpContext context, NanoRunEngine engine, RequestRecord record, string? attemptId)
+    internal static async Task StreamOutputAsync(HttpContext context, INanoRunRequests requests, RequestRecord record, string? attemptId)
     {
         var stored = FindAttempt(record, attemptId);
         var offset = 0L;
         var response = context.Response;
         var aborted = context.RequestAborted;
-        if (stored is null && engine.LiveOutputs.Find(record.Id) is { } live && string.Equals(live.AttemptId, attemptId, StringComparison.Ordinal))
+        if (stored is null && requests.FindRunning(record.Id) is { } live && string.Equals(live.AttemptId, attemptId, StringComparison.Ordinal))
         {
             StartStream(context, record.Id, live.AttemptId);
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
@@ -52,7 +52,7 @@ internal static partial class RequestEndpoints
                         return;
                     }
 
-                    if (read == Output.LiveOutput.Behind)
+                    if (read == LiveOutput.Behind)
                     {
                         break;
                     }
@@ -69,7 +69,7 @@ internal static partial class RequestEndpoints
 
             // Fell behind the window: the rest comes from the stored result once the attempt is recorded.
             await live.Ended.WaitAsync(aborted).ConfigureAwait(false);
-            var recorded = await engine.Store.GetAsync(record.Id, aborted).ConfigureAwait(false);
+            var recorded = await requests.GetAsync(record.Id, aborted).ConfigureAwait(false);
             stored = recorded is null ? null : FindAttempt(recorded, attemptId);
             if (stored is null)
             {
@@ -87,7 +87,7 @@ internal static partial class RequestEndpoints
             response.ContentLength = stored.Result.Length;
         }
 
-        var body = await engine.Blobs.OpenReadAsync(stored.Result, aborted).ConfigureAwait(false);
+        var body = await requests.OpenBodyAsync(stored.Result, aborted).ConfigureAwait(false);
         if (body is null)
         {
             return;
@@ -158,8 +158,8 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>The attempt running on this node for <paramref name="requestId"/>, for the record JSON; <c>null</c> when none.</summary>
-    private static RunningAttemptDocument? RunningAttempt(NanoRunEngine engine, string requestId) =>
-        engine.LiveOutputs.Find(requestId) is { } live
+    private static RunningAttemptDocument? RunningAttempt(INanoRunRequests requests, string requestId) =>
+        requests.FindRunning(requestId) is { } live
             ? new RunningAttemptDocument
             {
                 Id = live.AttemptId,

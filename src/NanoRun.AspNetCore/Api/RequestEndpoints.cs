@@ -4,8 +4,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using NanoRun.Admission;
 using NanoRun.AspNetCore.Authorization;
-using NanoRun.Metrics;
-using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Storage;
 using NanoRun.Units;
@@ -30,14 +28,14 @@ internal static partial class RequestEndpoints
     /// <summary><c>POST /{unit}/</c>: save and queue, answer 303 with the id.</summary>
     public static async Task EnqueueAsync(HttpContext context)
     {
-        var (engine, unit, verifier) = await ResolveAsync(context, forNewRequest: true, bodyFollows: true).ConfigureAwait(false);
+        var (unit, verifier) = await ResolveAsync(context, forNewRequest: true, bodyFollows: true).ConfigureAwait(false);
         if (unit is null)
         {
-            CountAuthRefusal(context, engine);
+            CountAuthRefusal(context);
             return;
         }
 
-        var id = await SaveAsync(context, engine, unit, verifier).ConfigureAwait(false);
+        var id = await SaveAsync(context, unit, verifier).ConfigureAwait(false);
         if (id is null)
         {
             return;
@@ -51,10 +49,10 @@ internal static partial class RequestEndpoints
     /// <summary><c>PUT /{unit}/?wait=</c>: save, queue and wait for the final outcome.</summary>
     public static async Task EnqueueAndWaitAsync(HttpContext context)
     {
-        var (engine, unit, verifier) = await ResolveAsync(context, forNewRequest: true, bodyFollows: true).ConfigureAwait(false);
+        var (unit, verifier) = await ResolveAsync(context, forNewRequest: true, bodyFollows: true).ConfigureAwait(false);
         if (unit is null)
         {
-            CountAuthRefusal(context, engine);
+            CountAuthRefusal(context);
             return;
         }
 
@@ -77,14 +75,14 @@ internal static partial class RequestEndpoints
             wait = api.MaxWait;
         }
 
-        var id = await SaveAsync(context, engine, unit, verifier).ConfigureAwait(false);
+        var id = await SaveAsync(context, unit, verifier).ConfigureAwait(false);
         if (id is null)
         {
             return;
         }
 
         context.Response.Headers["X-Correlation-Id"] = id;
-        var record = await engine.WaitForFinalAsync(id, wait, context.RequestAborted).ConfigureAwait(false);
+        var record = await Requests(context).WaitForFinalAsync(id, wait, context.RequestAborted).ConfigureAwait(false);
         if (record is not null && record.State.IsFinal())
         {
             context.Response.Headers.Location = LocationFor(context, unit.Name, id + "/completed");
@@ -124,10 +122,10 @@ internal static partial class RequestEndpoints
             }
         }
 
-        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
-        var running = record.State.IsFinal() ? null : RunningAttempt(engine, record.Id);
-        var callback = await CallbackOfAsync(engine, record.Unit, record.Id, context.RequestAborted).ConfigureAwait(false);
-        await RecordJson.WriteAsync(context.Response, Redacted(engine, record), context.RequestAborted, running, callback).ConfigureAwait(false);
+        var requests = Requests(context);
+        var running = record.State.IsFinal() ? null : RunningAttempt(requests, record.Id);
+        var callback = await CallbackOfAsync(requests, record.Unit, record.Id, context.RequestAborted).ConfigureAwait(false);
+        await RecordJson.WriteAsync(context.Response, Redacted(context, record), context.RequestAborted, running, callback).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /{unit}/{id}/completed</c>: 301 to the final attempt, 425 while processing.</summary>
@@ -182,8 +180,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
-        var body = await engine.Blobs.OpenReadAsync(attempt.Result, context.RequestAborted).ConfigureAwait(false);
+        var body = await Requests(context).OpenBodyAsync(attempt.Result, context.RequestAborted).ConfigureAwait(false);
         StoredBodyResponse.CopyHeaders(attempt.Headers, context.Response.Headers, allowLocation: true);
         context.Response.Headers["X-Status"] = record.State.IsFinal() ? "complete" : "processing";
         context.Response.Headers["X-Processed"] = "true";
@@ -202,9 +199,8 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
-        var body = await engine.Blobs.OpenReadAsync(record.Body, context.RequestAborted).ConfigureAwait(false);
-        var shown = Redacted(engine, record);
+        var body = await Requests(context).OpenBodyAsync(record.Body, context.RequestAborted).ConfigureAwait(false);
+        var shown = Redacted(context, record);
         StoredBodyResponse.CopyHeaders(shown.Headers, context.Response.Headers, allowLocation: false);
         context.Response.Headers["X-Correlation-Id"] = record.Id;
         context.Response.Headers["X-Method"] = record.Method;
@@ -223,14 +219,13 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
-        if (engine.Units.Find(record.Unit) is not { } unit)
+        if (Units(context).Find(record.Unit) is not { } unit)
         {
             await WriteProblemAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
             return;
         }
 
-        var result = await context.RequestServices.GetRequiredService<RequestAdmission>().RetryAsync(unit, record, CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
+        var result = await Admission(context).RetryAsync(unit, record, CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
         if (result is null)
         {
             await WriteProblemAsync(context, StatusCodes.Status410Gone, "the saved request body is no longer stored").ConfigureAwait(false);
@@ -252,7 +247,7 @@ internal static partial class RequestEndpoints
     /// <summary><c>DELETE /{unit}/{id}</c>: no further attempts; a running attempt is cancelled.</summary>
     public static async Task CancelAsync(HttpContext context)
     {
-        var (engine, unit, _) = await ResolveAsync(context, forNewRequest: false, bodyFollows: false).ConfigureAwait(false);
+        var (unit, _) = await ResolveAsync(context, forNewRequest: false, bodyFollows: false).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
         if (unit is null)
         {
@@ -265,14 +260,15 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var record = await engine.Store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        var requests = Requests(context);
+        var record = await requests.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
         if (record is null || !string.Equals(record.Unit, unit.Name, StringComparison.Ordinal))
         {
             await WriteProblemAsync(context, StatusCodes.Status404NotFound, NoSuchRequest(unit.Name)).ConfigureAwait(false);
             return;
         }
 
-        var state = await engine.CancelAsync(id, context.RequestAborted).ConfigureAwait(false);
+        var state = await requests.CancelAsync(id, context.RequestAborted).ConfigureAwait(false);
         context.Response.Headers["X-Correlation-Id"] = id;
         if (state is { } final && final.IsFinal() && final != RequestState.Cancelled)
         {
@@ -291,39 +287,39 @@ internal static partial class RequestEndpoints
     /// <paramref name="forNewRequest"/>. When <paramref name="bodyFollows"/> and only a body signature can admit the request,
     /// the verifier that must pass while the body is stored comes back with the unit.
     /// </summary>
-    private static async ValueTask<(NanoRunEngine Engine, UnitDefinition? Unit, BodyVerifier? Verifier)> ResolveAsync(HttpContext context, bool forNewRequest, bool bodyFollows)
+    private static async ValueTask<(UnitDefinition? Unit, BodyVerifier? Verifier)> ResolveAsync(HttpContext context, bool forNewRequest, bool bodyFollows)
     {
-        var engine = context.RequestServices.GetRequiredService<NanoRunEngine>();
+        var units = Units(context);
         var name = context.Request.RouteValues["unit"] as string;
-        var unit = name is null ? null : engine.Units.Find(name);
+        var unit = name is null ? null : units.Find(name);
         var removed = unit is null && name is not null;
-        unit ??= removed ? engine.Units.FindRemoved(name!) : null;
+        unit ??= removed ? units.FindRemoved(name!) : null;
         if (unit is not { Private: false })
         {
             await WriteProblemAsync(context, StatusCodes.Status404NotFound, "no public unit is named " + name).ConfigureAwait(false);
-            return (engine, null, null);
+            return (null, null);
         }
 
         var authorizer = context.RequestServices.GetRequiredService<UnitAuthorizer>();
         var (allowed, verifier) = await authorizer.AuthorizeAsync(context, unit, bodyFollows).ConfigureAwait(false);
         if (!allowed)
         {
-            return (engine, null, null);
+            return (null, null);
         }
 
         if (removed && forNewRequest)
         {
             await WriteProblemAsync(context, StatusCodes.Status410Gone, "the unit was removed; it takes no new requests").ConfigureAwait(false);
-            return (engine, null, null);
+            return (null, null);
         }
 
-        return (engine, unit, verifier);
+        return (unit, verifier);
     }
 
     /// <summary>Loads the record named by the route, or answers 404 for an unknown unit, a malformed id or a record of another unit (401/403 when refused).</summary>
     private static async Task<RequestRecord?> FindAsync(HttpContext context, bool forNewRequest = false)
     {
-        var (engine, unit, _) = await ResolveAsync(context, forNewRequest, bodyFollows: false).ConfigureAwait(false);
+        var (unit, _) = await ResolveAsync(context, forNewRequest, bodyFollows: false).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
         if (unit is null)
         {
@@ -336,7 +332,7 @@ internal static partial class RequestEndpoints
             return null;
         }
 
-        var record = await engine.Store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        var record = await Requests(context).GetAsync(id, context.RequestAborted).ConfigureAwait(false);
         if (record is null || !string.Equals(record.Unit, unit.Name, StringComparison.Ordinal))
         {
             await WriteProblemAsync(context, StatusCodes.Status404NotFound, NoSuchRequest(unit.Name)).ConfigureAwait(false);
@@ -347,11 +343,17 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>The record as any caller of its unit may see it: credentials hidden (see <see cref="CredentialRedaction"/>).</summary>
-    private static RequestRecord Redacted(NanoRunEngine engine, RequestRecord record) =>
-        CredentialRedaction.Redact(engine.Units.Find(record.Unit) ?? engine.Units.FindRemoved(record.Unit) ?? new UnitDefinition { Name = record.Unit }, record);
+    private static RequestRecord Redacted(HttpContext context, RequestRecord record) =>
+        CredentialRedaction.Redact(Units(context).FindKnown(record.Unit) ?? new UnitDefinition { Name = record.Unit }, record);
+
+    private static UnitCatalog Units(HttpContext context) => context.RequestServices.GetRequiredService<UnitCatalog>();
+
+    private static INanoRunRequests Requests(HttpContext context) => context.RequestServices.GetRequiredService<INanoRunRequests>();
+
+    private static RequestAdmission Admission(HttpContext context) => context.RequestServices.GetRequiredService<RequestAdmission>();
 
     /// <summary>Streams the request body into the store; answers 413 and returns <c>null</c> when it is over the unit's limit.</summary>
-    private static async Task<string?> SaveAsync(HttpContext context, NanoRunEngine engine, UnitDefinition unit, BodyVerifier? verifier)
+    private static async Task<string?> SaveAsync(HttpContext context, UnitDefinition unit, BodyVerifier? verifier)
     {
         var request = context.Request;
         if (!await CheckCallbackUrlAsync(context, unit).ConfigureAwait(false))
@@ -361,8 +363,7 @@ internal static partial class RequestEndpoints
 
         if (unit.MaxRequest > 0 && request.ContentLength > unit.MaxRequest)
         {
-            engine.Metrics.Refused(unit.Name, RefusalReasons.TooLarge);
-            await WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, TooLarge(unit)).ConfigureAwait(false);
+            await AdmissionResponses.WriteAsync(context, Admission(context).RefuseTooLarge(unit)).ConfigureAwait(false);
             return null;
         }
 
@@ -408,7 +409,7 @@ internal static partial class RequestEndpoints
 
             // Admission answers a repeated key from the store (before reading the body), then applies the rule (rate,
             // min_free_disk, max_queue) before it reads the body.
-            var admission = context.RequestServices.GetRequiredService<RequestAdmission>();
+            var admission = Admission(context);
             var result = dedupeKey is null
                 ? await admission.EnqueueAsync(unit, incoming, context.RequestAborted).ConfigureAwait(false)
                 : await admission.EnqueueOnceAsync(unit, incoming, dedupeKey, context.RequestAborted).ConfigureAwait(false);
@@ -429,19 +430,19 @@ internal static partial class RequestEndpoints
         catch (BodyRefusedException)
         {
             // The body's signature did not match: admission removed the stored body and queued nothing.
-            engine.Metrics.Refused(unit.Name, RefusalReasons.Auth);
+            Admission(context).CountUnauthorized(unit.Name);
             context.RequestServices.GetRequiredService<UnitAuthorizer>().RefuseBody(context, unit);
             return null;
         }
     }
 
     /// <summary>Counts a new request that the unit's authorization refused (401 or 403); unknown units are not counted.</summary>
-    private static void CountAuthRefusal(HttpContext context, NanoRunEngine engine)
+    private static void CountAuthRefusal(HttpContext context)
     {
         if (context.Response.StatusCode is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden
             && context.Request.RouteValues["unit"] is string name)
         {
-            engine.Metrics.Refused(name, RefusalReasons.Auth);
+            Admission(context).CountUnauthorized(name);
         }
     }
 
@@ -474,9 +475,6 @@ internal static partial class RequestEndpoints
         context.Connection.RemoteIpAddress is { } address
             ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString()
             : null;
-
-    private static string TooLarge(UnitDefinition unit) =>
-        string.Create(CultureInfo.InvariantCulture, $"request body is larger than the unit's max_request of {unit.MaxRequest} bytes");
 
     /// <summary>
     /// The absolute path <c>{path base}{prefix}/{unit}/{rest}</c> of a <c>Location</c>, with the request's query string

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using NanoRun.Requests;
 using NanoRun.Storage;
 
 namespace NanoRun.AspNetCore.Ui;
@@ -20,7 +21,7 @@ internal sealed record BodyPreview(long Length, string? Text, bool Truncated, bo
     public bool IsBinary => Text is null && Length > 0 && !Missing;
 
     /// <summary>Reads at most <see cref="Limit"/> bytes of <paramref name="body"/> and keeps them as text when they are UTF-8 without control bytes.</summary>
-    public static async Task<BodyPreview> ReadAsync(IBlobStore blobs, BodyRef body, string? contentType, CancellationToken cancellationToken)
+    public static async Task<BodyPreview> ReadAsync(INanoRunRequests requests, BodyRef body, string? contentType, CancellationToken cancellationToken)
     {
         if (body.Length == 0)
         {
@@ -32,7 +33,7 @@ internal sealed record BodyPreview(long Length, string? Text, bool Truncated, bo
             return new BodyPreview(body.Length, null, false, false);
         }
 
-        var stream = await blobs.OpenReadAsync(body, cancellationToken).ConfigureAwait(false);
+        var stream = await requests.OpenBodyAsync(body, cancellationToken).ConfigureAwait(false);
         if (stream is null)
         {
             return new BodyPreview(body.Length, null, false, true);

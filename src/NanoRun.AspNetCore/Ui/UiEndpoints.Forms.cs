@@ -22,8 +22,8 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        var engine = Engine(context);
-        var unit = FindUnit(context, engine);
+        var requests = Requests(context);
+        var unit = FindUnit(context);
         if (unit is null || unit.Private)
         {
             await NotFoundAsync(context, session, "No public unit of that name.").ConfigureAwait(false);
@@ -163,7 +163,7 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        await Engine(context).CancelAsync(record.Id, context.RequestAborted).ConfigureAwait(false);
+        await Requests(context).CancelAsync(record.Id, context.RequestAborted).ConfigureAwait(false);
         context.Response.Redirect(session.Request(unit.Name, record.Id));
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
     }

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using NanoRun.AspNetCore.Api;
-using NanoRun.Queue;
+using NanoRun.Requests;
 using NanoRun.Storage;
 using NanoRun.Units;
 
@@ -25,20 +25,18 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        await RequestEndpoints.StreamOutputAsync(context, Engine(context), record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
+        await RequestEndpoints.StreamOutputAsync(context, Requests(context), record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
     }
 
     /// <summary>The attempt named by the route when it is running on this node, as a placeholder record; otherwise <c>null</c>.</summary>
     private static AttemptRecord? RunningAttempt(HttpContext context, RequestRecord record)
     {
-        var live = Engine(context).LiveOutputs.Find(record.Id);
+        var live = Requests(context).FindRunning(record.Id);
         return live is not null && string.Equals(live.AttemptId, context.Request.RouteValues["attemptId"] as string, StringComparison.Ordinal)
             ? new AttemptRecord(live.AttemptId, live.Number, 0, [], BodyRef.Empty, live.StartedAt, live.StartedAt)
             : null;
     }
 
-    private static async Task<CallbackStatus?> CallbackStatusAsync(NanoRunEngine engine, UnitDefinition unit, string requestId, CancellationToken cancellationToken) =>
-        (unit.Callback is not null || unit.AllowCallbackUrl) && engine.Store is ICallbackStore store
-            ? await store.GetCallbackAsync(requestId, cancellationToken).ConfigureAwait(false)
-            : null;
+    private static Task<CallbackStatus?> CallbackStatusAsync(INanoRunRequests requests, UnitDefinition unit, string requestId, CancellationToken cancellationToken) =>
+        requests.GetCallbackAsync(unit.Name, requestId, cancellationToken);
 }

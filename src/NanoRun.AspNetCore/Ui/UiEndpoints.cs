@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Scheduling;
 using NanoRun.Storage;
@@ -37,16 +36,16 @@ internal sealed partial class UiEndpoints(string prefix)
             return;
         }
 
-        var engine = Engine(context);
+        var requests = Requests(context);
         var rows = new List<UnitRow>();
-        foreach (var unit in engine.Units.All.OrderBy(u => u.Name, StringComparer.Ordinal))
+        foreach (var unit in Units(context).All.OrderBy(u => u.Name, StringComparer.Ordinal))
         {
             if (IsHidden(context, unit))
             {
                 continue;
             }
 
-            rows.Add(new UnitRow(unit, await engine.Store.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false)));
+            rows.Add(new UnitRow(unit, await requests.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false)));
         }
 
         await RenderAsync(context, Pages.Units(new UnitsPageModel(new LayoutModel("Units", session, "units"), rows))).ConfigureAwait(false);
@@ -60,8 +59,7 @@ internal sealed partial class UiEndpoints(string prefix)
             return;
         }
 
-        var engine = Engine(context);
-
+        var reader = Requests(context);
         var filter = ParseState(context.Request.Query["state"].ToString());
         var before = context.Request.Query["before"].ToString();
         if (!RequestId.IsValid(before))
@@ -72,7 +70,7 @@ internal sealed partial class UiEndpoints(string prefix)
         var pageSize = context.RequestServices.GetRequiredService<UiOptions>().PageSize;
         var requests = new List<RequestSummary>(pageSize + 1);
         var page = new PageParams(unit.Name, pageSize + 1, before.Length > 0 ? before : null, filter);
-        await foreach (var summary in engine.Store.PageAsync(page, context.RequestAborted).ConfigureAwait(false))
+        await foreach (var summary in reader.PageAsync(page, context.RequestAborted).ConfigureAwait(false))
         {
             requests.Add(summary);
         }
@@ -80,7 +78,7 @@ internal sealed partial class UiEndpoints(string prefix)
         var model = new UnitPageModel(
             new LayoutModel(unit.Name, session, "units"),
             unit,
-            await engine.Store.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false),
+            await reader.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false),
             requests,
             filter,
             OlderHref: null,
@@ -111,14 +109,14 @@ internal sealed partial class UiEndpoints(string prefix)
             return;
         }
 
-        var engine = Engine(context);
-        var payload = await BodyPreview.ReadAsync(engine.Blobs, record.Body, BodyPreview.Header(record.Headers, "Content-Type"), context.RequestAborted).ConfigureAwait(false);
+        var requests = Requests(context);
+        var payload = await BodyPreview.ReadAsync(requests, record.Body, BodyPreview.Header(record.Headers, "Content-Type"), context.RequestAborted).ConfigureAwait(false);
         var layout = new LayoutModel("Request " + record.Id, session, "units", record.State.IsFinal() ? null : RefreshSeconds);
         var shown = CredentialRedaction.Redact(unit, record);
         var model = new RequestPageModel(layout, unit, shown, payload, Time(context).GetUtcNow())
         {
-            Running = record.State.IsFinal() || engine.LiveOutputs.Find(record.Id) is not { } live ? null : (live.AttemptId, live.Number),
-            Callback = await CallbackStatusAsync(engine, unit, record.Id, context.RequestAborted).ConfigureAwait(false),
+            Running = record.State.IsFinal() || requests.FindRunning(record.Id) is not { } live ? null : (live.AttemptId, live.Number),
+            Callback = await CallbackStatusAsync(requests, unit, record.Id, context.RequestAborted).ConfigureAwait(false),
         };
         await RenderAsync(context, Pages.Request(model)).ConfigureAwait(false);
     }
@@ -147,8 +145,8 @@ internal sealed partial class UiEndpoints(string prefix)
             return;
         }
 
-        var engine = Engine(context);
-        var result = await BodyPreview.ReadAsync(engine.Blobs, attempt.Result, BodyPreview.Header(attempt.Headers, "Content-Type"), context.RequestAborted).ConfigureAwait(false);
+        var requests = Requests(context);
+        var result = await BodyPreview.ReadAsync(requests, attempt.Result, BodyPreview.Header(attempt.Headers, "Content-Type"), context.RequestAborted).ConfigureAwait(false);
         var layout = new LayoutModel($"Attempt {attempt.Number} of {record.Id}", session, "units");
         await RenderAsync(context, Pages.Attempt(new AttemptPageModel(layout, unit, record, attempt, result))).ConfigureAwait(false);
     }
@@ -187,7 +185,7 @@ internal sealed partial class UiEndpoints(string prefix)
     /// <summary>The unit's schedule entries with their next tick and last request.</summary>
     private static List<ScheduleRow> ScheduleRows(HttpContext context, UnitDefinition unit)
     {
-        var scheduler = context.RequestServices.GetService<CronScheduler>();
+        var scheduler = context.RequestServices.GetService<IScheduleStatus>();
         var rows = new List<ScheduleRow>(unit.Cron.Count);
         for (var i = 0; i < unit.Cron.Count; i++)
         {
@@ -208,7 +206,7 @@ internal sealed partial class UiEndpoints(string prefix)
         }
 
         var rows = new List<ScheduleRow>();
-        foreach (var unit in Engine(context).Units.All.OrderBy(u => u.Name, StringComparer.Ordinal))
+        foreach (var unit in Units(context).All.OrderBy(u => u.Name, StringComparer.Ordinal))
         {
             if (IsHidden(context, unit))
             {
@@ -323,13 +321,15 @@ internal sealed partial class UiEndpoints(string prefix)
 
     private static UiSession Anonymous(string uiBase) => new() { Base = uiBase, CsrfField = string.Empty, CsrfToken = string.Empty };
 
-    private static NanoRunEngine Engine(HttpContext context) => context.RequestServices.GetRequiredService<NanoRunEngine>();
+    private static INanoRunRequests Requests(HttpContext context) => context.RequestServices.GetRequiredService<INanoRunRequests>();
+
+    private static UnitCatalog Units(HttpContext context) => context.RequestServices.GetRequiredService<UnitCatalog>();
 
     private static TimeProvider Time(HttpContext context) => context.RequestServices.GetRequiredService<TimeProvider>();
 
     /// <summary>The unit named by the route, or <c>null</c> when there is none or the UI hides it (see <see cref="UiOptions.HideProtectedUnits"/>).</summary>
-    private static UnitDefinition? FindUnit(HttpContext context, NanoRunEngine engine) =>
-        context.Request.RouteValues["unit"] is string name && engine.Units.Find(name) is { } unit && !IsHidden(context, unit) ? unit : null;
+    private static UnitDefinition? FindUnit(HttpContext context) =>
+        context.Request.RouteValues["unit"] is string name && Units(context).Find(name) is { } unit && !IsHidden(context, unit) ? unit : null;
 
     private static bool IsHidden(HttpContext context, UnitDefinition unit) =>
         unit.Authorization.IsEnabled && context.RequestServices.GetRequiredService<UiOptions>().HideProtectedUnits;
@@ -362,7 +362,7 @@ internal sealed partial class UiEndpoints(string prefix)
             return null;
         }
 
-        var unit = FindUnit(context, Engine(context));
+        var unit = FindUnit(context);
         if (unit is null)
         {
             await NotFoundAsync(context, session, "No unit of that name.").ConfigureAwait(false);
@@ -374,14 +374,14 @@ internal sealed partial class UiEndpoints(string prefix)
 
     private static async Task<(UnitDefinition? Unit, RequestRecord? Record)> FindRequestAsync(HttpContext context)
     {
-        var engine = Engine(context);
-        var unit = FindUnit(context, engine);
+        var requests = Requests(context);
+        var unit = FindUnit(context);
         if (unit is null || context.Request.RouteValues["id"] is not string id || !RequestId.IsValid(id))
         {
             return (unit, null);
         }
 
-        var record = await engine.Store.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
+        var record = await requests.GetAsync(id, context.RequestAborted).ConfigureAwait(false);
         return record is not null && string.Equals(record.Unit, unit.Name, StringComparison.Ordinal) ? (unit, record) : (unit, null);
     }
 
@@ -415,7 +415,7 @@ internal sealed partial class UiEndpoints(string prefix)
     /// <summary>Sends a stored body as an attachment that a browser never renders.</summary>
     private static async Task DownloadAsync(HttpContext context, UiSession session, BodyRef body, string fileName)
     {
-        var stream = await Engine(context).Blobs.OpenReadAsync(body, context.RequestAborted).ConfigureAwait(false);
+        var stream = await Requests(context).OpenBodyAsync(body, context.RequestAborted).ConfigureAwait(false);
         if (stream is null)
         {
             await NotFoundAsync(context, session, "The stored body is missing.").ConfigureAwait(false);

@@ -11,9 +11,10 @@ namespace NanoRun.Admission;
 /// <summary>
 /// The one way a request enters the queue (API, UI form, retry, replay, schedules, library hosts): answers a repeated
 /// key from the store, applies the admission rule, stores body and record durably, and wakes the unit's worker.
-/// The caller has authorized the request already.
+/// The caller has authorized the request already. Registered by <c>AddNanoRun</c>; hosts that do not adapt HTTP use
+/// <see cref="INanoRunQueue"/>, which is the same service.
 /// </summary>
-internal sealed partial class RequestAdmission : INanoRunQueue
+public sealed partial class RequestAdmission : INanoRunQueue
 {
     /// <summary>Largest bulk replay batch.</summary>
     public const int MaxReplayBatch = 1000;
@@ -27,7 +28,7 @@ internal sealed partial class RequestAdmission : INanoRunQueue
     private readonly IUnitWakeup _workers;
     private readonly AdmissionGate _gate;
 
-    public RequestAdmission(
+    internal RequestAdmission(
         UnitCatalog units,
         IRequestStore store,
         IBlobStore blobs,
@@ -52,6 +53,9 @@ internal sealed partial class RequestAdmission : INanoRunQueue
     /// body and record are on disk. A refusal (rate, free disk, <c>max_queue</c>, disk full while saving, a body over
     /// <c>max_request</c>) stores nothing.
     /// </summary>
+    /// <param name="unit">The unit in force that takes the request.</param>
+    /// <param name="request">The request; its body is read to its end once, and its verifier sees every byte.</param>
+    /// <param name="cancellationToken">Cancels the enqueue; a partial body is removed.</param>
     /// <exception cref="BodyRefusedException">The request's verifier refused the body; nothing is stored.</exception>
     public Task<EnqueueResult> EnqueueAsync(UnitDefinition unit, IncomingRequest request, CancellationToken cancellationToken) =>
         EnqueueAsync(unit, request, unit.MaxRequest, null, null, cancellationToken);
@@ -61,6 +65,11 @@ internal sealed partial class RequestAdmission : INanoRunQueue
     /// <see cref="AdmissionOutcome.Replayed"/> with the earlier id when a request with <paramref name="dedupeKey"/> is stored.
     /// Without a body verifier the earlier request is looked up first, so a repeat is neither read, rate-limited nor counted.
     /// </summary>
+    /// <param name="unit">The unit in force that takes the request.</param>
+    /// <param name="request">The request; its body is read to its end once, and its verifier sees every byte.</param>
+    /// <param name="dedupeKey">The store's key, such as <see cref="IdempotencyDedupeKey"/> makes.</param>
+    /// <param name="cancellationToken">Cancels the enqueue; a partial body is removed.</param>
+    /// <exception cref="BodyRefusedException">The request's verifier refused the body; nothing is stored.</exception>
     public Task<EnqueueResult> EnqueueOnceAsync(UnitDefinition unit, IncomingRequest request, string dedupeKey, CancellationToken cancellationToken) =>
         EnqueueAsync(unit, request, unit.MaxRequest, dedupeKey, null, cancellationToken);
 
@@ -92,7 +101,10 @@ internal sealed partial class RequestAdmission : INanoRunQueue
     /// <c>idem:{unit}:{key}</c> that earlier versions stored; a caller known by its credential gets
     /// <c>idem@{SHA-256 of the principal, hex}:{unit}:{key}</c>, so callers with different credentials never share a key.
     /// </summary>
-    internal static string IdempotencyDedupeKey(string unit, string key, string? principal = null) =>
+    /// <param name="unit">The unit's name.</param>
+    /// <param name="key">The client's key.</param>
+    /// <param name="principal">The authenticated caller; default <c>null</c>, anonymous.</param>
+    public static string IdempotencyDedupeKey(string unit, string key, string? principal = null) =>
         principal is null
             ? "idem:" + unit + ":" + key
             : "idem@" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(principal))) + ":" + unit + ":" + key;
@@ -102,7 +114,7 @@ internal sealed partial class RequestAdmission : INanoRunQueue
     /// <param name="original">The request whose content is sent again.</param>
     /// <param name="principal">Who asks for the retry; the new request carries it.</param>
     /// <param name="cancellationToken">Cancels the enqueue.</param>
-    public async Task<EnqueueResult?> RetryAsync(UnitDefinition unit, RequestRecord original, string? principal, CancellationToken cancellationToken)
+    public async Task<EnqueueResult?> RetryAsync(UnitDefinition unit, RequestRecord original, string? principal, CancellationToken cancellationToken = default)
     {
         var body = await _blobs.OpenReadAsync(original.Body, cancellationToken).ConfigureAwait(false);
         if (body is null)
@@ -124,7 +136,12 @@ internal sealed partial class RequestAdmission : INanoRunQueue
     /// is stored under the dedupe key <c>replay:{id}</c>); the failed requests themselves stay as they are. The batch stops at
     /// the first request the admission rule refuses; the refusal comes back with the requests handled before it.
     /// </summary>
-    public async Task<ReplayBatch> ReplayFailedAsync(UnitDefinition unit, int limit, string? before, string? principal, CancellationToken cancellationToken)
+    /// <param name="unit">The unit in force.</param>
+    /// <param name="limit">How many failed requests to look at, 1 to <see cref="MaxReplayBatch"/>.</param>
+    /// <param name="before">The cursor: only requests older than this id; <c>null</c> starts at the newest.</param>
+    /// <param name="principal">Who asks for the replay; the new requests carry it.</param>
+    /// <param name="cancellationToken">Cancels the batch; requests queued before it stay queued.</param>
+    public async Task<ReplayBatch> ReplayFailedAsync(UnitDefinition unit, int limit, string? before, string? principal, CancellationToken cancellationToken = default)
     {
         limit = Math.Clamp(limit, 1, MaxReplayBatch);
         var ids = new List<string>(limit + 1);
@@ -159,6 +176,23 @@ internal sealed partial class RequestAdmission : INanoRunQueue
         }
 
         return new ReplayBatch(items, next);
+    }
+
+    /// <summary>
+    /// Counts a new request of <paramref name="unit"/> that its authorization refused (HTTP 401 or 403, or a body whose
+    /// signature did not match) in the refusal metrics, beside the refusals admission decides itself.
+    /// </summary>
+    public void CountUnauthorized(string unit) => _metrics.Refused(unit, RefusalReasons.Auth);
+
+    /// <summary>
+    /// Refuses a request of <paramref name="unit"/> whose declared length is over its <c>max_request</c> before any
+    /// byte is read, counting it like a body cut off while streaming; the answer maps to HTTP 413.
+    /// </summary>
+    public AdmissionResult RefuseTooLarge(UnitDefinition unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        _metrics.Refused(unit.Name, RefusalReasons.TooLarge);
+        return AdmissionResult.TooLarge(unit.MaxRequest);
     }
 
     private async Task<(string? Id, bool Earlier, AdmissionResult? Refused)> ReplayOnceAsync(UnitDefinition unit, RequestRecord original, string? principal, CancellationToken cancellationToken)

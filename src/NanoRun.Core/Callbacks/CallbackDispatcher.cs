@@ -13,8 +13,8 @@ using NanoRun.Units;
 
 namespace NanoRun.Callbacks;
 
-/// <summary>Timing of callback delivery.</summary>
-internal sealed class CallbackOptions
+/// <summary>Timing and reach of completion callback delivery; bound and checked at start like the other options.</summary>
+public sealed class CallbackOptions
 {
     /// <summary>Most delivery tries per callback; default 8.</summary>
     public int MaxAttempts { get; set; } = 8;

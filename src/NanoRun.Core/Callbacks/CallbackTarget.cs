@@ -6,7 +6,7 @@ namespace NanoRun.Callbacks;
 internal static class CallbackTarget
 {
     /// <summary>The request header that names a callback URL for one request.</summary>
-    public const string Header = "X-Callback-Url";
+    public const string Header = CallbackSettings.UrlHeader;
 
     /// <summary>Returns the callback URL of a request with these saved headers, or <c>null</c> when it has none.</summary>
     public static Uri? For(UnitDefinition unit, IReadOnlyList<KeyValuePair<string, string>> headers) => For(unit, headers, out _);

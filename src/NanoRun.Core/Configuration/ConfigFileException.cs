@@ -3,8 +3,15 @@ using System.Text;
 namespace NanoRun.Configuration;
 
 /// <summary>A configuration file that cannot be read, parsed or validated; the message names the file, the key and the reason.</summary>
-internal class ConfigFileException : InvalidOperationException
+public class ConfigFileException : InvalidOperationException
 {
+    /// <summary>Creates the exception; the message is made of the file, the key, the position when known and the reason.</summary>
+    /// <param name="fileName">The file as the caller named it.</param>
+    /// <param name="key">The dotted key path, or <c>null</c> for the whole file.</param>
+    /// <param name="reason">What is wrong.</param>
+    /// <param name="line">1-based line, or 0 when unknown.</param>
+    /// <param name="column">1-based column, or 0 when unknown.</param>
+    /// <param name="innerException">The error that caused it, if any.</param>
     public ConfigFileException(string fileName, string? key, string reason, int line = 0, int column = 0, Exception? innerException = null)
         : base(Describe(fileName, key, reason, line, column), innerException)
     {

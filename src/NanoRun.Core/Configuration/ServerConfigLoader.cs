@@ -6,12 +6,13 @@ namespace NanoRun.Configuration;
 /// Reads <c>server.yaml</c> (docs/configuration.md) into <see cref="ServerOptions"/>; relative paths resolve against the file's
 /// folder, and each error names the file, the key and the reason.
 /// </summary>
-internal static class ServerConfigLoader
+/// <remarks>The complete server host reads its settings through <see cref="LoadFile"/>; library hosts use the options pattern instead.</remarks>
+public static class ServerConfigLoader
 {
     private static readonly ConfigErrorFactory ServerError =
         static (file, key, reason, line, column, inner) => new ServerConfigException(file, key, reason, line, column, inner);
 
-    /// <summary>Loads and validates the file at <paramref name="path"/>; a missing or unreadable file is a <see cref="ServerConfigException"/>.</summary>
+    /// <summary>Loads and validates the file at <paramref name="path"/>; a missing, unreadable or invalid file throws a <see cref="ConfigFileException"/> naming the file and key.</summary>
     public static ServerOptions LoadFile(string path)
     {
         var fullPath = Path.GetFullPath(path);
@@ -30,10 +31,10 @@ internal static class ServerConfigLoader
     }
 
     /// <summary>Environment variable read for <c>storage.connection_string</c> when the file leaves it out.</summary>
-    public const string ConnectionStringVariable = "NANO_RUN_STORAGE_CONNECTION_STRING";
+    internal const string ConnectionStringVariable = "NANO_RUN_STORAGE_CONNECTION_STRING";
 
     /// <summary>Parses <c>server.yaml</c> text; <paramref name="fileName"/> names the file in errors and relative paths resolve against <paramref name="baseDirectory"/>.</summary>
-    public static ServerOptions Parse(string yamlText, string fileName, string baseDirectory) =>
+    internal static ServerOptions Parse(string yamlText, string fileName, string baseDirectory) =>
         Parse(yamlText, fileName, baseDirectory, Environment.GetEnvironmentVariable);
 
     /// <summary>Parses <c>server.yaml</c> text, reading environment variables through <paramref name="environment"/>.</summary>
@@ -128,7 +129,7 @@ internal static class ServerConfigLoader
     }
 
     /// <summary>Whether <paramref name="format"/> names a log format: <c>text</c> or <c>json</c>.</summary>
-    public static bool IsLogFormat(string format) => format is "text" or "json";
+    internal static bool IsLogFormat(string format) => format is "text" or "json";
 
     private static string? ReadLogFormat(YamlSection root)
     {

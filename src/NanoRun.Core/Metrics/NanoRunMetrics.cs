@@ -11,7 +11,7 @@ namespace NanoRun.Metrics;
 internal sealed class NanoRunMetrics : IDisposable
 {
     /// <summary>Name of the meter every Nano-Run instrument belongs to.</summary>
-    public const string MeterName = "NanoRun";
+    public const string MeterName = INanoRunMeter.Name;
 
     /// <summary>The <c>unit</c> label of every private unit's series.</summary>
     public const string PrivateUnit = "(private)";
@@ -85,7 +85,7 @@ internal sealed class NanoRunMetrics : IDisposable
 
     /// <summary>Whether <paramref name="unit"/> is private, also when a reload removed it since.</summary>
     internal bool IsPrivate(string unit) =>
-        _units is not null && (_units.Find(unit) ?? _units.FindRemoved(unit)) is { Private: true };
+        _units is not null && _units.FindKnown(unit) is { Private: true };
 
     private KeyValuePair<string, object?> UnitTag(string unit) => new("unit", UnitLabel(unit));
 

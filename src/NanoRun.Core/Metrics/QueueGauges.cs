@@ -11,7 +11,7 @@ namespace NanoRun.Metrics;
 /// Private units are summed into one series labelled <see cref="NanoRunMetrics.PrivateUnit"/> (the oldest age is their
 /// largest), so their names never appear.
 /// </summary>
-internal sealed class QueueGauges : IQueueObserver, IDisposable
+internal sealed class QueueGauges : IQueueObserver, INanoRunMeter, IDisposable
 {
     /// <summary>How long store readings are reused; scrapes more often than this cost no query.</summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(1);
@@ -36,6 +36,9 @@ internal sealed class QueueGauges : IQueueObserver, IDisposable
         _time = time;
         metrics.Observe(this);
     }
+
+    /// <summary>Reads depth and oldest age of every unit from the store unless the last reading is younger than <see cref="MaxAge"/> or nothing listens.</summary>
+    public Task RefreshQueueGaugesAsync(CancellationToken cancellationToken = default) => RefreshAsync(cancellationToken);
 
     /// <summary>Reads depth and oldest age of every unit from the store unless the last reading is younger than <see cref="MaxAge"/> or nothing listens.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)

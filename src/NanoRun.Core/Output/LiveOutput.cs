@@ -8,7 +8,7 @@ namespace NanoRun.Output;
 /// bounded whatever the output's size or the readers' speed. A reader that falls behind the window reads the rest
 /// from the stored result once the attempt is recorded (byte offsets are the same).
 /// </summary>
-internal sealed class LiveOutput : IByteTap
+public sealed class LiveOutput : IByteTap
 {
     /// <summary>Bytes kept for readers: 64 KiB, one pipe's worth, allocated on the first write.</summary>
     public const int WindowSize = 64 * 1024;
@@ -25,7 +25,7 @@ internal sealed class LiveOutput : IByteTap
     // Replaced on each change that a reader waits for; only allocated when someone waits.
     private TaskCompletionSource? _changed;
 
-    public LiveOutput(string requestId, string attemptId, int number, DateTimeOffset startedAt)
+    internal LiveOutput(string requestId, string attemptId, int number, DateTimeOffset startedAt)
     {
         RequestId = requestId;
         AttemptId = attemptId;
@@ -33,12 +33,16 @@ internal sealed class LiveOutput : IByteTap
         StartedAt = startedAt;
     }
 
+    /// <summary>The request whose attempt this is.</summary>
     public string RequestId { get; }
 
+    /// <summary>The attempt's id, as it appears in the request's record once recorded.</summary>
     public string AttemptId { get; }
 
+    /// <summary>The attempt's number, starting at 1.</summary>
     public int Number { get; }
 
+    /// <summary>When the attempt started.</summary>
     public DateTimeOffset StartedAt { get; }
 
     /// <summary>Completes when the attempt is over and recorded (or abandoned at shutdown); no more bytes follow.</summary>
@@ -56,7 +60,10 @@ internal sealed class LiveOutput : IByteTap
         }
     }
 
-    public void Append(ReadOnlySpan<byte> data)
+    /// <inheritdoc />
+    void IByteTap.Append(ReadOnlySpan<byte> data) => Append(data);
+
+    internal void Append(ReadOnlySpan<byte> data)
     {
         if (data.IsEmpty)
         {
@@ -81,7 +88,7 @@ internal sealed class LiveOutput : IByteTap
     }
 
     /// <summary>Marks the output complete; readers that are caught up see its end.</summary>
-    public void End()
+    internal void End()
     {
         TaskCompletionSource? changed;
         lock (_lock)
@@ -99,7 +106,7 @@ internal sealed class LiveOutput : IByteTap
     /// Copies bytes from <paramref name="offset"/> into <paramref name="buffer"/>, waiting for new output when caught up:
     /// returns how many were copied, 0 at the end, or <see cref="Behind"/> when they have left the window.
     /// </summary>
-    public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (true)
         {

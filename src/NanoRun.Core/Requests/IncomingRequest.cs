@@ -18,5 +18,5 @@ public sealed record IncomingRequest(
     public string? Principal { get; init; }
 
     /// <summary>Checks the body while it is stored; default <c>null</c>, no check.</summary>
-    internal BodyVerifier? Verifier { get; init; }
+    public BodyVerifier? Verifier { get; init; }
 }

@@ -9,7 +9,7 @@ namespace NanoRun.Requests;
 /// with a real header. Runners receive the headers without these pairs (see <see cref="Split"/>), and whatever
 /// shows saved headers to a user (record JSON, the saved request, the UI) skips <see cref="IsReserved"/> names.
 /// </remarks>
-internal static class SavedHeaders
+public static class SavedHeaders
 {
     /// <summary>The client's IP address as the server saw it at enqueue.</summary>
     public const string RemoteAddress = ":remote-addr";
@@ -18,7 +18,7 @@ internal static class SavedHeaders
     public static bool IsReserved(string name) => name.Length > 0 && name[0] == ':';
 
     /// <summary>Returns <paramref name="headers"/> with the remote address appended, or unchanged when it is unknown.</summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> WithRemoteAddress(IReadOnlyList<KeyValuePair<string, string>> headers, string? remoteAddress)
+    internal static IReadOnlyList<KeyValuePair<string, string>> WithRemoteAddress(IReadOnlyList<KeyValuePair<string, string>> headers, string? remoteAddress)
     {
         if (string.IsNullOrEmpty(remoteAddress))
         {
@@ -39,7 +39,7 @@ internal static class SavedHeaders
     }
 
     /// <summary>Splits saved pairs into the client's headers and the remote address (<c>null</c> when none was saved).</summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> Split(IReadOnlyList<KeyValuePair<string, string>> saved, out string? remoteAddress)
+    internal static IReadOnlyList<KeyValuePair<string, string>> Split(IReadOnlyList<KeyValuePair<string, string>> saved, out string? remoteAddress)
     {
         remoteAddress = null;
         var reserved = 0;

@@ -18,7 +18,7 @@ namespace NanoRun.Scheduling;
 /// was still running, is not replayed. Each tick carries a dedupe key made of unit, entry and tick time, so nodes
 /// sharing one store queue it once.
 /// </remarks>
-internal sealed partial class CronScheduler : BackgroundRole
+internal sealed partial class CronScheduler : BackgroundRole, IScheduleStatus
 {
     /// <summary>The method of every scheduled request.</summary>
     public const string Method = "POST";

@@ -30,7 +30,7 @@ public static partial class PrivateFiles
     internal static int? StartMask => Volatile.Read(ref _startMask) is var mask and >= 0 ? mask : null;
 
     /// <summary>Sets the process umask to <c>077</c>, remembering the one it replaces for child processes; later calls do nothing.</summary>
-    internal static void Restrict()
+    public static void Restrict()
     {
         if (OperatingSystem.IsWindows())
         {

@@ -11,7 +11,7 @@ namespace NanoRun.Units;
 /// The value is computed in whole nanoseconds with Go's range (±2^63 ns, about 292 years) and then
 /// truncated toward zero to <see cref="TimeSpan"/> ticks of 100 ns.
 /// </remarks>
-internal static class GoDuration
+public static class GoDuration
 {
     private const ulong NanosPerTick = 100;
     private const ulong MaxMagnitude = 1UL << 63;

@@ -71,6 +71,21 @@ public enum CallbackOutcomes
 /// <summary>A completion callback: the final attempt is posted to <see cref="Url"/> once the request is final.</summary>
 public sealed class CallbackSettings
 {
+    /// <summary>
+    /// The name of the request header by which a caller names its own callback URL, when the unit allows it
+    /// (<see cref="UnitDefinition.AllowCallbackUrl"/>): <c>X-Callback-Url</c>.
+    /// </summary>
+    public const string UrlHeader = "X-Callback-Url";
+
+    /// <summary>Parses a callback URL as <c>url</c> and <c>X-Callback-Url</c> take it: an absolute http or https URL with a host; <c>null</c> otherwise.</summary>
+    /// <param name="text">The URL as written, without surrounding white space.</param>
+    public static Uri? ParseUrl(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && !string.IsNullOrEmpty(uri.Host)
+            ? uri
+            : null;
+
     /// <summary>Absolute http or https URL; <c>null</c> when only requests that name one in <c>X-Callback-Url</c> get a callback.</summary>
     public Uri? Url { get; init; }
 

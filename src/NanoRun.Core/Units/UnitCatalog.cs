@@ -3,21 +3,22 @@ using System.Collections.Frozen;
 namespace NanoRun.Units;
 
 /// <summary>
-/// The units in force, by name: an immutable snapshot replaced as a whole, so readers never lock and always see one
-/// consistent set. Units removed since start-up stay findable through <see cref="FindRemoved"/> so their history can
-/// still be read.
+/// The units in force, by name, as the host reads them (registered by <c>AddNanoRun</c>): an immutable snapshot replaced
+/// as a whole when the unit files are reloaded, so readers never lock and always see one consistent set. Units removed
+/// since start-up stay findable through <see cref="FindRemoved"/> and <see cref="FindKnown"/> so their history can still be read.
 /// </summary>
-internal sealed class UnitCatalog
+public sealed class UnitCatalog
 {
     private readonly Lock _replaceLock = new();
     private Snapshot _snapshot;
 
-    public UnitCatalog(IEnumerable<UnitDefinition> units) =>
+    internal UnitCatalog(IEnumerable<UnitDefinition> units) =>
         _snapshot = new Snapshot(ByName(units), FrozenDictionary<string, UnitDefinition>.Empty, 0);
 
     /// <summary>Raised after each replacement, on the thread that replaced; handlers read the catalog again and must not throw.</summary>
-    public event Action? Changed;
+    internal event Action? Changed;
 
+    /// <summary>The units in force now.</summary>
     public IReadOnlyCollection<UnitDefinition> All => Volatile.Read(ref _snapshot).Units.Values;
 
     /// <summary>The last definitions of units removed since start-up and not added again.</summary>
@@ -26,13 +27,24 @@ internal sealed class UnitCatalog
     /// <summary>Counts replacements, starting at 0.</summary>
     public long Version => Volatile.Read(ref _snapshot).Version;
 
+    /// <summary>The unit in force under <paramref name="name"/>, or <c>null</c>.</summary>
     public UnitDefinition? Find(string name) => Volatile.Read(ref _snapshot).Units.GetValueOrDefault(name);
 
     /// <summary>The last definition of a unit that was in force earlier and is gone now, or <c>null</c>.</summary>
     public UnitDefinition? FindRemoved(string name) => Volatile.Read(ref _snapshot).Removed.GetValueOrDefault(name);
 
+    /// <summary>
+    /// The unit that requests of <paramref name="name"/> belong to: the one in force, else its last definition when it was
+    /// removed since start-up, else <c>null</c>. Readers of stored requests use it, so a removed unit's history keeps its rules.
+    /// </summary>
+    public UnitDefinition? FindKnown(string name)
+    {
+        var snapshot = Volatile.Read(ref _snapshot);
+        return snapshot.Units.GetValueOrDefault(name) ?? snapshot.Removed.GetValueOrDefault(name);
+    }
+
     /// <summary>Puts <paramref name="units"/> in force as a whole and raises <see cref="Changed"/>; a unit object that is kept counts as unchanged.</summary>
-    public void Replace(IReadOnlyCollection<UnitDefinition> units)
+    internal void Replace(IReadOnlyCollection<UnitDefinition> units)
     {
         lock (_replaceLock)
         {

@@ -127,6 +127,13 @@ public sealed class UnitDefinition
         }
     }
 
+    /// <summary>
+    /// The request headers that reach the unit's command, described for people one line each (as the UI's unit page
+    /// shows them): in <c>bin</c> mode the <c>X-</c> headers, a fixed few and <see cref="EnvironmentHeaders"/>; in
+    /// <c>cgi</c> mode every header but <c>Proxy</c>; none in other modes.
+    /// </summary>
+    public IReadOnlyList<string> DescribeCommandHeaders() => Runners.HeaderVariables.Describe(this);
+
     /// <summary>An error about <paramref name="key"/> naming the unit's file (or the unit) and the key's line when known.</summary>
     internal UnitConfigException KeyError(string key, string reason, string? fileName = null)
     {

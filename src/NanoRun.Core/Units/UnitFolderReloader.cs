@@ -26,7 +26,7 @@ internal sealed class UnitFolderOptions
 /// requested. A file that fails to load is reported and its unit keeps its previous version (or stays absent when new);
 /// a unit whose file text is unchanged keeps its definition object, so its worker and schedules carry on untouched.
 /// </summary>
-internal sealed partial class UnitFolderReloader : BackgroundRole
+internal sealed partial class UnitFolderReloader : BackgroundRole, IUnitReloader
 {
     private readonly UnitCatalog _catalog;
     private readonly AttemptRunnerSelector _runners;
@@ -54,6 +54,7 @@ internal sealed partial class UnitFolderReloader : BackgroundRole
     {
         services.AddSingleton(options);
         services.AddSingleton<UnitFolderReloader>();
+        services.AddSingleton<IUnitReloader>(static sp => sp.GetRequiredService<UnitFolderReloader>());
         services.AddHostedService(static sp => sp.GetRequiredService<UnitFolderReloader>());
     }
 

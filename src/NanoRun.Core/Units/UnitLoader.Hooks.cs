@@ -3,7 +3,7 @@ using NanoRun.Configuration;
 namespace NanoRun.Units;
 
 /// <summary>Readers of the signed-webhook (<c>authorization.hmac</c>) and completion-callback (<c>callback</c>) keys.</summary>
-internal static partial class UnitLoader
+public static partial class UnitLoader
 {
     private static HmacAuthorization? ReadHmac(YamlSection? section)
     {
@@ -105,10 +105,5 @@ internal static partial class UnitLoader
     }
 
     /// <summary>Parses an absolute http or https URL with a host, or returns <c>null</c>.</summary>
-    internal static Uri? ParseCallbackUrl(string text) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri)
-        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-        && !string.IsNullOrEmpty(uri.Host)
-            ? uri
-            : null;
+    internal static Uri? ParseCallbackUrl(string text) => CallbackSettings.ParseUrl(text);
 }

@@ -7,13 +7,13 @@ namespace NanoRun.Units;
 /// Reads unit files (docs/configuration.md): one YAML file per unit under the config folder, validated completely so that a
 /// bad file stops start-up with a message naming the file, the key and the reason.
 /// </summary>
-internal static partial class UnitLoader
+public static partial class UnitLoader
 {
     /// <summary>Largest accepted <c>attempts</c>.</summary>
-    public const int MaxAttempts = UnitRules.MaxAttempts;
+    internal const int MaxAttempts = UnitRules.MaxAttempts;
 
     /// <summary>Largest accepted <c>workers</c>.</summary>
-    public const int MaxWorkers = UnitRules.MaxWorkers;
+    internal const int MaxWorkers = UnitRules.MaxWorkers;
 
     private static readonly ConfigErrorFactory UnitError =
         static (file, key, reason, line, column, inner) => new UnitConfigException(file, key, reason, line, column, inner);
@@ -23,6 +23,8 @@ internal static partial class UnitLoader
     /// unit name; a missing folder gives an empty list. Hidden files and folders (names starting with a dot, such as
     /// the <c>..data</c> links of a Kubernetes volume) are skipped, and linked folders are not followed.
     /// </summary>
+    /// <param name="configDirectory">The unit folder.</param>
+    /// <exception cref="ConfigFileException">A file does not parse or validate; the message names the file, key and line.</exception>
     public static IReadOnlyList<UnitDefinition> LoadDirectory(string configDirectory)
     {
         var root = System.IO.Path.GetFullPath(configDirectory);
@@ -54,13 +56,13 @@ internal static partial class UnitLoader
     }
 
     /// <summary>Loads one unit file under the given unit name; relative <c>workdir</c> and <c>content_file</c> resolve against the file's folder.</summary>
-    public static UnitDefinition LoadFile(string path, string name) => LoadFile(path, name, path);
+    internal static UnitDefinition LoadFile(string path, string name) => LoadFile(path, name, path);
 
     /// <summary>Parses unit YAML; <paramref name="fileName"/> only names the file in errors, and relative paths stay as written.</summary>
-    public static UnitDefinition Parse(string yamlText, string fileName, string name) => Parse(yamlText, fileName, name, null, null);
+    internal static UnitDefinition Parse(string yamlText, string fileName, string name) => Parse(yamlText, fileName, name, null, null);
 
     /// <summary>The unit name for a path relative to the config folder: extension removed, folder separators as <c>-</c>.</summary>
-    public static string NameOf(string relativePath)
+    internal static string NameOf(string relativePath)
     {
         var extension = UnitExtension(relativePath) ?? System.IO.Path.GetExtension(relativePath);
         var withoutExtension = relativePath[..^extension.Length];

@@ -38,8 +38,8 @@ internal static class HostOperations
             // object heap over the ~30 instruments here). The runtime and hosting instruments carry a handful of series
             // each; the product's own are labelled by unit, status class and state, which stays far below 1000 series.
             builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-                .AddMeter(NanoRunMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Hosting")
-                .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = instrument.Meter.Name == NanoRunMetrics.MeterName ? 1000 : 100 })
+                .AddMeter(INanoRunMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Hosting")
+                .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = instrument.Meter.Name == INanoRunMeter.Name ? 1000 : 100 })
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         }
 
@@ -146,7 +146,7 @@ internal static class HostOperations
             configureBranchedPipeline: static branch => branch.Use(static async (context, next) =>
             {
                 // Queue gauges come from the store, read at most once a second however often the endpoint is scraped.
-                await context.RequestServices.GetRequiredService<QueueGauges>().RefreshAsync(context.RequestAborted).ConfigureAwait(false);
+                await context.RequestServices.GetRequiredService<INanoRunMeter>().RefreshQueueGaugesAsync(context.RequestAborted).ConfigureAwait(false);
                 await next(context).ConfigureAwait(false);
             }),
             optionsName: null);

@@ -1,0 +1,35 @@
+using NanoRun.Output;
+using NanoRun.Requests;
+using NanoRun.Storage;
+using NanoRun.Units;
+
+namespace NanoRun.Queue;
+
+/// <summary>The engine's <see cref="INanoRunRequests"/>: reads go to the store, acts to the engine that runs the attempts.</summary>
+internal sealed class StoredRequests(NanoRunEngine engine, UnitCatalog units, IRequestStore store, IBlobStore blobs) : INanoRunRequests
+{
+    public Task<RequestRecord?> GetAsync(string requestId, CancellationToken cancellationToken = default) =>
+        store.GetAsync(requestId, cancellationToken);
+
+    public IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default) =>
+        store.PageAsync(page, cancellationToken);
+
+    public Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default) =>
+        store.CountByStateAsync(unit, cancellationToken);
+
+    public ValueTask<Stream?> OpenBodyAsync(BodyRef body, CancellationToken cancellationToken = default) =>
+        blobs.OpenReadAsync(body, cancellationToken);
+
+    public LiveOutput? FindRunning(string requestId) => engine.LiveOutputs.Find(requestId);
+
+    public async Task<CallbackStatus?> GetCallbackAsync(string unit, string requestId, CancellationToken cancellationToken = default) =>
+        units.Find(unit) is { } definition && (definition.Callback is not null || definition.AllowCallbackUrl) && store is ICallbackStore callbacks
+            ? await callbacks.GetCallbackAsync(requestId, cancellationToken).ConfigureAwait(false)
+            : null;
+
+    public Task<RequestState?> CancelAsync(string requestId, CancellationToken cancellationToken = default) =>
+        engine.CancelAsync(requestId, cancellationToken);
+
+    public Task<RequestRecord?> WaitForFinalAsync(string requestId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        engine.WaitForFinalAsync(requestId, timeout, cancellationToken);
+}
