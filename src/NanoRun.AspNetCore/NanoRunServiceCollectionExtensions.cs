@@ -36,9 +36,9 @@ public static class NanoRunServiceCollectionExtensions
 
     /// <summary>
     /// Adds the engine and the API's services with their options bound from <paramref name="configuration"/>, usually
-    /// <c>builder.Configuration.GetSection("NanoRun")</c>: its <c>Engine</c>, <c>Retention</c> and <c>Api</c> sections bind
-    /// <see cref="EngineOptions"/>, <see cref="RetentionOptions"/> and <see cref="ApiOptions"/> (the UI's options are set
-    /// with <c>AddUi</c> or <c>Configure&lt;UiOptions&gt;</c>). Durations are written as <c>d.hh:mm:ss</c>
+    /// <c>builder.Configuration.GetSection("NanoRun")</c>: its <c>Engine</c>, <c>Retention</c>, <c>Api</c> and <c>Ui</c>
+    /// sections bind <see cref="EngineOptions"/>, <see cref="RetentionOptions"/>, <see cref="ApiOptions"/> and
+    /// <see cref="UiOptions"/> (the UI itself is added with <c>AddUi</c>). Durations are written as <c>d.hh:mm:ss</c>
     /// (<c>1.00:00:00</c> is one day) and sizes in bytes. The binding is source-generated, so it works the same under
     /// Native AOT. Choose a store on the returned builder.
     /// </summary>
@@ -51,6 +51,7 @@ public static class NanoRunServiceCollectionExtensions
         services.Configure<EngineOptions>(configuration.GetSection("Engine"));
         services.Configure<RetentionOptions>(configuration.GetSection("Retention"));
         services.Configure<ApiOptions>(configuration.GetSection("Api"));
+        services.Configure<UiOptions>(configuration.GetSection("Ui"));
         return services.AddNanoRun();
     }
 }

@@ -21,7 +21,32 @@ internal sealed class WebOptionsValidator : IValidateOptions<ApiOptions>, IValid
             errors.Add($"NanoRun:Ui:PageSize must be 1 or more, not {options.PageSize}");
         }
 
+        if (options.Auth?.OAuth2 is { } provider)
+        {
+            Required(errors, "NanoRun:Ui:Auth:OAuth2:ClientId", provider.ClientId);
+            Required(errors, "NanoRun:Ui:Auth:OAuth2:ClientSecret", provider.ClientSecret);
+            HttpUrl(errors, "NanoRun:Ui:Auth:OAuth2:AuthUrl", provider.AuthUrl);
+            HttpUrl(errors, "NanoRun:Ui:Auth:OAuth2:TokenUrl", provider.TokenUrl);
+            HttpUrl(errors, "NanoRun:Ui:Auth:OAuth2:ProfileUrl", provider.ProfileUrl);
+        }
+
         return Result(errors);
+    }
+
+    private static void Required(List<string> errors, string key, string value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            errors.Add($"{key} must be set");
+        }
+    }
+
+    private static void HttpUrl(List<string> errors, string key, Uri? value)
+    {
+        if (value is not { IsAbsoluteUri: true } || (value.Scheme != Uri.UriSchemeHttp && value.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add($"{key} must be an absolute http or https URL, not '{value}'");
+        }
     }
 
     private static void Positive(List<string> errors, string key, TimeSpan value)

@@ -94,8 +94,8 @@ public sealed class TlsOptions
 /// <summary>UI login through an OAuth2 provider, optionally limited to some logins.</summary>
 public sealed class UiAuthOptions
 {
-    /// <summary>The OAuth2 authorization-code provider.</summary>
-    public required OAuth2Options OAuth2 { get; set; }
+    /// <summary>The OAuth2 authorization-code provider; its client id, secret and endpoints must be set.</summary>
+    public OAuth2Options OAuth2 { get; set; } = new();
 
     /// <summary>Logins allowed into the UI; empty (the default) allows any logged-in user.</summary>
     public IReadOnlyList<string> AllowedUsers { get; set; } = [];
@@ -110,20 +110,20 @@ public sealed class OAuth2Options
     /// <summary>Optional icon URL shown on the login button.</summary>
     public string? Icon { get; set; }
 
-    /// <summary>Client id registered with the provider (<c>key</c> in YAML).</summary>
-    public required string ClientId { get; set; }
+    /// <summary>Client id registered with the provider (<c>key</c> in YAML); required, default empty.</summary>
+    public string ClientId { get; set; } = string.Empty;
 
-    /// <summary>Client secret registered with the provider (<c>secret</c> in YAML).</summary>
-    public required string ClientSecret { get; set; }
+    /// <summary>Client secret registered with the provider (<c>secret</c> in YAML); required, default empty.</summary>
+    public string ClientSecret { get; set; } = string.Empty;
 
-    /// <summary>The provider's authorization endpoint.</summary>
-    public required Uri AuthUrl { get; set; }
+    /// <summary>The provider's authorization endpoint, an absolute http or https URL; required, default <c>null</c>.</summary>
+    public Uri? AuthUrl { get; set; }
 
-    /// <summary>The provider's token endpoint.</summary>
-    public required Uri TokenUrl { get; set; }
+    /// <summary>The provider's token endpoint, an absolute http or https URL; required, default <c>null</c>.</summary>
+    public Uri? TokenUrl { get; set; }
 
-    /// <summary>Endpoint returning the logged-in user's profile as JSON.</summary>
-    public required Uri ProfileUrl { get; set; }
+    /// <summary>Endpoint returning the logged-in user's profile as JSON, an absolute http or https URL; required, default <c>null</c>.</summary>
+    public Uri? ProfileUrl { get; set; }
 
     /// <summary>Profile field holding the login; default <c>login</c>.</summary>
     public string LoginField { get; set; } = "login";

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Xml.Linq;
 using NanoRun.Units;
 
 namespace NanoRun.Core.Tests;
@@ -24,5 +26,32 @@ public sealed class ArchitectureTests
 
         Assert.Equal(["AttemptContext", "AttemptResult", "IAttemptRunner"], publicRunnerTypes);
         Assert.DoesNotContain(typeof(UnitDefinition).Assembly.GetTypes(), t => t.Name.EndsWith("Manager", StringComparison.Ordinal) || t.Name.EndsWith("Helper", StringComparison.Ordinal) || t.Name.EndsWith("Util", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ProductProjects_InternalsVisibleTo_NameOnlyTestAssemblies()
+    {
+        var projects = Directory.GetFiles(RepositoryFolder.Path("src"), "*.csproj", SearchOption.AllDirectories);
+
+        var friends = projects
+            .SelectMany(project => XDocument.Load(project).Descendants("InternalsVisibleTo")
+                .Select(item => Path.GetFileName(project) + " -> " + (string?)item.Attribute("Include")))
+            .ToList();
+
+        Assert.Contains(projects, p => p.EndsWith("NanoRun.AspNetCore.csproj", StringComparison.Ordinal));
+        Assert.NotEmpty(friends);
+        Assert.All(friends, friend => Assert.EndsWith(".Tests", friend, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Core_InternalsVisibleTo_NamesOnlyTestAssemblies()
+    {
+        var friends = typeof(UnitDefinition).Assembly.GetCustomAttributes(typeof(InternalsVisibleToAttribute), false)
+            .Cast<InternalsVisibleToAttribute>()
+            .Select(a => a.AssemblyName)
+            .ToList();
+
+        Assert.Contains("NanoRun.Core.Tests", friends);
+        Assert.All(friends, friend => Assert.EndsWith(".Tests", friend, StringComparison.Ordinal));
     }
 }

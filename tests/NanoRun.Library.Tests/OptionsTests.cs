@@ -97,6 +97,53 @@ public sealed class OptionsTests
         Assert.Contains("NanoRun:Retention:BatchSize must be 1 or more, not 0", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AddNanoRunConfiguration_UiSection_BindsPageSizeAndLogin()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["NanoRun:Ui:PageSize"] = "40",
+            ["NanoRun:Ui:HideProtectedUnits"] = "true",
+            ["NanoRun:Ui:Auth:AllowedUsers:0"] = "alice",
+            ["NanoRun:Ui:Auth:OAuth2:ClientId"] = "client",
+            ["NanoRun:Ui:Auth:OAuth2:ClientSecret"] = "secret",
+            ["NanoRun:Ui:Auth:OAuth2:AuthUrl"] = "https://login.example/authorize",
+            ["NanoRun:Ui:Auth:OAuth2:TokenUrl"] = "https://login.example/token",
+            ["NanoRun:Ui:Auth:OAuth2:ProfileUrl"] = "https://login.example/user",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddNanoRun(configuration.GetSection("NanoRun")).AddUi();
+        using var provider = services.BuildServiceProvider();
+
+        var ui = provider.GetRequiredService<IOptions<UiOptions>>().Value;
+
+        Assert.Equal(40, ui.PageSize);
+        Assert.True(ui.HideProtectedUnits);
+        Assert.Equal(["alice"], ui.Auth?.AllowedUsers);
+        Assert.Equal("client", ui.Auth?.OAuth2.ClientId);
+        Assert.Equal(new Uri("https://login.example/token"), ui.Auth?.OAuth2.TokenUrl);
+    }
+
+    [Fact]
+    public void AddNanoRunConfiguration_UiLoginWithoutEndpoints_FailsNamingEachKey()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["NanoRun:Ui:Auth:OAuth2:ClientId"] = "client",
+            ["NanoRun:Ui:Auth:OAuth2:AuthUrl"] = "https://login.example/authorize",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddNanoRun(configuration.GetSection("NanoRun")).AddUi();
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<UiOptions>>().Value);
+
+        Assert.Contains("NanoRun:Ui:Auth:OAuth2:ClientSecret must be set", error.Message, StringComparison.Ordinal);
+        Assert.Contains("NanoRun:Ui:Auth:OAuth2:TokenUrl must be an absolute http or https URL", error.Message, StringComparison.Ordinal);
+        Assert.Contains("NanoRun:Ui:Auth:OAuth2:ProfileUrl must be an absolute http or https URL", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("ClientId", error.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<bool> RemovedWithinAsync(NanoRunClient client, string unit, string id, TimeSpan patience)
     {
         using var timeout = new CancellationTokenSource(patience);

@@ -9,6 +9,9 @@ namespace NanoRun.AspNetCore.Ui;
 /// <summary>The server side of the OAuth2 authorization-code flow: trades a code for a token and reads the user's login from the profile.</summary>
 internal sealed partial class OAuth2Client : IDisposable
 {
+    /// <summary>An endpoint the options validator has checked at start; a missing one is a broken host set-up.</summary>
+    internal static Uri Required(Uri? url) => url ?? throw new InvalidOperationException("the UI's OAuth2 endpoints are not configured");
+
     /// <summary>Largest token or profile answer read (64 KiB); both are small JSON documents, read in chunks up to this.</summary>
     private const int MaxAnswerBytes = 64 * 1024;
 
@@ -45,7 +48,7 @@ internal sealed partial class OAuth2Client : IDisposable
         ]);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, provider.TokenUrl) { Content = content };
+            using var request = new HttpRequestMessage(HttpMethod.Post, Required(provider.TokenUrl)) { Content = content };
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode || response.Content.Headers.ContentLength > MaxAnswerBytes)
             {
@@ -85,7 +88,7 @@ internal sealed partial class OAuth2Client : IDisposable
     /// <summary>Reads the login field of the user's profile; returns <c>null</c> (and logs why) when it cannot.</summary>
     public async Task<string?> ReadLoginAsync(OAuth2Options provider, string accessToken, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, provider.ProfileUrl);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Required(provider.ProfileUrl));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         try
         {

@@ -69,8 +69,9 @@ internal sealed partial class UiEndpoints
             Path = "/",
         });
 
-        var query = new StringBuilder(provider.AuthUrl.AbsoluteUri);
-        query.Append(provider.AuthUrl.Query.Length > 0 ? '&' : '?')
+        var authUrl = OAuth2Client.Required(provider.AuthUrl);
+        var query = new StringBuilder(authUrl.AbsoluteUri);
+        query.Append(authUrl.Query.Length > 0 ? '&' : '?')
             .Append("response_type=code&client_id=").Append(Uri.EscapeDataString(provider.ClientId))
             .Append("&redirect_uri=").Append(Uri.EscapeDataString(CallbackUri(context, provider)))
             .Append("&state=").Append(state)

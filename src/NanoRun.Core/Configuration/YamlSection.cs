@@ -160,6 +160,23 @@ internal sealed class YamlSection
         };
     }
 
+    /// <summary>
+    /// A whole number of any size; <paramref name="fallback"/> when absent. The range is left to the model's rules
+    /// (<c>UnitRules</c>), which name the same file and key.
+    /// </summary>
+    public long GetWholeNumber(string key, long fallback)
+    {
+        var node = FindScalar(key);
+        if (node is null)
+        {
+            return fallback;
+        }
+
+        return long.TryParse(node.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw Error(node, KeyPath(key), $"must be a whole number, got '{node.Value}'");
+    }
+
     /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; <paramref name="fallback"/> when absent.</summary>
     public long GetInteger(string key, long fallback, long min, long max)
     {

@@ -144,7 +144,8 @@ public static partial class UnitLoader
 
         var defaults = new UnitDefinition { Name = name };
         var mode = ReadMode(root);
-        var workers = (int)root.GetInteger("workers", defaults.Workers, 0, MaxWorkers);
+        // Ranges are the model's rules (UnitRules), checked below for every unit however it was made; the loader only reads.
+        var workers = WholeInt(root, "workers", defaults.Workers);
         if (workers == 0)
         {
             workers = System.Environment.ProcessorCount;
@@ -174,13 +175,13 @@ public static partial class UnitLoader
             User = root.GetNonEmptyString("user"),
             Timeout = root.GetDuration("timeout", allowZero: false),
             GracefulTimeout = root.GetDuration("graceful_timeout", allowZero: false),
-            Attempts = (int)root.GetInteger("attempts", defaults.Attempts, 1, MaxAttempts),
+            Attempts = WholeInt(root, "attempts", defaults.Attempts),
             Interval = interval,
             Retry = RetryKeysReader.ReadRetry(root, interval),
             Rate = RetryKeysReader.ReadRate(root),
             Workers = workers,
-            MaxRequest = root.GetInteger("max_request", defaults.MaxRequest, 0, long.MaxValue),
-            MaxQueue = root.GetInteger("max_queue", defaults.MaxQueue, 0, long.MaxValue),
+            MaxRequest = root.GetWholeNumber("max_request", defaults.MaxRequest),
+            MaxQueue = root.GetWholeNumber("max_queue", defaults.MaxQueue),
             Retention = RetentionReader.Read(root.GetSection("retention"), null),
             Private = root.GetBool("private", defaults.Private),
             Authorization = ReadAuthorization(root.GetSection("authorization")),
@@ -228,6 +229,10 @@ public static partial class UnitLoader
         command ??= fallback;
         return mode == UnitModes.Proxy ? command.Trim() : command;
     }
+
+    /// <summary>A whole number as an <see cref="int"/>; a value beyond its range is kept out of range, so the unit's rules refuse it.</summary>
+    private static int WholeInt(YamlSection root, string key, int fallback) =>
+        (int)Math.Clamp(root.GetWholeNumber(key, fallback), int.MinValue, int.MaxValue);
 
     private static IReadOnlyDictionary<string, string> ReadEnvironment(YamlSection root)
     {

@@ -264,13 +264,15 @@ public sealed class UnitLoaderTests
         var error = Assert.Throws<UnitConfigException>(act);
         Assert.Equal(Path.Combine(folder, "team", "build.yaml"), error.FileName);
         Assert.Equal(
-            $"{Path.Combine(folder, "team", "build.yaml")}: key 'attempts': must be a whole number from 1 to 1000, got 'abc' (line 1, column 11)",
+            $"{Path.Combine(folder, "team", "build.yaml")}: key 'attempts': must be a whole number, got 'abc' (line 1, column 11)",
             error.Message);
     }
 
     [Theory]
-    [InlineData("attempts: abc", "attempts", "whole number from 1 to 1000")]
-    [InlineData("attempts: 0", "attempts", "whole number from 1 to 1000")]
+    [InlineData("attempts: abc", "attempts", "must be a whole number")]
+    [InlineData("attempts: 0", "attempts", "must be from 1 to 1000, got 0")]
+    [InlineData("workers: 2000", "workers", "must be from 0 to 1024, got 2000")]
+    [InlineData("attempts: 99999999999", "attempts", "must be from 1 to 1000")]
     [InlineData("attempts: [1]", "attempts", "single value")]
     [InlineData("interval: -5s", "interval", "must not be negative")]
     [InlineData("interval: 5 minutes", "interval", "must be a duration")]
@@ -278,8 +280,8 @@ public sealed class UnitLoaderTests
     [InlineData("graceful_timeout: 1d", "graceful_timeout", "must be a duration")]
     [InlineData("workers: -1", "workers", "from 0 to 1024")]
     [InlineData("workers: 5000", "workers", "from 0 to 1024")]
-    [InlineData("max_request: -1", "max_request", "0 or more")]
-    [InlineData("max_request: 1MB", "max_request", "0 or more")]
+    [InlineData("max_request: -1", "max_request", "must not be negative, got -1")]
+    [InlineData("max_request: 1MB", "max_request", "must be a whole number")]
     [InlineData("private: maybe", "private", "true or false")]
     [InlineData("mode: dock/er", "mode", "must be a mode name")]
     [InlineData("mode: handler", "mode", "only for units defined in code")]
