@@ -337,9 +337,10 @@ internal sealed class ApiContractHandler(HttpMessageHandler inner, string pathBa
         if (problems.Count > 0)
         {
             var status = (int)response.StatusCode;
+            var target = request.RequestUri.PathAndQuery;
             response.Dispose();
             throw new ApiContractException(
-                $"{request.Method} {request.RequestUri.PathAndQuery} answered {status}, which docs/openapi.json does not describe:\n- " + string.Join("\n- ", problems));
+                $"{request.Method} {(target.Length > 200 ? target[..200] + "…" : target)} answered {status}, which docs/openapi.json does not describe:\n- " + string.Join("\n- ", problems));
         }
 
         return response;
