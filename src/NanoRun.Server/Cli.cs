@@ -73,9 +73,9 @@ internal static partial class Cli
     /// Serves <paramref name="units"/> until SIGINT/SIGTERM. A mistake found while starting (listen address, port in use,
     /// TLS files, data folder, store) ends it with one line on stderr and exit code 2 (<see cref="StartupFailed"/>).
     /// </summary>
-    public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source, bool reloadUnits = false, bool verbose = false)
+    public static async Task<int> ServeAsync(ServerOptions options, IReadOnlyList<UnitDefinition> units, string source, bool reloadUnits = false, bool verbose = false, string? configFile = null)
     {
-        if (OpenUiGuard.Refusal(options, units) is { } refusal)
+        if (OpenUiGuard.Refusal(options, units, configFile ?? "the command line") is { } refusal)
         {
             await Console.Error.WriteLineAsync("nano-run: " + refusal).ConfigureAwait(false);
             return 2;
@@ -245,7 +245,7 @@ internal static partial class Cli
             return StartupFailed(e, null, verbose);
         }
 
-        return await ServeAsync(options, units, options.ConfigDirectory, reloadUnits: true, verbose).ConfigureAwait(false);
+        return await ServeAsync(options, units, options.ConfigDirectory, reloadUnits: true, verbose, configFile: File.Exists(configFile) ? configFile : null).ConfigureAwait(false);
     }
 
     /// <summary>

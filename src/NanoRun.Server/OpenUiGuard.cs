@@ -17,7 +17,11 @@ internal static class OpenUiGuard
     /// The start-up error when <see cref="IsOpenToNetwork"/> and a unit has <c>authorization</c>; <c>null</c> when the
     /// server may start. Units that gain authorization later, through a reload, are hidden from such a UI instead.
     /// </summary>
-    public static string? Refusal(ServerOptions options, IReadOnlyList<UnitDefinition> units)
+    /// <param name="options">The server settings.</param>
+    /// <param name="units">The units to serve at start.</param>
+    /// <param name="origin">Where the settings came from, named at the start of the error: the configuration file given
+    /// with <c>-c</c> (or found as <c>./server.yaml</c>), or the command line.</param>
+    public static string? Refusal(ServerOptions options, IReadOnlyList<UnitDefinition> units, string origin)
     {
         if (!IsOpenToNetwork(options))
         {
@@ -30,7 +34,7 @@ internal static class OpenUiGuard
             return null;
         }
 
-        return $"server.yaml: the UI has no login (no auth section) and bind {options.Bind} is not a loopback address, "
+        return $"{origin}: the UI has no login (no auth section) and bind {options.Bind} is not a loopback address, "
             + $"so it would open units with authorization ({string.Join(", ", guarded)}) to anyone; "
             + "add an auth section, set disable_ui: true, or bind to 127.0.0.1";
     }

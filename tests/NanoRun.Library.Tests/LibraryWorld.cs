@@ -43,12 +43,17 @@ internal sealed class LibraryWorld : IAsyncDisposable
     /// <summary>Generous for a loaded two-core machine.</summary>
     public static TimeSpan Patience { get; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Starts a host: <c>AddNanoRun().UseSqlite(temp)</c>, then <paramref name="units"/>, then <c>MapNanoRun("/api")</c> passed to <paramref name="map"/>.</summary>
+    /// <summary>
+    /// Starts a host: <c>AddNanoRun().UseSqlite(temp)</c>, then <paramref name="units"/>, then <c>MapNanoRun(prefix)</c>
+    /// (<c>/api</c> by default) passed to <paramref name="map"/>; with <paramref name="pathBase"/>, the host serves below it (<c>UsePathBase</c>).
+    /// </summary>
     public static async Task<LibraryWorld> StartAsync(
         Action<NanoRunBuilder> units,
         Action<RouteGroupBuilderAccess>? map = null,
         Action<IServiceCollection>? services = null,
-        Action<NanoRun.Queue.EngineOptions>? engine = null)
+        Action<NanoRun.Queue.EngineOptions>? engine = null,
+        string prefix = "/api",
+        string? pathBase = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "nano-run-lib-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
@@ -63,7 +68,14 @@ internal sealed class LibraryWorld : IAsyncDisposable
         }).UseSqlite(Path.Combine(root, "data"));
         units(nanoRun);
         var app = builder.Build();
-        var group = app.MapNanoRun("/api");
+        if (pathBase is not null)
+        {
+            // Routing must run after the path base is taken off, so it is placed explicitly.
+            app.UsePathBase(pathBase);
+            app.UseRouting();
+        }
+
+        var group = app.MapNanoRun(prefix);
         map?.Invoke(new RouteGroupBuilderAccess(app, group));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -1,5 +1,6 @@
 using System.Net;
 using NanoRun.Configuration;
+using NanoRun.Server.Tests.OpenApi;
 using NanoRun.Storage.PostgreSql;
 using NanoRun.Units;
 
@@ -94,7 +95,8 @@ internal sealed class TestWorld : IAsyncDisposable
         await _app.StartAsync();
         var address = NanoRunHost.Addresses(_app).First();
         BaseAddress = new Uri(address + "/");
-        Client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        // Every answer of the API that a test sees is held to the OpenAPI document the server serves.
+        Client = ApiContractHandler.Client(BaseAddress);
         return this;
     }
 

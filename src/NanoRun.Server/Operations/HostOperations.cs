@@ -5,7 +5,6 @@ using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Storage;
 using NanoRun.Units;
-using Microsoft.OpenApi;
 using OpenTelemetry.Metrics;
 
 namespace NanoRun.Server.Operations;
@@ -19,7 +18,7 @@ internal static class HostOperations
     /// <summary>Tag of the health checks that <c>/readyz</c> runs.</summary>
     private const string ReadyTag = "ready";
 
-    /// <summary>Registers logging format, metrics exporter, health checks and the OpenAPI document.</summary>
+    /// <summary>Registers logging format, metrics exporter and health checks.</summary>
     public static void Add(WebApplicationBuilder builder, ServerOptions options)
     {
         if (options.LogFormat == "json")
@@ -56,59 +55,6 @@ internal static class HostOperations
                 HealthStatus.Unhealthy,
                 [ReadyTag],
                 TimeSpan.FromSeconds(5)));
-
-        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer(static (document, context, cancellationToken) =>
-        {
-            // The document describes the API wherever it runs: no server address, so the checked-in copy matches any host.
-            document.Servers = [];
-            document.Info.Title = "Nano-Run";
-            document.Info.Version = "1";
-            document.Info.Description = "Asynchronous HTTP request runner: each unit is served at /api/{unit}/.";
-            return Task.CompletedTask;
-        }).AddOperationTransformer(static (operation, context, cancellationToken) =>
-        {
-            // Enqueue takes any body and streams it to the store as it is; the handlers read no typed body to infer it from.
-            if (operation.OperationId is "Enqueue" or "EnqueueAndWait")
-            {
-                operation.RequestBody = new OpenApiRequestBody
-                {
-                    Description = "Saved as it is, with its headers, and given to the unit's command",
-                    Content = new Dictionary<string, OpenApiMediaType>
-                    {
-                        ["*/*"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
-                    },
-                };
-            }
-
-            // Handlers take the whole HttpContext, so route values are described from the route pattern.
-            var path = context.Description.RelativePath ?? string.Empty;
-            operation.Parameters ??= [];
-            foreach (var segment in path.Split('/'))
-            {
-                if (segment.Length > 2 && segment[0] == '{' && segment[^1] == '}')
-                {
-                    var name = segment[1..^1];
-                    var present = false;
-                    foreach (var parameter in operation.Parameters)
-                    {
-                        present |= parameter.Name == name;
-                    }
-
-                    if (!present)
-                    {
-                        operation.Parameters.Add(new OpenApiParameter
-                        {
-                            Name = name,
-                            In = ParameterLocation.Path,
-                            Required = true,
-                            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
-                        });
-                    }
-                }
-            }
-
-            return Task.CompletedTask;
-        }));
     }
 
     /// <summary>Maps the probes, the OpenAPI document and (when enabled) the scrape endpoint, only on the metrics listener when it has its own.</summary>
@@ -116,7 +62,7 @@ internal static class HostOperations
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag) });
-        app.MapOpenApi(OpenApiPath);
+        app.MapGet(OpenApiPath, (RequestDelegate)OpenApiDocument.ServeAsync);
         if (!options.Metrics.Enabled)
         {
             return;

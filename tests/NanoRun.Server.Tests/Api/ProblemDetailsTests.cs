@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using NanoRun.Queue;
 
 namespace NanoRun.Server.Tests.Api;
 
@@ -61,25 +63,75 @@ public sealed class ProblemDetailsTests
                 continue;
             }
 
-            Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json", what);
-            using var problem = JsonDocument.Parse(text);
-            var root = problem.RootElement;
-            Assert.True(root.GetProperty("type").GetString() is { Length: > 0 }, what);
-            Assert.True(root.GetProperty("title").GetString() is { Length: > 0 }, what);
-            Assert.True(root.GetProperty("status").GetInt32() == status, what);
-            Assert.True(root.GetProperty("detail").GetString() is { Length: > 0 }, what);
-            Assert.True(unit == (root.TryGetProperty("unit", out var u) ? u.GetString() : null), what);
-            Assert.True(id == (root.TryGetProperty("id", out var i) ? i.GetString() : null), what);
-            switch (status)
+            AssertProblem(response, text, status, unit, id, what);
+        }
+    }
+
+    [Fact]
+    public async Task AdmissionRefusalsAndRemovedUnits_AnswerProblemJsonWithRetryAfter()
+    {
+        await using var world = await TestWorld.Create().WithUnit("drop", "command: cat\n").StartAsync();
+        await using var lowDisk = await TestWorld.Create("min_free_disk: 1000000000000000000\n").WithUnit("echo", "command: cat\n").StartAsync();
+        await using var smallDisk = TestWorld.Create("min_free_disk: 0\n").WithUnit("job", "command: cat\nmax_request: 0\n");
+        var done = await world.PostAsync("drop", "x");
+        await world.WaitCompleteAsync("drop", done);
+        File.Delete(Path.Combine(world.ConfigDirectory, "drop.yaml"));
+        await HotReload.HotReloadTests.EventuallyAsync(
+            () => Task.FromResult(world.Services.GetRequiredService<NanoRunEngine>().Units.Find("drop") is null), "the unit was never removed");
+        Directory.CreateDirectory(smallDisk.DataDirectory);
+        Faults.StorageFaultTests.Mount(smallDisk.DataDirectory);
+        try
+        {
+            await smallDisk.StartAsync();
+            (TestWorld World, HttpMethod Method, string Path, int Size, int Status, string Unit, string? Id)[] cases =
+            [
+                (world, HttpMethod.Post, "api/drop/", 1, 410, "drop", null),
+                (world, HttpMethod.Put, "api/drop/", 1, 410, "drop", null),
+                (world, HttpMethod.Post, $"api/drop/{done}", 0, 410, "drop", done),
+                (lowDisk, HttpMethod.Post, "api/echo/", 1, 503, "echo", null),
+                (lowDisk, HttpMethod.Put, "api/echo/", 1, 503, "echo", null),
+                (smallDisk, HttpMethod.Post, "api/job/", 16 * 1024 * 1024, 507, "job", null),
+            ];
+
+            foreach (var (target, method, path, size, status, unit, id) in cases)
             {
-                case 429:
-                    Assert.True(response.Headers.RetryAfter?.Delta is not null, what);
-                    break;
-                case 504:
-                    Assert.True(response.Headers.Contains("X-Correlation-Id"), what);
-                    Assert.True(response.Headers.Location is not null, what);
-                    break;
+                using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(new byte[size]) };
+                using var response = await target.Client.SendAsync(request);
+                var text = await response.Content.ReadAsStringAsync();
+                var what = $"{method} {path} → {(int)response.StatusCode} {response.Content.Headers.ContentType}: {text}";
+
+                AssertProblem(response, text, status, unit, id, what);
+                Assert.True(status == 410 || response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), what);
             }
+        }
+        finally
+        {
+            await smallDisk.StopAsync();
+            Faults.StorageFaultTests.Unmount(smallDisk.DataDirectory);
+        }
+    }
+
+    private static void AssertProblem(HttpResponseMessage response, string text, int status, string? unit, string? id, string what)
+    {
+        Assert.True(status == (int)response.StatusCode, what);
+        Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json", what);
+        using var problem = JsonDocument.Parse(text);
+        var root = problem.RootElement;
+        Assert.True(root.GetProperty("type").GetString() is { Length: > 0 }, what);
+        Assert.True(root.GetProperty("title").GetString() is { Length: > 0 }, what);
+        Assert.True(root.GetProperty("status").GetInt32() == status, what);
+        Assert.True(root.GetProperty("detail").GetString() is { Length: > 0 }, what);
+        Assert.True(unit == (root.TryGetProperty("unit", out var u) ? u.GetString() : null), what);
+        Assert.True(id == (root.TryGetProperty("id", out var i) ? i.GetString() : null), what);
+        switch (status)
+        {
+            case 429:
+                Assert.True(response.Headers.RetryAfter?.Delta is not null, what);
+                break;
+            case 504:
+                Assert.True(response.Headers.Contains("X-Correlation-Id"), what);
+                Assert.True(response.Headers.Location is not null, what);
+                break;
         }
     }
 

@@ -11,15 +11,18 @@ public sealed class OpenUiTests
     private const string GuardedUnit = "command: cat\nauthorization:\n  header_token: {enable: true, tokens: [secret-token]}\n";
 
     [Fact]
-    public async Task ServerRun_OpenUiOnPublicBindWithGuardedUnit_ExitsWith2NamingTheFix()
+    public async Task ServerRun_OpenUiOnPublicBindWithGuardedUnit_ExitsWith2NamingTheFileAndTheFix()
     {
         await using var world = TestWorld.Create().WithUnit("guarded", GuardedUnit);
-        await File.WriteAllTextAsync(world.ServerYaml, "bind: 0.0.0.0:0\nworking_directory: data\nconfig_directory: conf.d\n");
+        var configFile = Path.Combine(world.Root, "public.yaml");
+        await File.WriteAllTextAsync(configFile, "bind: 0.0.0.0:0\nworking_directory: data\nconfig_directory: conf.d\n");
 
-        using var server = ServerProcess.Start(world.Root, "server", "run", "-c", world.ServerYaml);
+        using var server = ServerProcess.Start(world.Root, "server", "run", "-c", configFile);
         var exitCode = await server.WaitExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, exitCode);
+        Assert.Contains("nano-run: " + configFile + ": the UI has no login", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("server.yaml", server.Output, StringComparison.Ordinal);
         Assert.Contains("guarded", server.Output, StringComparison.Ordinal);
         Assert.Contains("add an auth section, set disable_ui: true, or bind to 127.0.0.1", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("listening on", server.Output, StringComparison.Ordinal);

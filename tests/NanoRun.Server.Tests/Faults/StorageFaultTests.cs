@@ -102,13 +102,13 @@ public sealed class StorageFaultTests
         Path.Combine(world.DataDirectory, "blobs", id[^2..], id, "body");
 
     /// <summary>Mounts a small tmpfs over <paramref name="folder"/>; these tests need root, as CI runs.</summary>
-    private static void Mount(string folder, string options = "size=8m")
+    internal static void Mount(string folder, string options = "size=8m")
     {
         Assert.True(Environment.UserName == "root", "storage fault tests mount a tmpfs and must run as root (CI does)");
         Run("mount", "-t", "tmpfs", "-o", options, "tmpfs", folder);
     }
 
-    private static void Unmount(string folder) => Run("umount", "-l", folder);
+    internal static void Unmount(string folder) => Run("umount", "-l", folder);
 
     private static void Run(string program, params string[] args)
     {
