@@ -75,6 +75,9 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public double PeakRssMb() => Proc.StatusKb(_process.Id, "VmHWM") / 1024.0;
 
+    /// <summary>Pages written by this process alone (heaps, stacks, relocated data): what it costs beyond shared files.</summary>
+    public double PrivateDirtyMb() => Proc.SmapsRollupKb(_process.Id, "Private_Dirty") / 1024.0;
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
@@ -133,11 +136,16 @@ internal static class Ports
 /// <summary>Reads a process's memory figures from /proc.</summary>
 internal static class Proc
 {
-    public static long StatusKb(int pid, string field)
+    public static long StatusKb(int pid, string field) => FieldKb($"/proc/{pid}/status", field);
+
+    /// <summary>A sum over all mappings from <c>/proc/PID/smaps_rollup</c>, such as <c>Private_Dirty</c>.</summary>
+    public static long SmapsRollupKb(int pid, string field) => FieldKb($"/proc/{pid}/smaps_rollup", field);
+
+    private static long FieldKb(string file, string field)
     {
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            foreach (var line in File.ReadLines(file))
             {
                 if (line.StartsWith(field + ":", StringComparison.Ordinal))
                 {

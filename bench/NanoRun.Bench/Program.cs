@@ -42,10 +42,11 @@ async Task<string> SuiteAsync(int runs, int requests, string[] only)
         {
             // Enqueue alone: each unit's one worker is busy with its first request for the whole run, so what is
             // measured is the durable acknowledgement, not the work (the next block measures both together).
-            await using (var world = await BenchServer.StartAsync(server, units: 10, unitYaml: "command: sleep 1000\nworkers: 1\n"))
+            await using (var world = await BenchServer.StartAsync(server, units: 13, unitYaml: "command: sleep 1000\nworkers: 1\n"))
             {
                 await Task.Delay(1000);
-                report.Add("idle RSS, 10 units", "MB", world.RssMb());
+                report.Add("idle RSS, 13 units", "MB", world.RssMb());
+                report.Add("idle private dirty, 13 units", "MB", world.PrivateDirtyMb());
                 await using var sampler = new RssSampler(world.Pid, TimeSpan.FromMilliseconds(200));
                 var (rate16, p50, p99) = await Load.PostAsync(world.Client, "u0", requests, 16);
                 report.Add("durable POST acks/s, 16 connections", "req/s", rate16);
@@ -54,10 +55,21 @@ async Task<string> SuiteAsync(int runs, int requests, string[] only)
                 var (rate64, _, _) = await Load.PostAsync(world.Client, "u1", requests, 64);
                 report.Add("durable POST acks/s, 64 connections", "req/s", rate64);
                 report.Add("RSS after the POST runs", "MB", world.RssMb());
+                report.Add("private dirty after the POST runs", "MB", world.PrivateDirtyMb());
+                if (Wrk.Installed)
+                {
+                    // The same burst from an external driver: wrk, 16 connections for 8 s.
+                    var (wrkRate, wrkP99) = await Wrk.PostAsync(world.Client, "u2", 16, TimeSpan.FromSeconds(8));
+                    report.Add("durable POST acks/s, 16 connections, wrk 8 s", "req/s", wrkRate);
+                    report.Add("POST latency p99, 16 connections, wrk", "ms", wrkP99);
+                    report.Add("RSS after the wrk burst", "MB", world.RssMb());
+                    report.Add("private dirty after the wrk burst", "MB", world.PrivateDirtyMb());
+                }
+
                 report.Add("peak RSS during the POST runs", "MB", world.PeakRssMb());
                 if (run == 1)
                 {
-                    report.AddSeries("POST bursts, 16 then 64 connections", sampler.Samples);
+                    report.AddSeries(Wrk.Installed ? "POST bursts, 16 then 64 connections, then wrk" : "POST bursts, 16 then 64 connections", sampler.Samples);
                 }
             }
 

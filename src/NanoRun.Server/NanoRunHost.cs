@@ -16,6 +16,9 @@ namespace NanoRun.Server;
 /// <summary>Builds the server's web application from <c>server.yaml</c> settings and the loaded units.</summary>
 internal static class NanoRunHost
 {
+    /// <summary>The hosted service by which data protection loads its key ring when the host starts.</summary>
+    private const string KeyRingPreload = "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService";
+
     /// <param name="options">The server settings.</param>
     /// <param name="units">The units to serve at start.</param>
     /// <param name="args">Host arguments.</param>
@@ -129,6 +132,16 @@ internal static class NanoRunHost
         }
 
         builder.Services.AddDataProtection().SetApplicationName("nano-run").PersistKeysToFileSystem(new DirectoryInfo(keys));
+
+        // The key ring loads on the first form or login, not at start: preloading it reads (or writes) the key's XML
+        // and maps the system's TLS library, which every idle server then keeps resident (docs/benchmarks.md).
+        for (var i = builder.Services.Count - 1; i >= 0; i--)
+        {
+            if (builder.Services[i].ServiceType == typeof(IHostedService) && builder.Services[i].ImplementationType?.FullName == KeyRingPreload)
+            {
+                builder.Services.RemoveAt(i);
+            }
+        }
 
         // The keys are as private as the rest of the data folder; the warning about keys stored unencrypted says nothing new.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
