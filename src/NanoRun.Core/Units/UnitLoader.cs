@@ -179,6 +179,7 @@ internal static partial class UnitLoader
             Workers = workers,
             MaxRequest = root.GetInteger("max_request", defaults.MaxRequest, 0, long.MaxValue),
             MaxQueue = root.GetInteger("max_queue", defaults.MaxQueue, 0, long.MaxValue),
+            MaxStderr = (int)root.GetInteger("max_stderr", defaults.MaxStderr, 0, UnitRules.MaxStderr),
             Retention = RetentionReader.Read(root.GetSection("retention"), null),
             Private = root.GetBool("private", defaults.Private),
             Authorization = ReadAuthorization(root.GetSection("authorization")),
