@@ -50,6 +50,10 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Describe(RequestEndpoints.StreamAttemptAsync, "StreamAttempt", "Follows the attempt's output as it is produced (chunked text/plain) and ends when the attempt ends")
             .Responds("text/plain", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stderr", ProblemResponses.Around(RequestEndpoints.GetAttemptStderrAsync))
+            .Describe(RequestEndpoints.GetAttemptStderrAsync, "GetAttemptStderr", "The last bytes (max_stderr, 64 KiB by default) the attempt wrote to stderr, with the runner's words on why it failed, served sandboxed as text/plain")
+            .Responds("text/plain", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapGet("/{unit}/{id}/request", ProblemResponses.Around(RequestEndpoints.GetRequestAsync))
             .Describe(RequestEndpoints.GetRequestAsync, "GetRequest", "The saved request body with its content headers (credentials hidden), served sandboxed; method in X-Method and URI in X-Request-Uri")
             .Responds("application/octet-stream", StatusCodes.Status200OK)

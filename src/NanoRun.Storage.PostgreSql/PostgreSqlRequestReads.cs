@@ -101,7 +101,10 @@ internal sealed class PostgreSqlRequestReads(NpgsqlDataSource dataSource, Postgr
                         CreatedAt: Sql.ReadTime(reader, 10),
                         UpdatedAt: Sql.ReadTime(reader, 11),
                         CompletedAt: Sql.ReadNullableTime(reader, 12),
-                        Attempts: []);
+                        Attempts: [])
+                    {
+                        NotBefore = Sql.ReadNullableTime(reader, 13),
+                    };
 
                     await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     var list = new List<AttemptRecord>();
@@ -114,7 +117,10 @@ internal sealed class PostgreSqlRequestReads(NpgsqlDataSource dataSource, Postgr
                             Headers: Sql.ReadHeaders(reader, 3),
                             Result: Sql.ReadBody(reader, 5),
                             StartedAt: Sql.ReadTime(reader, 8),
-                            CreatedAt: Sql.ReadTime(reader, 9)));
+                            CreatedAt: Sql.ReadTime(reader, 9))
+                        {
+                            Stderr = Sql.ReadBody(reader, 10),
+                        });
                     }
 
                     return record with { Attempts = list };
@@ -165,7 +171,11 @@ internal sealed class PostgreSqlRequestReads(NpgsqlDataSource dataSource, Postgr
                         State: (RequestState)reader.GetInt16(2),
                         AttemptCount: reader.GetInt32(3),
                         CreatedAt: Sql.ReadTime(reader, 4),
-                        CompletedAt: Sql.ReadNullableTime(reader, 5)));
+                        CompletedAt: Sql.ReadNullableTime(reader, 5))
+                    {
+                        FirstStartedAt = Sql.ReadNullableTime(reader, 6),
+                        Ran = TimeSpan.FromMilliseconds(reader.GetInt64(7)),
+                    });
                 }
             }
         }

@@ -88,6 +88,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
         insert.Parameters.Text("dedupe_key", request.DedupeKey);
         insert.Parameters.Add(new NpgsqlParameter("callback_state", NpgsqlTypes.NpgsqlDbType.Smallint) { Value = request.Callback ? (short)CallbackState.Pending : DBNull.Value });
         insert.Parameters.Text("principal", request.Principal);
+        insert.Parameters.Time("not_before", request.NotBefore);
         batch.BatchCommands.Add(insert);
         var notify = Sql.BatchCommand(PostgreSqlSchema.Notify);
         notify.Parameters.Text("unit", request.Unit);
@@ -223,6 +224,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
                 insert.Parameters.Int("code", attempt.Code);
                 insert.Parameters.Headers(attempt.Headers);
                 insert.Parameters.Body("result", attempt.Result);
+                insert.Parameters.Body("stderr", attempt.Stderr);
                 insert.Parameters.Time("started_at", attempt.StartedAt);
                 insert.Parameters.Time("created_at", attempt.CreatedAt);
                 batch.BatchCommands.Add(insert);

@@ -97,6 +97,14 @@ internal static class PostgreSqlSchema
         -- Who enqueued the request, for the attempts that run it; NULL for anonymous callers and schedules.
         ALTER TABLE nano_run_requests ADD COLUMN principal text;
         """,
+        """
+        -- A delayed request's earliest first attempt (NULL: not delayed), and each attempt's kept stderr, stored like its result.
+        ALTER TABLE nano_run_requests ADD COLUMN not_before timestamptz;
+        ALTER TABLE nano_run_attempts
+            ADD COLUMN stderr_key text COLLATE "C",
+            ADD COLUMN stderr_inline bytea,
+            ADD COLUMN stderr_length bigint NOT NULL DEFAULT 0;
+        """,
     ];
 
     public const string LockForMigration = "SELECT pg_advisory_xact_lock(@lock)";
@@ -112,9 +120,10 @@ internal static class PostgreSqlSchema
     public const string InsertRequest = """
         INSERT INTO nano_run_requests (id, unit, state, method, uri, header_names, header_values, body_key, body_inline,
                                        body_length, created_at, updated_at, attempt_count, next_run_at, dedupe_key,
-                                       callback_state, callback_next_at, principal)
+                                       callback_state, callback_next_at, principal, not_before)
         VALUES (@id, @unit, 0, @method, @uri, @header_names, @header_values, @body_key, @body_inline,
-                @body_length, @created_at, @created_at, 0, @created_at, @dedupe_key, @callback_state, @created_at, @principal)
+                @body_length, @created_at, @created_at, 0, COALESCE(@not_before, @created_at), @dedupe_key, @callback_state,
+                @created_at, @principal, @not_before)
         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         """;
 
@@ -173,9 +182,9 @@ internal static class PostgreSqlSchema
 
     public const string InsertAttempt = """
         INSERT INTO nano_run_attempts (request_id, number, id, code, header_names, header_values, result_key, result_inline,
-                                       result_length, started_at, created_at)
+                                       result_length, started_at, created_at, stderr_key, stderr_inline, stderr_length)
         VALUES (@request_id, @number, @id, @code, @header_names, @header_values, @result_key, @result_inline,
-                @result_length, @started_at, @created_at)
+                @result_length, @started_at, @created_at, @stderr_key, @stderr_inline, @stderr_length)
         """;
 
     public const string ApplyOutcome = """
@@ -219,16 +228,25 @@ internal static class PostgreSqlSchema
 
     public const string SelectRequest = """
         SELECT id, unit, state, method, uri, header_names, header_values, body_key, body_inline, body_length,
-               created_at, updated_at, completed_at
+               created_at, updated_at, completed_at, not_before
         FROM nano_run_requests WHERE id = @id
         """;
 
     public const string SelectAttempts = """
-        SELECT id, number, code, header_names, header_values, result_key, result_inline, result_length, started_at, created_at
+        SELECT id, number, code, header_names, header_values, result_key, result_inline, result_length, started_at, created_at,
+               stderr_key, stderr_inline, stderr_length
         FROM nano_run_attempts WHERE request_id = @id ORDER BY number
         """;
 
-    private const string PageColumns = "SELECT id, unit, state, attempt_count, created_at, completed_at FROM nano_run_requests ";
+    // The first start and the time run come from the page's own attempts (primary-key look-ups, a page at a time).
+    private const string PageColumns = """
+        SELECT r.id, r.unit, r.state, r.attempt_count, r.created_at, r.completed_at, a.first_started_at, a.ran_ms
+        FROM nano_run_requests AS r
+        LEFT JOIN LATERAL (
+            SELECT MIN(started_at) AS first_started_at,
+                   COALESCE(SUM((EXTRACT(EPOCH FROM created_at - started_at) * 1000)::bigint), 0)::bigint AS ran_ms
+            FROM nano_run_attempts WHERE request_id = r.id) AS a ON true
+        """ + " ";
     private const string BeforeCursor = " AND seq < (SELECT seq FROM nano_run_requests WHERE id = @before)";
     private const string PageOrder = " ORDER BY seq DESC LIMIT @limit";
 

@@ -79,6 +79,7 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
         insert.Parameters.Add("@dedupe_key", SqliteType.Text);
         insert.Parameters.Add("@callback_state", SqliteType.Integer);
         insert.Parameters.Add("@principal", SqliteType.Text);
+        insert.Parameters.Add("@not_before", SqliteType.Integer);
         return insert;
     }
 
@@ -151,6 +152,7 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
                 insert.Parameters[9].Value = (object?)request.DedupeKey ?? DBNull.Value;
                 insert.Parameters[10].Value = request.Callback ? (int)CallbackState.Pending : DBNull.Value;
                 insert.Parameters[11].Value = (object?)request.Principal ?? DBNull.Value;
+                insert.Parameters[12].Value = request.NotBefore is { } notBefore ? SqliteValues.Ms(notBefore) : DBNull.Value;
                 pending.Added = await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
             }
 

@@ -66,7 +66,10 @@ internal sealed class SqliteRequestReads(SqliteConnections db)
                     CreatedAt: Time(reader.GetInt64(9)),
                     UpdatedAt: Time(reader.GetInt64(10)),
                     CompletedAt: reader.IsDBNull(11) ? null : Time(reader.GetInt64(11)),
-                    Attempts: []);
+                    Attempts: [])
+                {
+                    NotBefore = reader.IsDBNull(12) ? null : Time(reader.GetInt64(12)),
+                };
             }
 
             var attempts = new List<AttemptRecord>();
@@ -84,7 +87,10 @@ internal sealed class SqliteRequestReads(SqliteConnections db)
                         Headers: HeaderCodec.Decode(reader.GetString(3)),
                         Result: ReadBody(reader, 4),
                         StartedAt: Time(reader.GetInt64(7)),
-                        CreatedAt: Time(reader.GetInt64(8))));
+                        CreatedAt: Time(reader.GetInt64(8)))
+                    {
+                        Stderr = ReadBody(reader, 9),
+                    });
                 }
             }
 
@@ -132,7 +138,11 @@ internal sealed class SqliteRequestReads(SqliteConnections db)
                     State: (RequestState)reader.GetInt32(2),
                     AttemptCount: reader.GetInt32(3),
                     CreatedAt: Time(reader.GetInt64(4)),
-                    CompletedAt: reader.IsDBNull(5) ? null : Time(reader.GetInt64(5))));
+                    CompletedAt: reader.IsDBNull(5) ? null : Time(reader.GetInt64(5)))
+                {
+                    FirstStartedAt = reader.IsDBNull(6) ? null : Time(reader.GetInt64(6)),
+                    Ran = TimeSpan.FromMilliseconds(reader.GetInt64(7)),
+                });
             }
         }
 

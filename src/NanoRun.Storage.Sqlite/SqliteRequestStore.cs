@@ -232,6 +232,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                 insert.Parameters.AddWithValue("@code", attempt.Code);
                 insert.Parameters.AddWithValue("@headers", HeaderCodec.Encode(attempt.Headers));
                 AddBody(insert, "@result_key", "@result_inline", "@result_length", attempt.Result);
+                AddBody(insert, "@stderr_key", "@stderr_inline", "@stderr_length", attempt.Stderr);
                 insert.Parameters.AddWithValue("@started_at", Ms(attempt.StartedAt));
                 insert.Parameters.AddWithValue("@created_at", now);
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

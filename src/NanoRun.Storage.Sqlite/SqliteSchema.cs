@@ -76,14 +76,23 @@ internal static class SqliteSchema
         -- Who enqueued the request, for the attempts that run it; NULL for anonymous callers and schedules.
         ALTER TABLE requests ADD COLUMN principal TEXT;
         """,
+        """
+        -- A delayed request's earliest first attempt (NULL: not delayed), and each attempt's kept stderr, stored like its result.
+        ALTER TABLE requests ADD COLUMN not_before INTEGER;
+        ALTER TABLE attempts ADD COLUMN stderr_key TEXT;
+        ALTER TABLE attempts ADD COLUMN stderr_inline BLOB;
+        ALTER TABLE attempts ADD COLUMN stderr_length INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     // A repeated dedupe_key inserts nothing (0 rows changed); a repeated id still fails.
     public const string InsertRequest = """
         INSERT INTO requests (id, unit, state, method, uri, headers, body_key, body_inline, body_length,
-                              created_at, updated_at, attempt_count, next_run_at, dedupe_key, callback_state, callback_next_at, principal)
+                              created_at, updated_at, attempt_count, next_run_at, dedupe_key, callback_state, callback_next_at, principal,
+                              not_before)
         VALUES (@id, @unit, 0, @method, @uri, @headers, @body_key, @body_inline, @body_length,
-                @created_at, @created_at, 0, @created_at, @dedupe_key, @callback_state, @created_at, @principal)
+                @created_at, @created_at, 0, COALESCE(@not_before, @created_at), @dedupe_key, @callback_state, @created_at, @principal,
+                @not_before)
         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         """;
 
@@ -107,8 +116,10 @@ internal static class SqliteSchema
     public const string NextAttemptNumber = "SELECT COALESCE(MAX(number), 0) + 1 FROM attempts WHERE request_id = @id";
 
     public const string InsertAttempt = """
-        INSERT INTO attempts (request_id, number, id, code, headers, result_key, result_inline, result_length, started_at, created_at)
-        VALUES (@request_id, @number, @id, @code, @headers, @result_key, @result_inline, @result_length, @started_at, @created_at)
+        INSERT INTO attempts (request_id, number, id, code, headers, result_key, result_inline, result_length, started_at, created_at,
+                              stderr_key, stderr_inline, stderr_length)
+        VALUES (@request_id, @number, @id, @code, @headers, @result_key, @result_inline, @result_length, @started_at, @created_at,
+                @stderr_key, @stderr_inline, @stderr_length)
         """;
 
     public const string ApplyOutcome = """
@@ -149,16 +160,24 @@ internal static class SqliteSchema
     public const string NextDue = "SELECT MIN(next_run_at) FROM requests WHERE unit = @unit AND state IN (0, 2)";
 
     public const string SelectRequest = """
-        SELECT id, unit, state, method, uri, headers, body_key, body_inline, body_length, created_at, updated_at, completed_at
+        SELECT id, unit, state, method, uri, headers, body_key, body_inline, body_length, created_at, updated_at, completed_at,
+               not_before
         FROM requests WHERE id = @id
         """;
 
     public const string SelectAttempts = """
-        SELECT id, number, code, headers, result_key, result_inline, result_length, started_at, created_at
+        SELECT id, number, code, headers, result_key, result_inline, result_length, started_at, created_at,
+               stderr_key, stderr_inline, stderr_length
         FROM attempts WHERE request_id = @id ORDER BY number
         """;
 
-    private const string PageColumns = "SELECT id, unit, state, attempt_count, created_at, completed_at FROM requests ";
+    // The first start and the time run come from the page's own attempts (primary-key look-ups, a page at a time).
+    private const string PageColumns = """
+        SELECT id, unit, state, attempt_count, created_at, completed_at,
+               (SELECT MIN(started_at) FROM attempts WHERE request_id = requests.id),
+               (SELECT COALESCE(SUM(created_at - started_at), 0) FROM attempts WHERE request_id = requests.id)
+        FROM requests
+        """ + " ";
     private const string BeforeCursor = " AND seq < (SELECT seq FROM requests WHERE id = @before)";
     private const string PageOrder = " ORDER BY seq DESC LIMIT @limit";
 

@@ -36,6 +36,81 @@ public abstract class RequestHistoryConformanceTests<TWorld> : StoreConformanceT
         }
     }
 
+    /// <summary>Record attempt: kept stderr, inline or under a key, comes back with its attempt after reopening; an attempt without any reads empty.</summary>
+    [Fact]
+    public async Task RecordAttempt_WithStderr_ComesBackWithItsAttempt()
+    {
+        await EnqueueManyAsync(3);
+        var claimed = await ClaimAsync(limit: 3);
+        var inline = new BodyRef(null, "sh: 1: nope: not found\n"u8.ToArray(), 23);
+        var keyed = await Blobs.WriteAsync(claimed[1].Id + "/" + RequestId.New(Time) + ".stderr", new MemoryStream(RandomBytes(10_000)), 0);
+        var withInline = Outcome(claimed[0], 502, RequestState.Failed);
+        var withKeyed = Outcome(claimed[1], 502, RequestState.Failed);
+
+        await Store.RecordAttemptAsync(withInline with { Attempt = withInline.Attempt with { Stderr = inline } });
+        await Store.RecordAttemptAsync(withKeyed with { Attempt = withKeyed.Attempt with { Stderr = keyed } });
+        await Store.RecordAttemptAsync(Outcome(claimed[2], 200, RequestState.Succeeded));
+        await ReopenAsync();
+        var first = (await Store.GetAsync(claimed[0].Id))!.Attempts.Single();
+        var second = (await Store.GetAsync(claimed[1].Id))!.Attempts.Single();
+        var third = (await Store.GetAsync(claimed[2].Id))!.Attempts.Single();
+
+        AssertBody(inline, first.Stderr);
+        Assert.Equal("sh: 1: nope: not found\n", await ReadAllTextAsync(first.Stderr));
+        AssertBody(keyed, second.Stderr);
+        Assert.Equal(10_000, (await ReadAllBytesAsync(second.Stderr)).Length);
+        Assert.Equal(0, third.Stderr.Length);
+    }
+
+    /// <summary>Enqueue: a request with a not-before time is due only then, is not claimed earlier, and its record keeps that time.</summary>
+    [Fact]
+    public async Task Enqueue_NotBefore_DueThenAndKeptOnTheRecord()
+    {
+        var notBefore = Time.GetUtcNow().AddMinutes(5);
+        var delayed = NewRequest() with { NotBefore = notBefore };
+        await Store.EnqueueAsync(delayed);
+        var plain = (await EnqueueManyAsync(1, unit: "other"))[0];
+
+        var early = await ClaimAsync();
+        var due = await Store.NextDueAsync(Unit);
+        Time.Advance(TimeSpan.FromMinutes(5));
+        var onTime = await ClaimAsync();
+        var record = await Store.GetAsync(delayed.Id);
+        var plainRecord = await Store.GetAsync(plain);
+
+        Assert.Empty(early);
+        Assert.Equal(notBefore, due);
+        Assert.Equal([delayed.Id], Ids(onTime));
+        Assert.Equal(delayed.CreatedAt, onTime[0].CreatedAt);
+        Assert.Equal(notBefore, record!.NotBefore);
+        Assert.Null(plainRecord!.NotBefore);
+    }
+
+    /// <summary>Page: each summary tells when the first attempt started and how long the attempts ran, without the waits between them.</summary>
+    [Fact]
+    public async Task Page_Summaries_TellFirstStartAndTimeRun()
+    {
+        var attempted = (await EnqueueManyAsync(1))[0];
+        var waitingId = (await EnqueueManyAsync(1, unit: "other"))[0];
+        Time.Advance(TimeSpan.FromSeconds(10));
+        var first = (await ClaimAsync(limit: 1)).Single();
+        var retry = Outcome(first, 503, RequestState.Retrying, nextRunAt: Time.GetUtcNow().AddSeconds(30));
+        await Store.RecordAttemptAsync(retry);
+        Time.Advance(TimeSpan.FromSeconds(30));
+        var again = (await ClaimAsync(limit: 1)).Single();
+        await Store.RecordAttemptAsync(Outcome(again, 200, RequestState.Succeeded));
+
+        var done = (await PageAsync(new PageParams(Unit, 10))).Single();
+        var waiting = (await PageAsync(new PageParams("other", 10))).Single();
+
+        Assert.Equal(attempted, done.Id);
+        Assert.Equal(waitingId, waiting.Id);
+        Assert.Equal(retry.Attempt.StartedAt, done.FirstStartedAt);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), done.Ran);
+        Assert.Null(waiting.FirstStartedAt);
+        Assert.Equal(TimeSpan.Zero, waiting.Ran);
+    }
+
     /// <summary>Enqueue: 1000 concurrent, all durable after reopen.</summary>
     [Fact]
     public async Task Enqueue_1000Concurrent_AllDurableAfterReopen()

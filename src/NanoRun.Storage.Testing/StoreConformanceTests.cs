@@ -114,9 +114,12 @@ public abstract class StoreConformanceTests<TWorld> : IAsyncLifetime
         Assert.Equal(expected.Attempts.Count, actual.Attempts.Count);
         for (var i = 0; i < expected.Attempts.Count; i++)
         {
-            Assert.Equal(expected.Attempts[i] with { Headers = [], Result = BodyRef.Empty }, actual.Attempts[i] with { Headers = [], Result = BodyRef.Empty });
+            Assert.Equal(
+                expected.Attempts[i] with { Headers = [], Result = BodyRef.Empty, Stderr = BodyRef.Empty },
+                actual.Attempts[i] with { Headers = [], Result = BodyRef.Empty, Stderr = BodyRef.Empty });
             Assert.Equal(expected.Attempts[i].Headers, actual.Attempts[i].Headers);
             AssertBody(expected.Attempts[i].Result, actual.Attempts[i].Result);
+            AssertBody(expected.Attempts[i].Stderr, actual.Attempts[i].Stderr);
         }
     }
 

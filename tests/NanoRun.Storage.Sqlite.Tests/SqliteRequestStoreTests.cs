@@ -140,6 +140,34 @@ public sealed class SqliteRequestStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Initialize_SchemaVersionFour_KeepsAttemptsWithoutStderrAndRequestsWithoutDelay()
+    {
+        var old = RequestId.New(_time);
+        await using (var connection = new SqliteConnection($"Data Source={Path.Join(_folder.Path, "nano-run.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = string.Join(";", SqliteSchema.Migrations[..4]) + $"""
+                ;INSERT INTO requests (id, unit, state, method, uri, headers, body_inline, body_length, created_at, updated_at, completed_at, next_run_at, attempt_count)
+                VALUES ('{old}', 'unit', 4, 'POST', '/', '[]', x'', 0, 1000, 3000, 3000, 1000, 1);
+                INSERT INTO attempts (request_id, number, id, code, headers, result_inline, result_length, started_at, created_at)
+                VALUES ('{old}', 1, '{RequestId.New(_time)}', 502, '[]', x'', 0, 2000, 3000);
+                PRAGMA user_version = 4;
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var store = await OpenAsync();
+        var record = await store.GetAsync(old);
+        var summary = await store.PageAsync(new PageParams("unit", 10)).SingleAsync();
+
+        Assert.Null(record!.NotBefore);
+        Assert.Equal(0, record.Attempts.Single().Stderr.Length);
+        Assert.Equal(TimeSpan.FromSeconds(1), summary.Ran);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(2000), summary.FirstStartedAt);
+    }
+
+    [Fact]
     public async Task Enqueue_BeforeInitialize_Throws()
     {
         await using var store = new SqliteRequestStore(_folder.Path, _time);

@@ -232,7 +232,11 @@ public sealed class InMemoryRequestStore(TimeProvider time) : IRequestStore, ICa
                 .Where(e => e.Request.Unit == page.Unit && e.Sequence < before && (page.State is null || e.State == page.State))
                 .OrderByDescending(e => e.Sequence)
                 .Take(page.Limit)
-                .Select(e => new RequestSummary(e.Request.Id, e.Request.Unit, e.State, e.Attempts.Count, e.Request.CreatedAt, e.CompletedAt))
+                .Select(e => new RequestSummary(e.Request.Id, e.Request.Unit, e.State, e.Attempts.Count, e.Request.CreatedAt, e.CompletedAt)
+                {
+                    FirstStartedAt = e.Attempts.Count == 0 ? null : e.Attempts.Min(a => a.StartedAt),
+                    Ran = e.Attempts.Aggregate(TimeSpan.Zero, (sum, a) => sum + (a.CreatedAt - a.StartedAt)),
+                })
                 .ToList();
         }
 
@@ -352,7 +356,7 @@ public sealed class InMemoryRequestStore(TimeProvider time) : IRequestStore, ICa
 
         public RequestState State { get; set; } = RequestState.Queued;
 
-        public DateTimeOffset NextRunAt { get; set; } = request.CreatedAt;
+        public DateTimeOffset NextRunAt { get; set; } = request.NotBefore ?? request.CreatedAt;
 
         public DateTimeOffset UpdatedAt { get; set; } = request.CreatedAt;
 
@@ -376,6 +380,9 @@ public sealed class InMemoryRequestStore(TimeProvider time) : IRequestStore, ICa
 
         public RequestRecord ToRecord() => new(
             Request.Id, Request.Unit, State, Request.Method, Request.Uri, Request.Headers, Request.Body,
-            Request.CreatedAt, UpdatedAt, CompletedAt, [.. Attempts]);
+            Request.CreatedAt, UpdatedAt, CompletedAt, [.. Attempts])
+        {
+            NotBefore = Request.NotBefore,
+        };
     }
 }

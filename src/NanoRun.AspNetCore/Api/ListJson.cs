@@ -29,6 +29,12 @@ internal sealed class RequestSummaryDocument
     public required DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset? CompleteAt { get; init; }
+
+    /// <summary>Milliseconds from receipt to the start of the first attempt, or <c>null</c> before any attempt.</summary>
+    public long? WaitedMs { get; init; }
+
+    /// <summary>Milliseconds the attempts ran, added up, without the waits between them.</summary>
+    public required long RanMs { get; init; }
 }
 
 /// <summary>The JSON of <c>POST /{unit}/failed/retry</c>.</summary>

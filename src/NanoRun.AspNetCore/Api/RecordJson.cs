@@ -29,6 +29,15 @@ internal sealed class RecordDocument
 
     public required List<AttemptDocument> Attempts { get; init; }
 
+    /// <summary>When the request was delayed (<c>?delay=</c> or <c>?at=</c>), the earliest time of its first attempt; otherwise <c>null</c>.</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>Milliseconds from receipt to the start of the first attempt, or <c>null</c> before any attempt.</summary>
+    public long? WaitedMs { get; init; }
+
+    /// <summary>Milliseconds the attempts ran, added up, without the waits between them.</summary>
+    public required long RanMs { get; init; }
+
     /// <summary>The attempt running on the node that answers, whose output <c>attempt/{id}/stream</c> follows.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RunningAttemptDocument? RunningAttempt { get; set; }
@@ -79,6 +88,9 @@ internal sealed class AttemptDocument
     public required long DurationMs { get; init; }
 
     public required long ResultLength { get; init; }
+
+    /// <summary>Bytes of stderr kept with the attempt (<c>attempt/{id}/stderr</c>); 0 when none.</summary>
+    public required long StderrLength { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
@@ -90,8 +102,10 @@ internal static class RecordJson
     public static RecordDocument ToDocument(RequestRecord record)
     {
         var attempts = new List<AttemptDocument>(record.Attempts.Count);
+        var ran = TimeSpan.Zero;
         foreach (var attempt in record.Attempts)
         {
+            ran += attempt.CreatedAt - attempt.StartedAt;
             attempts.Add(new AttemptDocument
             {
                 Id = attempt.Id,
@@ -101,6 +115,7 @@ internal static class RecordJson
                 CreatedAt = attempt.CreatedAt,
                 DurationMs = (long)(attempt.CreatedAt - attempt.StartedAt).TotalMilliseconds,
                 ResultLength = attempt.Result.Length,
+                StderrLength = attempt.Stderr.Length,
             });
         }
 
@@ -116,6 +131,9 @@ internal static class RecordJson
             Uri = record.Uri,
             Headers = ToMap(record.Headers),
             Attempts = attempts,
+            NotBefore = record.NotBefore,
+            WaitedMs = record.Attempts.Count > 0 ? (long)(record.Attempts[0].StartedAt - record.CreatedAt).TotalMilliseconds : null,
+            RanMs = (long)ran.TotalMilliseconds,
         };
     }
 

@@ -62,6 +62,8 @@ internal static partial class RequestEndpoints
                 Attempts = summary.AttemptCount,
                 CreatedAt = summary.CreatedAt,
                 CompleteAt = summary.CompletedAt,
+                WaitedMs = summary.FirstStartedAt is { } first ? (long)(first - summary.CreatedAt).TotalMilliseconds : null,
+                RanMs = (long)summary.Ran.TotalMilliseconds,
             });
         }
 

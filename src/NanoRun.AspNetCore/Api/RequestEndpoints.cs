@@ -380,6 +380,13 @@ internal static partial class RequestEndpoints
             dedupeKey = RequestAdmission.IdempotencyDedupeKey(unit.Name, keys[0]!, CallerPrincipal.Get(context));
         }
 
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        if (!DelayQuery.TryRead(request.Query, now, out var notBefore, out var delayError))
+        {
+            await WriteProblemAsync(context, StatusCodes.Status400BadRequest, delayError).ConfigureAwait(false);
+            return null;
+        }
+
         // The unit's max_request governs, enforced while streaming; the server-wide limit would cut large bodies of unlimited units.
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false })
@@ -405,6 +412,7 @@ internal static partial class RequestEndpoints
                 RemoteAddress = RemoteAddress(context),
                 Verifier = verifier,
                 Principal = CallerPrincipal.Stored(context),
+                NotBefore = notBefore,
             };
 
             // Admission answers a repeated key from the store (before reading the body), then applies the rule (rate,

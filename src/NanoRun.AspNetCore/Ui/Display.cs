@@ -55,9 +55,9 @@ internal static class Display
             : string.Create(CultureInfo.InvariantCulture, $"{value:0.#} {units[unit]}");
     }
 
-    /// <summary>A UTC time as <c>2025-01-02 03:04:05Z</c>.</summary>
+    /// <summary>A time in UTC, named so, as <c>2025-01-02 03:04:05 UTC</c>; every page shows times this way.</summary>
     public static string Time(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss' UTC'", CultureInfo.InvariantCulture);
 
     /// <summary>A UTC time in ISO 8601 for <c>datetime</c> attributes.</summary>
     public static string IsoTime(DateTimeOffset value) =>

@@ -31,6 +31,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         group.MapPost("/units/{unit}/requests/{id}/cancel", (RequestDelegate)ui.CancelAsync);
         group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}", (RequestDelegate)ui.AttemptAsync);
         group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}/result", (RequestDelegate)ui.ResultAsync);
+        group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}/stderr", (RequestDelegate)ui.StderrAsync);
         group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}/stream", (RequestDelegate)ui.StreamAsync);
         group.MapGet("/auth/login", (RequestDelegate)ui.LoginPageAsync);
         group.MapGet("/auth/start", (RequestDelegate)ui.LoginStartAsync);

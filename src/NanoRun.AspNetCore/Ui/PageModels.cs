@@ -56,6 +56,24 @@ internal sealed record RequestPageModel(LayoutModel Layout, UnitDefinition Unit,
 
     /// <summary>The completion callback's delivery state; <c>null</c> when the request has none.</summary>
     public CallbackStatus? Callback { get; init; }
+
+    /// <summary>What the last attempt kept of stderr; <c>null</c> when it kept none or there is no attempt.</summary>
+    public BodyPreview? LastStderr { get; init; }
+
+    /// <summary>The attempts' durations added up.</summary>
+    public TimeSpan Ran
+    {
+        get
+        {
+            var ran = TimeSpan.Zero;
+            foreach (var attempt in Record.Attempts)
+            {
+                ran += attempt.CreatedAt - attempt.StartedAt;
+            }
+
+            return ran;
+        }
+    }
 }
 
 /// <summary>One attempt with its result.</summary>
@@ -65,6 +83,9 @@ internal sealed record AttemptPageModel(LayoutModel Layout, UnitDefinition Unit,
 
     /// <summary>Whether the attempt is still running on this node: the page follows its output from <c>Href/stream</c>.</summary>
     public bool Running { get; init; }
+
+    /// <summary>What the attempt kept of stderr; empty by default.</summary>
+    public BodyPreview Stderr { get; init; } = new(0, null, false, false);
 }
 
 /// <summary>One schedule entry and the unit it queues requests for.</summary>

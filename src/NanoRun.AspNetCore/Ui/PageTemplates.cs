@@ -20,6 +20,13 @@ internal sealed class HeadersPage : IRazorSliceProxy<IReadOnlyList<KeyValuePair<
     static RazorSlice<IReadOnlyList<KeyValuePair<string, string>>> IRazorSliceProxy<IReadOnlyList<KeyValuePair<string, string>>>.CreateSlice(IReadOnlyList<KeyValuePair<string, string>> model) => Create(model);
 }
 
+internal sealed class StderrPage : IRazorSliceProxy<BodyPreview>
+{
+    public static RazorSlice<BodyPreview> Create(BodyPreview model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Stderr { Model = m });
+
+    static RazorSlice<BodyPreview> IRazorSliceProxy<BodyPreview>.CreateSlice(BodyPreview model) => Create(model);
+}
+
 internal static class Pages
 {
     public static RazorSlice<UnitsPageModel> Units(UnitsPageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Units { Model = m });

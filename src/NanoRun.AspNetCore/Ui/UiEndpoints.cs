@@ -117,6 +117,9 @@ internal sealed partial class UiEndpoints(string prefix)
         {
             Running = record.State.IsFinal() || requests.FindRunning(record.Id) is not { } live ? null : (live.AttemptId, live.Number),
             Callback = await CallbackStatusAsync(requests, unit, record.Id, context.RequestAborted).ConfigureAwait(false),
+            LastStderr = record.Attempts.Count > 0 && record.Attempts[^1].Stderr.Length > 0
+                ? await BodyPreview.ReadAsync(requests, record.Attempts[^1].Stderr, "text/plain", context.RequestAborted).ConfigureAwait(false)
+                : null,
         };
         await RenderAsync(context, Pages.Request(model)).ConfigureAwait(false);
     }
@@ -147,8 +150,9 @@ internal sealed partial class UiEndpoints(string prefix)
 
         var requests = Requests(context);
         var result = await BodyPreview.ReadAsync(requests, attempt.Result, BodyPreview.Header(attempt.Headers, "Content-Type"), context.RequestAborted).ConfigureAwait(false);
+        var stderr = await BodyPreview.ReadAsync(requests, attempt.Stderr, "text/plain", context.RequestAborted).ConfigureAwait(false);
         var layout = new LayoutModel($"Attempt {attempt.Number} of {record.Id}", session, "units");
-        await RenderAsync(context, Pages.Attempt(new AttemptPageModel(layout, unit, record, attempt, result))).ConfigureAwait(false);
+        await RenderAsync(context, Pages.Attempt(new AttemptPageModel(layout, unit, record, attempt, result) { Stderr = stderr })).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /units/{unit}/requests/{id}/payload</c>: the saved body as a download.</summary>
@@ -163,7 +167,12 @@ internal sealed partial class UiEndpoints(string prefix)
     }
 
     /// <summary><c>GET /units/{unit}/requests/{id}/attempts/{attemptId}/result</c>: an attempt's result as a download.</summary>
-    public async Task ResultAsync(HttpContext context)
+    public Task ResultAsync(HttpContext context) => AttemptDownloadAsync(context, stderr: false);
+
+    /// <summary><c>GET /units/{unit}/requests/{id}/attempts/{attemptId}/stderr</c>: an attempt's kept stderr as a download.</summary>
+    public Task StderrAsync(HttpContext context) => AttemptDownloadAsync(context, stderr: true);
+
+    private async Task AttemptDownloadAsync(HttpContext context, bool stderr)
     {
         var session = await EnterAsync(context, form: false).ConfigureAwait(false);
         if (session is null)
@@ -179,7 +188,7 @@ internal sealed partial class UiEndpoints(string prefix)
             return;
         }
 
-        await DownloadAsync(context, session, attempt.Result, "attempt-" + attempt.Id + ".result").ConfigureAwait(false);
+        await DownloadAsync(context, session, stderr ? attempt.Stderr : attempt.Result, "attempt-" + attempt.Id + (stderr ? ".stderr" : ".result")).ConfigureAwait(false);
     }
 
     /// <summary>The unit's schedule entries with their next tick and last request.</summary>

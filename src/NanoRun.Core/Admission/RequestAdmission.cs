@@ -287,6 +287,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
             {
                 Callback = Callbacks.CallbackTarget.For(_units.Find(unitName) ?? unit, request.Headers) is not null,
                 Principal = request.Principal,
+                NotBefore = request.NotBefore,
             };
             added = transaction is null
                 ? await _store.EnqueueAsync(row, cancellationToken).ConfigureAwait(false)

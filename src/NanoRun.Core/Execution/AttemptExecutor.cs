@@ -103,6 +103,7 @@ internal sealed partial class AttemptExecutor : IDisposable
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
         _running[claimed.Id] = attempt;
         LiveOutput? output = null;
+        using var stderr = unit.MaxStderr > 0 ? new StderrTail(unit.MaxStderr) : null;
         try
         {
             var number = claimed.AttemptsSoFar + 1;
@@ -114,6 +115,7 @@ internal sealed partial class AttemptExecutor : IDisposable
             {
                 Output = output,
                 Principal = claimed.Principal,
+                Stderr = stderr,
             };
             LogAttemptStarting(_logger, unit.Name, claimed.Id, number);
             var damage = await CheckBodyAsync(claimed.Body).ConfigureAwait(false);
@@ -133,14 +135,18 @@ internal sealed partial class AttemptExecutor : IDisposable
             if (damage is not null)
             {
                 LogBodyDamaged(_logger, unit.Name, claimed.Id, damage);
+                context.ReportFailure("not run: " + damage);
             }
+
+            // The runner and its stderr reader have stopped: what is kept of stderr is stored before the record points at it.
+            var stderrBody = stderr is null ? BodyRef.Empty : await stderr.StoreAsync(_blobs, context.StderrKey, CancellationToken.None).ConfigureAwait(false);
 
             // A damaged body does not heal: the request fails at once rather than retrying on it.
             var next = damage is not null && result.Code >= 500 ? RequestState.Failed : RetrySchedule.NextState(unit, number, result.Code);
             var delay = next == RequestState.Retrying
                 ? RetrySchedule.Delay(unit, number, result.Headers, finishedAt, Random.Shared.NextDouble())
                 : unit.Interval;
-            var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Body, startedAt, finishedAt);
+            var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Body, startedAt, finishedAt) { Stderr = stderrBody };
             var recording = _time.GetTimestamp();
             var state = await _store.RecordAttemptAsync(
                 new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + delay),

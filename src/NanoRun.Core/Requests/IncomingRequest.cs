@@ -17,6 +17,9 @@ public sealed record IncomingRequest(
     /// <summary>Who enqueues the request, stored with it for handler units (<c>JobContext.Principal</c>); default <c>null</c> (anonymous, or a schedule).</summary>
     public string? Principal { get; init; }
 
+    /// <summary>The earliest time of the first attempt (a delayed request), or <c>null</c> (the default) to run as soon as a worker is free.</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
     /// <summary>Checks the body while it is stored; default <c>null</c>, no check.</summary>
     public BodyVerifier? Verifier { get; init; }
 }

@@ -69,6 +69,15 @@ public sealed class AttemptContext
     /// <summary>Receives the result body as it is produced, for live readers; default <c>null</c>.</summary>
     internal IByteTap? Output { get; init; }
 
+    /// <summary>Keeps the tail of stderr and the runner's words on failures, or <c>null</c> when the unit keeps none (<c>max_stderr: 0</c>).</summary>
+    internal StderrTail? Stderr { get; init; }
+
+    /// <summary>The blob key of this attempt's kept stderr.</summary>
+    internal string StderrKey => $"{RequestId}/{AttemptId}.stderr";
+
+    /// <summary>Records, in words, why the runner failed the attempt (kept with the attempt's stderr).</summary>
+    internal void ReportFailure(string words) => Stderr?.WriteLine(words);
+
     /// <summary>Opens the saved request body; an empty stream when the request has none. The caller disposes it.</summary>
     /// <param name="cancellationToken">Cancels opening the body.</param>
     public async ValueTask<Stream> OpenBodyAsync(CancellationToken cancellationToken = default) =>

@@ -53,6 +53,7 @@ internal sealed class CgiRunner : ShellRunner<CgiRunner.Output>
         {
             // A reader that stops early has the group killed, so the return code says little here.
             CgiRunnerLog.Malformed(Logger, context.RequestId, context.AttemptId, error);
+            context.ReportFailure("malformed CGI response: " + error);
             KeyValuePair<string, string>[] headers =
                 [new(ErrorHeader, "malformed CGI response: " + error), .. ReturnCodeHeaders(returnCode)];
             return new AttemptResult(502, headers, BodyRef.Empty);

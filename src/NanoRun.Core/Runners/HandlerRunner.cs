@@ -95,6 +95,7 @@ internal sealed partial class HandlerRunner : IAttemptRunner
             {
                 code = failedCode;
                 headers.Add(new(ErrorHeader, "handler: " + Printable(error)));
+                context.ReportFailure("the handler failed: " + error);
             }
             else if (job.StatusCode is { } status and (< 100 or > 599))
             {

@@ -235,6 +235,7 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
     private AttemptResult Failed(AttemptContext context, string reason, Exception? exception)
     {
         ProxyRunnerLog.Failed(_logger, context.RequestId, context.AttemptId, context.Unit.Command, reason, exception);
+        context.ReportFailure("the upstream request failed: " + reason);
         var text = IsPlainAscii(reason) ? reason : "upstream request failed";
         return new AttemptResult(502, [new(ErrorHeader, "proxy: " + text)], BodyRef.Empty);
     }

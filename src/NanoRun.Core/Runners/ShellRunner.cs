@@ -9,7 +9,8 @@ namespace NanoRun.Runners;
 
 /// <summary>
 /// Runs <c>shell -c command</c> for one attempt in its own process group, as the unit's <c>user</c> when set,
-/// in the unit's <c>workdir</c> or a fresh temporary folder: the saved body on stdin, stderr into the log,
+/// in the unit's <c>workdir</c> or a fresh temporary folder: the saved body on stdin, stderr into the log and its last
+/// <c>max_stderr</c> bytes kept with the attempt,
 /// stdout handed to the mode's reader; <c>timeout</c>, <c>graceful_timeout</c> and cancellation signal the whole group.
 /// </summary>
 /// <typeparam name="TOutput">What the mode's reader makes of stdout.</typeparam>
@@ -60,21 +61,18 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         {
             if (!UnixUser.IsRoot)
             {
-                ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "user is set but the server does not run as root");
-                return Failed(NotStarted);
+                return NotStartedResult(context, "user is set but the server does not run as root");
             }
 
             if (!UnixUser.TryFind(unit.User, out uid, out gid))
             {
-                ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "no such user: " + unit.User);
-                return Failed(NotStarted);
+                return NotStartedResult(context, "no such user: " + unit.User);
             }
         }
 
         if (Path.IsPathRooted(unit.Shell) && !File.Exists(unit.Shell))
         {
-            ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "no such shell: " + unit.Shell);
-            return Failed(NotStarted);
+            return NotStartedResult(context, "no such shell: " + unit.Shell);
         }
 
         string? workFolder = null;
@@ -90,8 +88,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                 workingDirectory = workFolder;
                 if (unit.User is not null && !UnixUser.TryChown(workFolder, uid, gid))
                 {
-                    ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, "cannot give the work folder to user " + unit.User);
-                    return Failed(NotStarted);
+                    return NotStartedResult(context, "cannot give the work folder to user " + unit.User);
                 }
             }
 
@@ -119,6 +116,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
             catch (Win32Exception exception)
             {
                 ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, exception);
+                context.ReportFailure("could not start " + arguments[0] + ": " + exception.Message);
                 return Failed(NotStarted);
             }
 
@@ -264,7 +262,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         }
     }
 
-    /// <summary>Logs stderr line by line; lines longer than <see cref="MaxStderrLine"/> bytes are cut.</summary>
+    /// <summary>Logs stderr line by line (lines longer than <see cref="MaxStderrLine"/> bytes are cut) and hands it whole to the attempt's kept tail.</summary>
     private async Task LogStderrAsync(AttemptContext context, Stream stderr, CancellationToken drain)
     {
         var chunk = ArrayPool<byte>.Shared.Rent(StderrReadSize);
@@ -281,6 +279,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                     break;
                 }
 
+                context.Stderr?.Write(chunk.AsSpan(0, read));
                 var rest = chunk.AsSpan(0, read);
                 while (!rest.IsEmpty)
                 {
@@ -356,6 +355,14 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
 
     /// <summary>Turns the return code and what was read into the attempt's result.</summary>
     protected abstract AttemptResult Complete(AttemptContext context, int returnCode, bool cancelled, TOutput output);
+
+    /// <summary>Logs and records why nothing could be started, and returns the 502 result of an attempt that never ran.</summary>
+    private AttemptResult NotStartedResult(AttemptContext context, string reason)
+    {
+        ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, reason);
+        context.ReportFailure("could not start the command: " + reason);
+        return Failed(NotStarted);
+    }
 
     /// <summary>A 502 result carrying <c>X-Return-Code</c>.</summary>
     protected static AttemptResult Failed(int returnCode) =>

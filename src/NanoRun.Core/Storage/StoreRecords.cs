@@ -29,6 +29,12 @@ public sealed record NewRequest(
 
     /// <summary>Who enqueued the request, handed to the attempts that run it; default <c>null</c> (anonymous, or a schedule).</summary>
     public string? Principal { get; init; }
+
+    /// <summary>
+    /// The earliest time of the first attempt (a delayed request): the request is due then instead of at
+    /// <see cref="CreatedAt"/>; default <c>null</c>, due at once.
+    /// </summary>
+    public DateTimeOffset? NotBefore { get; init; }
 }
 
 /// <summary>Parameters of a claim: up to <paramref name="Limit"/> due requests of one unit, leased to one node.</summary>
@@ -90,7 +96,14 @@ public sealed record AttemptRecord(
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     BodyRef Result,
     DateTimeOffset StartedAt,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>
+    /// The last bytes the attempt wrote to stderr, or the runner's words on why it failed (a command that could not
+    /// start, malformed CGI headers, an upstream that could not be reached); default <see cref="BodyRef.Empty"/>.
+    /// </summary>
+    public BodyRef Stderr { get; init; } = BodyRef.Empty;
+}
 
 /// <summary>A stored request with its attempts.</summary>
 /// <param name="Id">Request id.</param>
@@ -115,7 +128,11 @@ public sealed record RequestRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     DateTimeOffset? CompletedAt,
-    IReadOnlyList<AttemptRecord> Attempts);
+    IReadOnlyList<AttemptRecord> Attempts)
+{
+    /// <summary>When the request was delayed, the earliest time of its first attempt (<see cref="NewRequest.NotBefore"/>); default <c>null</c>.</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+}
 
 /// <summary>One line of a history page.</summary>
 /// <param name="Id">Request id.</param>
@@ -124,7 +141,14 @@ public sealed record RequestRecord(
 /// <param name="AttemptCount">Attempts so far.</param>
 /// <param name="CreatedAt">When it was received.</param>
 /// <param name="CompletedAt">When it became final, or <c>null</c>.</param>
-public sealed record RequestSummary(string Id, string Unit, RequestState State, int AttemptCount, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
+public sealed record RequestSummary(string Id, string Unit, RequestState State, int AttemptCount, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt)
+{
+    /// <summary>When the first attempt started, or <c>null</c> before any attempt was recorded; default <c>null</c>.</summary>
+    public DateTimeOffset? FirstStartedAt { get; init; }
+
+    /// <summary>The recorded attempts' durations added up (start to finish of each), without the waits between them; default zero.</summary>
+    public TimeSpan Ran { get; init; }
+}
 
 /// <summary>A page of one unit's requests, newest first, after a keyset cursor.</summary>
 /// <param name="Unit">Unit name.</param>

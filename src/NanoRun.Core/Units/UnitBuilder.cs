@@ -69,6 +69,9 @@ public sealed class UnitBuilder
     /// <summary>Most requests waiting before new ones are refused with 503; default 0, unlimited.</summary>
     public long MaxQueue { get; set; }
 
+    /// <summary>How many of the last bytes an attempt writes to stderr are kept, 0 to 16 MiB; default 64 KiB; 0 keeps none.</summary>
+    public int MaxStderr { get; set; } = UnitDefinition.DefaultMaxStderr;
+
     /// <summary>Most new requests accepted per second on this node, or <c>null</c> (default) for no limit.</summary>
     public UnitRateLimit? Rate { get; set; }
 
@@ -134,6 +137,7 @@ public sealed class UnitBuilder
             Workers = Workers,
             MaxRequest = MaxRequest,
             MaxQueue = MaxQueue,
+            MaxStderr = MaxStderr,
             Rate = Rate,
             Retention = Retention,
             Private = Private,

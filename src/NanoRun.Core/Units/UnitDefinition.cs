@@ -87,6 +87,12 @@ public sealed class UnitDefinition
     /// <summary>Most requests waiting (queued or retrying) before new ones are refused with 503; default 0, unlimited.</summary>
     public long MaxQueue { get; init; }
 
+    /// <summary>How many of the last bytes an attempt writes to stderr are kept with the attempt; default 64 KiB; 0 keeps none.</summary>
+    public int MaxStderr { get; init; } = DefaultMaxStderr;
+
+    /// <summary>The default of <see cref="MaxStderr"/>: 64 KiB.</summary>
+    public const int DefaultMaxStderr = 64 * 1024;
+
     /// <summary>Most new requests accepted over the API per second on this node, or <c>null</c> for no limit (the default).</summary>
     public UnitRateLimit? Rate { get; init; }
 

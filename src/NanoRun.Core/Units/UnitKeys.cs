@@ -34,6 +34,7 @@ internal static class UnitKeys
         new("workers", nameof(UnitDefinition.Workers)),
         new("max_request", nameof(UnitDefinition.MaxRequest)),
         new("max_queue", nameof(UnitDefinition.MaxQueue)),
+        new("max_stderr", nameof(UnitDefinition.MaxStderr)),
         new("rate", nameof(UnitDefinition.Rate)),
         new("burst", nameof(UnitDefinition.Rate)),
         new("retention", nameof(UnitDefinition.Retention)),

@@ -182,6 +182,7 @@ public static partial class UnitLoader
             Workers = workers,
             MaxRequest = root.GetWholeNumber("max_request", defaults.MaxRequest),
             MaxQueue = root.GetWholeNumber("max_queue", defaults.MaxQueue),
+            MaxStderr = WholeInt(root, "max_stderr", defaults.MaxStderr),
             Retention = RetentionReader.Read(root.GetSection("retention"), null),
             Private = root.GetBool("private", defaults.Private),
             Authorization = ReadAuthorization(root.GetSection("authorization")),

@@ -22,6 +22,9 @@ internal static class UnitRules
     /// <summary>Largest accepted <c>workers</c>.</summary>
     public const int MaxWorkers = 1024;
 
+    /// <summary>Largest accepted <c>max_stderr</c>: 16 MiB, because the kept tail is held in memory while the attempt runs.</summary>
+    public const int MaxStderr = 16 * 1024 * 1024;
+
     private static readonly string[] BcryptPrefixes = ["$2a$", "$2b$", "$2y$"];
 
     /// <summary>The first broken rule of <paramref name="unit"/>, or <c>null</c> when it obeys them all.</summary>
@@ -277,6 +280,11 @@ internal static class UnitRules
         if (unit.MaxQueue < 0)
         {
             return new("max_queue", $"must not be negative, got {unit.MaxQueue}");
+        }
+
+        if (unit.MaxStderr is < 0 or > MaxStderr)
+        {
+            return new("max_stderr", Range(0, MaxStderr, unit.MaxStderr));
         }
 
         if (unit.Rate is { } rate)

@@ -50,6 +50,30 @@ public sealed class BackoffTimingTests
     }
 
     [Fact]
+    public async Task Engine_DelayedRequest_FirstAttemptStartsAtNotBeforeAndRetriesFollowTheInterval()
+    {
+        var unit = new UnitDefinition { Name = "later", Command = "exit 3", Attempts = 2, Interval = TimeSpan.FromSeconds(5) };
+        await using var world = await BackoffWorld.StartAsync(unit);
+        var notBefore = Start + TimeSpan.FromSeconds(90);
+        var request = new IncomingRequest("POST", "/api/later/?delay=90s", [], Stream.Null) { NotBefore = notBefore };
+
+        var id = (await world.Admission.EnqueueAsync(unit, request, CancellationToken.None)).Id!;
+        var due = await world.Store.NextDueAsync(unit.Name);
+        var queued = await world.Store.GetAsync(id);
+        world.Time.Advance(TimeSpan.FromSeconds(90));
+        var first = await world.WaitForAttemptsAsync(id, 1);
+        world.Time.Advance(TimeSpan.FromSeconds(5));
+        var final = await world.WaitForAttemptsAsync(id, 2);
+
+        Assert.Equal(notBefore, due);
+        Assert.Equal(RequestState.Queued, queued!.State);
+        Assert.Equal(notBefore, queued.NotBefore);
+        Assert.Equal(notBefore, first.Attempts[0].StartedAt);
+        Assert.Equal(notBefore + TimeSpan.FromSeconds(5), final.Attempts[1].StartedAt);
+        Assert.Equal(notBefore, final.NotBefore);
+    }
+
+    [Fact]
     public async Task Engine_FixedDefault_SchedulesRetryAfterIntervalAndIgnoresRetryAfterHeader()
     {
         var unit = new UnitDefinition { Name = "plain", Mode = UnitModes.Cgi, Command = "printf 'Status: 503\\r\\nRetry-After: 60\\r\\n\\r\\n'", Attempts = 2, Interval = TimeSpan.FromSeconds(5) };

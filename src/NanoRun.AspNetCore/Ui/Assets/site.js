@@ -36,16 +36,4 @@
       return pump();
     });
   }
-
-  // Show times in the reader's own time zone; the server writes UTC.
-  var times = document.querySelectorAll("time[datetime]");
-  for (var i = 0; i < times.length; i++) {
-    var t = times[i];
-    if (t.textContent.indexOf("ago") >= 0) continue;
-    var d = new Date(t.getAttribute("datetime"));
-    if (!isNaN(d.getTime())) {
-      t.title = t.textContent;
-      t.textContent = d.toLocaleString();
-    }
-  }
 })();

@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Http;
+using NanoRun.Requests;
+using NanoRun.Storage;
+
+namespace NanoRun.AspNetCore.Api;
+
+/// <summary>The kept stderr of an attempt.</summary>
+internal static partial class RequestEndpoints
+{
+    /// <summary>
+    /// <c>GET /{unit}/{id}/attempt/{attemptId}/stderr</c>: the last bytes the attempt wrote to stderr, with the runner's
+    /// own words on why it failed, as sandboxed <c>text/plain</c>; empty when nothing was kept.
+    /// </summary>
+    public static async Task GetAttemptStderrAsync(HttpContext context)
+    {
+        var record = await FindAsync(context).ConfigureAwait(false);
+        if (record is null)
+        {
+            return;
+        }
+
+        var attemptId = context.Request.RouteValues["attemptId"] as string;
+        AttemptRecord? attempt = null;
+        foreach (var candidate in record.Attempts)
+        {
+            if (string.Equals(candidate.Id, attemptId, StringComparison.Ordinal))
+            {
+                attempt = candidate;
+            }
+        }
+
+        if (attempt is null)
+        {
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "the request has no attempt " + attemptId).ConfigureAwait(false);
+            return;
+        }
+
+        var stderr = await Requests(context).OpenBodyAsync(attempt.Stderr, context.RequestAborted).ConfigureAwait(false);
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.Headers["X-Status"] = record.State.IsFinal() ? "complete" : "processing";
+        context.Response.Headers["X-Correlation-Id"] = record.Id;
+        context.Response.Headers["X-Attempt-Id"] = attempt.Id;
+        await StoredBodyResponse.SendAsync(context, stderr, attempt.Stderr.Length).ConfigureAwait(false);
+    }
+}
