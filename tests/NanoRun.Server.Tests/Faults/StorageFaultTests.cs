@@ -39,6 +39,43 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task Upload_DataFolderRemountedReadOnly_503WithRetryAfterThenRecoversWithoutRestart()
+    {
+        await using var world = TestWorld.Create("min_free_disk: 0\n").WithUnit("job", "command: cat\nmax_request: 0\n");
+        Directory.CreateDirectory(world.DataDirectory);
+        Mount(world.DataDirectory);
+        try
+        {
+            await world.StartAsync();
+            var beforeId = await world.PostAsync("job", "before");
+            var beforeRecord = await world.WaitCompleteAsync("job", beforeId);
+
+            Run("mount", "-o", "remount,ro", world.DataDirectory);
+            using var refused = await world.Client.PostAsync("api/job/", new StringContent(new string('r', 10_000)));
+            var refusedBody = await refused.Content.ReadAsStringAsync();
+            using var readWhileReadOnly = await world.Client.GetAsync($"api/job/{beforeId}");
+            Run("mount", "-o", "remount,rw", world.DataDirectory);
+            var afterId = await world.PostAsync("job", new string('a', 10_000));
+            var afterRecord = await world.WaitCompleteAsync("job", afterId, TimeSpan.FromSeconds(60));
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+            Assert.Contains("store", refusedBody, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", refusedBody, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, readWhileReadOnly.StatusCode);
+            Assert.Equal("before", await world.GetResultAsync("job", beforeId, LastAttempt(beforeRecord)));
+            Assert.Equal("succeeded", afterRecord.GetProperty("outcome").GetString());
+            Assert.Equal(new string('a', 10_000), await world.GetResultAsync("job", afterId, LastAttempt(afterRecord)));
+        }
+        finally
+        {
+            await world.StopAsync();
+            Unmount(world.DataDirectory);
+        }
+    }
+
+    [Fact]
     public async Task Claim_BodyFileDeletedOrTruncated_ThatRequestFailsWithReasonOthersRun()
     {
         await using var world = TestWorld.Create().WithUnit("job", "command: 'sleep 60'\nworkers: 1\n");
