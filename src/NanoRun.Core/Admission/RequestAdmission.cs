@@ -205,7 +205,7 @@ internal sealed partial class RequestAdmission : INanoRunQueue
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            return await StoreAsync(unit, request, maxLength, dedupeKey, transaction, deadline.Token, cancellationToken).ConfigureAwait(false);
+            return await StoreAsync(unit, request, maxLength, dedupeKey, transaction, timeout, deadline.Token, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (transaction is null && !cancellationToken.IsCancellationRequested
             && (StoreFaults.IsUnavailable(e) || (e is OperationCanceledException && timeout.IsCancellationRequested)))
@@ -218,14 +218,15 @@ internal sealed partial class RequestAdmission : INanoRunQueue
         }
     }
 
-    // storeToken cancels the store's look-ups and the row's insert at the admission deadline; the caller's token alone
-    // cancels the body's copy, which has no deadline.
+    // storeToken cancels the store's look-ups and the row's insert once timeout fires; the timer is off while the body is
+    // copied (a large upload takes as long as it takes), which the caller's token alone cancels.
     private async Task<EnqueueResult> StoreAsync(
         UnitDefinition unit,
         IncomingRequest request,
         long maxLength,
         string? dedupeKey,
         IEnqueueTransaction? transaction,
+        CancellationTokenSource timeout,
         CancellationToken storeToken,
         CancellationToken cancellationToken)
     {
@@ -253,6 +254,7 @@ internal sealed partial class RequestAdmission : INanoRunQueue
         // A verifier sees the body in the same pass that stores it; a refused body is removed before any row exists.
         var source = request.Verifier is { } verifier ? new TappedStream(request.Body, verifier) : request.Body;
         BodyRef body;
+        timeout.CancelAfter(Timeout.InfiniteTimeSpan);
         try
         {
             body = transaction is null
@@ -278,6 +280,7 @@ internal sealed partial class RequestAdmission : INanoRunQueue
         }
 
         bool added;
+        timeout.CancelAfter(_options.AdmissionStoreTimeout);
         try
         {
             var started = _time.GetTimestamp();

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using NanoRun.Admission;
 using NanoRun.Server.Tests.Process;
 using NanoRun.Storage.PostgreSql;
 using Npgsql;
@@ -30,6 +33,27 @@ public sealed class DatabaseOutageTests
             await cluster.StartServerAsync();
         });
 
+    [Fact]
+    public async Task Enqueue_DatabaseStopped_AdmissionAnswersStoreUnavailableWithRetryAfter()
+    {
+        await using var cluster = await PostgreSqlCluster.StartPrivateAsync();
+        var database = await cluster.CreateDatabaseAsync();
+        await using var world = await TestWorld.Create().WithPostgreSql(database.ConnectionString).WithUnit("echo", "command: cat\n").StartAsync();
+        var queue = world.Services.GetRequiredService<INanoRunQueue>();
+        await cluster.StopServerAsync();
+
+        var started = Stopwatch.StartNew();
+        var result = await queue.EnqueueAsync("echo", new MemoryStream("payload"u8.ToArray()));
+        var took = started.Elapsed;
+        await cluster.StartServerAsync();
+
+        Assert.Null(result.Id);
+        Assert.Equal(AdmissionOutcome.StoreUnavailable, result.Admission.Outcome);
+        Assert.Equal("store_unavailable", result.Admission.Code);
+        Assert.Equal(TimeSpan.FromSeconds(5), result.Admission.RetryAfter);
+        Assert.True(took < TimeSpan.FromSeconds(10), $"admission took {took}");
+    }
+
     private static async Task RunAsync(TimeSpan outageLength, Func<PostgreSqlCluster, TimeSpan, Task> outage)
     {
         await using var cluster = await PostgreSqlCluster.StartPrivateAsync();
@@ -57,8 +81,19 @@ public sealed class DatabaseOutageTests
             }
 
             using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(10) };
-            var longId = await PostAsync(client, new Uri(addresses[0], "api/long/"), "long-running");
-            await WaitRunningAsync(client, addresses[0], longId);
+            // One long request runs on each node (one worker each) across the outage: the first node back must not take
+            // the others' leases, which ran out while no node could renew them.
+            var longIds = new string[Nodes];
+            for (var i = 0; i < Nodes; i++)
+            {
+                longIds[i] = await PostAsync(client, new Uri(addresses[i], "api/long/"), "long-" + i);
+            }
+
+            foreach (var longId in longIds)
+            {
+                await WaitRunningAsync(client, addresses[0], longId);
+            }
+
             var load = new Load(client, addresses);
             var probes = new ReadinessProbes(client, addresses);
             using var stopLoad = new CancellationTokenSource();
@@ -85,10 +120,13 @@ public sealed class DatabaseOutageTests
                 }
             }
 
-            var (longOutcome, longResult, longAttempts) = await WaitCompleteAsync(client, addresses[0], "long", longId);
-            if (longOutcome != "succeeded" || longResult != "long-running" || longAttempts != 1)
+            for (var i = 0; i < Nodes; i++)
             {
-                problems.Add($"the request running through the outage ended {longOutcome} '{longResult}' after {longAttempts} attempts; its lease was taken");
+                var (longOutcome, longResult, longAttempts) = await WaitCompleteAsync(client, addresses[0], "long", longIds[i]);
+                if (longOutcome != "succeeded" || longResult != "long-" + i || longAttempts != 1)
+                {
+                    problems.Add($"long request {i}, running through the outage, ended {longOutcome} '{longResult}' after {longAttempts} attempts; its lease was taken");
+                }
             }
 
             for (var i = 0; i < Nodes; i++)
