@@ -19,6 +19,11 @@ public static class NanoRunEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup(prefix);
         group.WithMetadata(new ApiPrefix(prefix));
+        // A literal segment wins over {unit}: GET {prefix}/nodes is the node list, never the list of a unit named "nodes".
+        group.MapGet("/nodes", ProblemResponses.Around(NodeEndpoints.ListAsync))
+            .Describe(NodeEndpoints.ListAsync, "ListNodes", "The nodes serving the store with version, start time, last heartbeat, running attempts and units; authorized like the UI")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/{unit}", ProblemResponses.Around(RequestEndpoints.EnqueueAsync))
             .Describe(RequestEndpoints.EnqueueAsync, "Enqueue", "Save the request and queue it; 303 to its record, with the id in X-Correlation-Id")
             .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,

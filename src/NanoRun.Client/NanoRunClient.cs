@@ -263,7 +263,7 @@ public sealed class NanoRunClient
             410 => (NanoRunError.Gone, "no longer stores the request's body"),
             413 => (NanoRunError.TooLarge, "refused the body as too large"),
             425 => (NanoRunError.NotFinished, "has not finished the request yet"),
-            503 => (NanoRunError.Unavailable, "cannot take requests now (queue full or disk low); try again later"),
+            503 => (NanoRunError.Unavailable, "cannot take requests now (queue full, disk low or store unavailable); try again later"),
             507 => (NanoRunError.InsufficientStorage, "ran out of disk space while saving the body"),
             _ => (NanoRunError.Unexpected, "answered unexpectedly"),
         };

@@ -65,6 +65,9 @@ public sealed class ServerOptions
     /// <summary>The Prometheus scrape endpoint; on by default at <c>/metrics</c> on the main listener.</summary>
     public MetricsOptions Metrics { get; set; } = new();
 
+    /// <summary>The name this node is listed under in <c>GET /api/nodes</c> and the UI's node page (<c>node_name</c>); default <c>null</c>, the host name and the bound port.</summary>
+    public string? NodeName { get; set; }
+
     /// <summary>Log line format, <c>text</c> (plain console, the default) or <c>json</c> (one JSON object per line with scopes).</summary>
     public string LogFormat { get; set; } = "text";
 

@@ -258,7 +258,7 @@ internal static class ClientCommands
                 NanoRunError.NotFound => Fail($"unit '{unit}' or the request does not exist ({code})"),
                 NanoRunError.Conflict => Fail(e.Message),
                 NanoRunError.TooLarge => Fail($"unit '{unit}' refused the body as too large ({code}); see its max_request"),
-                NanoRunError.Unavailable => Fail($"unit '{unit}' cannot take requests now ({code}: queue full or disk low); try again later"),
+                NanoRunError.Unavailable => Fail($"unit '{unit}' cannot take requests now ({code}: queue full, disk low or store unavailable); try again later"),
                 _ => Fail(e.Message),
             };
         }

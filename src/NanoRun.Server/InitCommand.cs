@@ -50,6 +50,9 @@ internal static class InitCommand
         # Log lines as text or json (one JSON object per line); --log-format overrides it.
         log_format: text
 
+        # The name this node is listed under on the nodes page and in GET /api/nodes (default: host name and port).
+        # node_name: node-1
+
         # Prometheus metrics; bind serves them on their own listener instead of the main one.
         metrics:
           enabled: true

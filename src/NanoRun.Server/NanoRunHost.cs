@@ -73,6 +73,7 @@ internal static class NanoRunHost
             {
                 engine.GracefulShutdown = options.GracefulShutdown;
                 engine.LeaseDuration = options.LeaseDuration;
+                engine.NodeName = options.NodeName ?? DefaultNodeName(ParseBind(options.Bind).Port);
 
                 // The guard watches the folder a store names (the embedded store names its data folder).
                 engine.MinFreeDisk = options.MinFreeDisk;
@@ -97,6 +98,19 @@ internal static class NanoRunHost
         }
 
         var app = builder.Build();
+        if (options.NodeName is null && ParseBind(options.Bind).Port == 0)
+        {
+            // A port the system chose is known only once the server listens.
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                foreach (var address in Addresses(app))
+                {
+                    app.Services.GetRequiredService<NanoRun.Queue.EngineOptions>().NodeName = DefaultNodeName(new Uri(address).Port);
+                    break;
+                }
+            });
+        }
+
         app.MapNanoRun("/api");
         HostOperations.Map(app, options);
         if (!options.DisableUi)
@@ -148,6 +162,9 @@ internal static class NanoRunHost
     }
 
     /// <summary>The addresses Kestrel listens on once started (a bound port 0 shows its real port).</summary>
+    /// <summary>A node's name when <c>node_name</c> is not set: the host name and the port it listens on.</summary>
+    private static string DefaultNodeName(int port) => Dns.GetHostName() + ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     public static IReadOnlyCollection<string> Addresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
 

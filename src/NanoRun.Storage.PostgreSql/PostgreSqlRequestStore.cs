@@ -13,7 +13,7 @@ namespace NanoRun.Storage.PostgreSql;
 /// leases are live, and only expired leases return to the queue (<see cref="RequeueExpiredAsync"/>). State changes follow
 /// <see cref="RequestTransitions"/>.
 /// </remarks>
-internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackStore, IQueueSignal, IAsyncDisposable
+internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackStore, INodeStore, IQueueSignal, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
@@ -21,6 +21,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
     private readonly PostgreSqlQueueSignal _signal;
     private readonly PostgreSqlRequestReads _reads;
     private readonly PostgreSqlCallbackStore _callbacks;
+    private readonly PostgreSqlNodeStore _nodes;
     private int _initialized;
     private int _disposed;
 
@@ -33,6 +34,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
         _signal = new PostgreSqlQueueSignal(dataSource, _time, _logger);
         _reads = new PostgreSqlRequestReads(dataSource, this);
         _callbacks = new PostgreSqlCallbackStore(dataSource, this);
+        _nodes = new PostgreSqlNodeStore(dataSource, this);
     }
 
     /// <inheritdoc />
@@ -397,6 +399,12 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
 
     /// <inheritdoc />
     public Task<CallbackStatus?> GetCallbackAsync(string requestId, CancellationToken cancellationToken = default) => _callbacks.GetCallbackAsync(requestId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task HeartbeatAsync(NodeRecord node, DateTimeOffset forgetBefore, CancellationToken cancellationToken = default) => _nodes.HeartbeatAsync(node, forgetBefore, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<NodeRecord>> ListNodesAsync(CancellationToken cancellationToken = default) => _nodes.ListNodesAsync(cancellationToken);
 
     /// <inheritdoc />
     public IDisposable Subscribe(Action<string> unitHasWork) => _signal.Subscribe(unitHasWork);

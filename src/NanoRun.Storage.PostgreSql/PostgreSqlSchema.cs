@@ -105,6 +105,18 @@ internal static class PostgreSqlSchema
             ADD COLUMN stderr_inline bytea,
             ADD COLUMN stderr_length bigint NOT NULL DEFAULT 0;
         """,
+        """
+        -- The nodes serving this database, one row per process, written by its heartbeat.
+        CREATE TABLE nano_run_nodes (
+            id text COLLATE "C" PRIMARY KEY,
+            name text NOT NULL,
+            version text NOT NULL,
+            started_at timestamptz NOT NULL,
+            heartbeat_at timestamptz NOT NULL,
+            running integer NOT NULL,
+            units text[] NOT NULL
+        );
+        """,
     ];
 
     public const string LockForMigration = "SELECT pg_advisory_xact_lock(@lock)";
@@ -150,6 +162,20 @@ internal static class PostgreSqlSchema
     public const string SelectCallback = """
         SELECT callback_state, callback_attempts, callback_status, callback_error, callback_next_at
         FROM nano_run_requests WHERE id = @id AND callback_state IS NOT NULL
+        """;
+
+    public const string UpsertNode = """
+        INSERT INTO nano_run_nodes (id, name, version, started_at, heartbeat_at, running, units)
+        VALUES (@id, @name, @version, @started_at, @heartbeat_at, @running, @units)
+        ON CONFLICT (id) DO UPDATE
+        SET name = excluded.name, version = excluded.version, started_at = excluded.started_at,
+            heartbeat_at = excluded.heartbeat_at, running = excluded.running, units = excluded.units
+        """;
+
+    public const string ForgetNodes = "DELETE FROM nano_run_nodes WHERE heartbeat_at < @forget_before";
+
+    public const string SelectNodes = """
+        SELECT id, name, version, started_at, heartbeat_at, running, units FROM nano_run_nodes ORDER BY name, id
         """;
 
     public const string Notify = "SELECT pg_notify('" + QueueChannel + "', @unit)";

@@ -13,7 +13,7 @@ namespace NanoRun.Storage.Sqlite;
 /// pooled read-only connections and never wait for writes. The data folder is locked while the store is open. State
 /// changes follow <see cref="RequestTransitions"/>.
 /// </remarks>
-public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, IAsyncDisposable
+public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, INodeStore, IAsyncDisposable
 {
     /// <summary>Most enqueues committed in one transaction.</summary>
     /// <remarks>Every commit costs a WAL fsync, so sharing it is the whole gain. Measured on ext4 (2 vCPU, 64 concurrent
@@ -26,6 +26,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
     private readonly SqliteGroupCommit _groupCommit;
     private readonly SqliteRequestReads _reads;
     private readonly SqliteCallbackStore _callbacks;
+    private readonly SqliteNodeStore _nodes;
     private int _disposed;
 
     /// <summary>Creates a store over <paramref name="dataDirectory"/>; nothing is opened until <see cref="InitializeAsync"/>.</summary>
@@ -47,6 +48,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
         _groupCommit = new SqliteGroupCommit(_db, _logger, maxBatch);
         _reads = new SqliteRequestReads(_db);
         _callbacks = new SqliteCallbackStore(_db);
+        _nodes = new SqliteNodeStore(_db);
     }
 
     /// <summary>The data folder.</summary>
@@ -413,6 +415,12 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
 
     /// <inheritdoc />
     public Task<CallbackStatus?> GetCallbackAsync(string requestId, CancellationToken cancellationToken = default) => _callbacks.GetCallbackAsync(requestId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task HeartbeatAsync(NodeRecord node, DateTimeOffset forgetBefore, CancellationToken cancellationToken = default) => _nodes.HeartbeatAsync(node, forgetBefore, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<NodeRecord>> ListNodesAsync(CancellationToken cancellationToken = default) => _nodes.ListNodesAsync(cancellationToken);
 
     /// <summary>Commits pending enqueues, closes the database and unlocks the data folder.</summary>
     public async ValueTask DisposeAsync()

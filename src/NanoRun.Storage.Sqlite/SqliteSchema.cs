@@ -83,6 +83,18 @@ internal static class SqliteSchema
         ALTER TABLE attempts ADD COLUMN stderr_inline BLOB;
         ALTER TABLE attempts ADD COLUMN stderr_length INTEGER NOT NULL DEFAULT 0;
         """,
+        """
+        -- The node serving this data folder, one row per process, written by its heartbeat; units are newline-separated.
+        CREATE TABLE nodes (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            heartbeat_at INTEGER NOT NULL,
+            running INTEGER NOT NULL,
+            units TEXT NOT NULL
+        );
+        """,
     ];
 
     // A repeated dedupe_key inserts nothing (0 rows changed); a repeated id still fails.
@@ -95,6 +107,18 @@ internal static class SqliteSchema
                 @not_before)
         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         """;
+
+    public const string UpsertNode = """
+        INSERT INTO nodes (id, name, version, started_at, heartbeat_at, running, units)
+        VALUES (@id, @name, @version, @started_at, @heartbeat_at, @running, @units)
+        ON CONFLICT (id) DO UPDATE
+        SET name = excluded.name, version = excluded.version, started_at = excluded.started_at,
+            heartbeat_at = excluded.heartbeat_at, running = excluded.running, units = excluded.units
+        """;
+
+    public const string ForgetNodes = "DELETE FROM nodes WHERE heartbeat_at < @forget_before";
+
+    public const string SelectNodes = "SELECT id, name, version, started_at, heartbeat_at, running, units FROM nodes ORDER BY name, id";
 
     public const string Claim = """
         UPDATE requests

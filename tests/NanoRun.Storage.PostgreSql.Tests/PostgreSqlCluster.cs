@@ -7,11 +7,11 @@ namespace NanoRun.Storage.PostgreSql;
 /// <summary>A throwaway PostgreSQL cluster for this test process: <c>initdb</c> into a temp folder, a server listening only on
 /// a unix socket in that folder, one fresh database per test, and the whole cluster stopped and removed at exit.</summary>
 /// <remarks>
-/// Started once, on first use, and shared by every test of the process; state is never shared, since each test gets its own
-/// database. As root the server runs as the <c>postgres</c> user (initdb refuses root). Without PostgreSQL's server binaries
+/// The shared cluster is started once, on first use, and used by every test of the process; state is never shared, since
+/// each test gets its own database. A test that stops or restarts the server starts a private cluster of its own. As root the server runs as the <c>postgres</c> user (initdb refuses root). Without PostgreSQL's server binaries
 /// every test that needs it fails with a message saying what to install.
 /// </remarks>
-internal sealed class PostgreSqlCluster
+internal sealed class PostgreSqlCluster : IAsyncDisposable
 {
     private const string SearchedFolders = "/usr/lib/postgresql/*/bin and PATH";
     private const int Port = 5432;
@@ -23,6 +23,7 @@ internal sealed class PostgreSqlCluster
     private readonly string _root;
     private readonly bool _asPostgresUser;
     private readonly NpgsqlDataSource _admin;
+    private int _stopped;
 
     private PostgreSqlCluster(string binaries, string root, bool asPostgresUser)
     {
@@ -38,6 +39,27 @@ internal sealed class PostgreSqlCluster
 
     /// <summary>The shared cluster, started on first use.</summary>
     public static Task<PostgreSqlCluster> SharedAsync() => Instance.Value;
+
+    /// <summary>Starts a cluster of the caller's own, to stop and restart under running servers; dispose removes it.</summary>
+    public static Task<PostgreSqlCluster> StartPrivateAsync() => StartAsync();
+
+    /// <summary>Stops the server fast (open connections are cut); the data stays for <see cref="StartServerAsync"/>.</summary>
+    public Task StopServerAsync() => RunToolAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "stop"]);
+
+    /// <summary>Starts the stopped server again on the same socket.</summary>
+    public Task StartServerAsync() =>
+        RunToolAsync("pg_ctl", ["-D", DataDirectory, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "120", "start"]);
+
+    /// <summary>Restarts the server as an operator does (<c>pg_ctl restart -m fast</c>): every open connection is cut.</summary>
+    public Task RestartServerAsync() =>
+        RunToolAsync("pg_ctl", ["-D", DataDirectory, "-l", Path.Combine(_root, "server.log"), "-m", "fast", "-w", "-t", "120", "restart"]);
+
+    /// <summary>Stops the server and removes the cluster's folder.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Stop();
+        return ValueTask.CompletedTask;
+    }
 
     /// <summary>Creates an empty database and returns its connection string.</summary>
     public async Task<TestDatabase> CreateDatabaseAsync()
@@ -158,6 +180,11 @@ internal sealed class PostgreSqlCluster
 
     private void Stop()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
         try
         {
             _admin.Dispose();

@@ -43,3 +43,5 @@ public sealed class PostgreSqlRequestHistoryConformanceTests : RequestHistoryCon
 public sealed class PostgreSqlBlobStoreConformanceTests : BlobStoreConformanceTests<PostgreSqlStoreWorld>;
 
 public sealed class PostgreSqlCallbackStoreConformanceTests : CallbackStoreConformanceTests<PostgreSqlStoreWorld>;
+
+public sealed class PostgreSqlNodeStoreConformanceTests : NodeStoreConformanceTests<PostgreSqlStoreWorld>;

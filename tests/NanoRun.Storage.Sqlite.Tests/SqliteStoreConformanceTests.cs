@@ -25,3 +25,5 @@ public sealed class SqliteRequestHistoryConformanceTests : RequestHistoryConform
 public sealed class SqliteBlobStoreConformanceTests : BlobStoreConformanceTests<SqliteStoreWorld>;
 
 public sealed class SqliteCallbackStoreConformanceTests : CallbackStoreConformanceTests<SqliteStoreWorld>;
+
+public sealed class SqliteNodeStoreConformanceTests : NodeStoreConformanceTests<SqliteStoreWorld>;

@@ -1,5 +1,9 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NanoRun.Storage;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace NanoRun.AspNetCore.Api;
@@ -10,7 +14,7 @@ namespace NanoRun.AspNetCore.Api;
 /// route names them, the <c>unit</c> and <c>id</c> extension members. Headers set before (<c>Retry-After</c>,
 /// <c>WWW-Authenticate</c>, <c>X-Correlation-Id</c>) are kept.
 /// </summary>
-internal static class ProblemResponses
+internal static partial class ProblemResponses
 {
     /// <summary>The media type of every error answer.</summary>
     public const string ContentType = "application/problem+json";
@@ -63,15 +67,31 @@ internal static class ProblemResponses
     /// one) still answers a problem document. An answer with a body or a length of its own, such as an attempt's stored
     /// 502 replayed as it was recorded, is left alone.
     /// </summary>
+    /// <remarks>A store that cannot be reached (a database restarting or away) is answered 503 with <c>Retry-After</c>, never a 500.</remarks>
     public static RequestDelegate Around(RequestDelegate handler) => async context =>
     {
-        await handler(context).ConfigureAwait(false);
+        try
+        {
+            await handler(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreFaults.IsUnavailable(e) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            LogStoreUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProblemResponses)), context.Request.Path.Value ?? string.Empty, e);
+            context.Response.Clear();
+            context.Response.Headers.RetryAfter = ((long)StoreFaults.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the store cannot be reached now; try again later").ConfigureAwait(false);
+            return;
+        }
+
         var response = context.Response;
         if (response.StatusCode >= 400 && !response.HasStarted && response.ContentLength is null && string.IsNullOrEmpty(response.ContentType))
         {
             await WriteAsync(context, response.StatusCode, DefaultDetail(response.StatusCode)).ConfigureAwait(false);
         }
     };
+
+    [LoggerMessage(EventId = 4205, Level = LogLevel.Warning, Message = "{Path}: the store cannot be reached; answered 503")]
+    private static partial void LogStoreUnavailable(ILogger logger, string path, Exception exception);
 
     private static string DefaultDetail(int status) => status switch
     {

@@ -21,6 +21,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         var group = endpoints.MapGroup(ui.Prefix);
         group.MapGet("/", (RequestDelegate)ui.UnitsAsync);
         group.MapGet("/schedules", (RequestDelegate)ui.SchedulesAsync);
+        group.MapGet("/nodes", (RequestDelegate)ui.NodesAsync);
         group.MapGet("/static/{file}", (RequestDelegate)UiEndpoints.StaticAsync);
         group.MapGet("/units/{unit}", (RequestDelegate)ui.UnitAsync);
         group.MapPost("/units/{unit}", (RequestDelegate)ui.SubmitAsync);

@@ -99,6 +99,18 @@ internal sealed record ScheduleRow(UnitDefinition Unit, CronEntry Entry, int Ind
 /// <summary>Every schedule entry of every unit.</summary>
 internal sealed record SchedulesPageModel(LayoutModel Layout, IReadOnlyList<ScheduleRow> Entries);
 
+/// <summary>The nodes serving the store, by name.</summary>
+/// <param name="Layout">The frame.</param>
+/// <param name="Nodes">Each node with whether it is gone; <c>null</c> when the store keeps no node list.</param>
+/// <param name="Lease">How long a node may stay silent before it is shown as gone.</param>
+/// <param name="ThisNode">The id of the node that serves this page.</param>
+internal sealed record NodesPageModel(LayoutModel Layout, IReadOnlyList<NodeRow>? Nodes, TimeSpan Lease, string ThisNode);
+
+/// <summary>One node as its last heartbeat described it.</summary>
+/// <param name="Node">The stored record.</param>
+/// <param name="Gone">Whether the node has been silent for longer than the lease; its running requests go back to the queue.</param>
+internal sealed record NodeRow(NanoRun.Storage.NodeRecord Node, bool Gone);
+
 /// <summary>The login page.</summary>
 /// <param name="Layout">The frame.</param>
 /// <param name="Provider">The provider's title.</param>

@@ -39,6 +39,8 @@ internal static class Pages
 
     public static RazorSlice<SchedulesPageModel> Schedules(SchedulesPageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Schedules { Model = m });
 
+    public static RazorSlice<NodesPageModel> Nodes(NodesPageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Nodes { Model = m });
+
     public static RazorSlice<LoginPageModel> Login(LoginPageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Login { Model = m });
 
     public static RazorSlice<MessagePageModel> Message(MessagePageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Message { Model = m });

@@ -228,6 +228,21 @@ internal sealed partial class UiEndpoints(string prefix)
         await RenderAsync(context, Pages.Schedules(new SchedulesPageModel(new LayoutModel("Schedules", session, "schedules"), rows))).ConfigureAwait(false);
     }
 
+    /// <summary><c>GET /nodes</c>: the nodes serving the store, with their heartbeat, running attempts and units.</summary>
+    public async Task NodesAsync(HttpContext context)
+    {
+        var session = await EnterAsync(context, form: false).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        var nodes = await NodeList.ReadAsync(context).ConfigureAwait(false);
+        var options = context.RequestServices.GetRequiredService<EngineOptions>();
+        var model = new NodesPageModel(new LayoutModel("Nodes", session, "nodes"), nodes, options.LeaseDuration, options.NodeId);
+        await RenderAsync(context, Pages.Nodes(model)).ConfigureAwait(false);
+    }
+
     /// <summary><c>GET /static/{file}</c>: the UI's assets, open to everyone so the login page has its style.</summary>
     public static Task StaticAsync(HttpContext context) => context.RequestServices.GetRequiredService<UiAssets>().ServeAsync(context);
 
@@ -290,7 +305,8 @@ internal sealed partial class UiEndpoints(string prefix)
         };
     }
 
-    private static bool IsAllowed(UiAuthOptions auth, string login)
+    /// <summary>Whether <paramref name="login"/> may use the UI under <paramref name="auth"/>: listed in its users, or any login when none are listed.</summary>
+    internal static bool IsAllowed(UiAuthOptions auth, string login)
     {
         if (auth.AllowedUsers.Count == 0)
         {

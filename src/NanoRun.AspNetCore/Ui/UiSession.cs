@@ -25,6 +25,8 @@ internal sealed class UiSession
 
     public string Schedules => Base + "/schedules";
 
+    public string Nodes => Base + "/nodes";
+
     public string Logout => Base + "/auth/logout";
 
     public string Static(string file) => Base + "/static/" + file;

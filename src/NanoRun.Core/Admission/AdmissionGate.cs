@@ -48,6 +48,7 @@ internal sealed class AdmissionGate
         AdmissionOutcome.RateLimited => RefusalReasons.Rate,
         AdmissionOutcome.QueueFull => RefusalReasons.QueueFull,
         AdmissionOutcome.TooLarge => RefusalReasons.TooLarge,
+        AdmissionOutcome.StoreUnavailable => RefusalReasons.StoreUnavailable,
         _ => RefusalReasons.DiskFull,
     });
 

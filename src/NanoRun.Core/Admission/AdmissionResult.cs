@@ -31,6 +31,9 @@ public enum AdmissionOutcome
 
     /// <summary>No unit of that name takes new requests (HTTP 404).</summary>
     UnknownUnit,
+
+    /// <summary>The store cannot be reached or written now (a database restarting or away, a read-only disk); nothing is acknowledged (HTTP 503).</summary>
+    StoreUnavailable,
 }
 
 /// <summary>The decision of admission for one new request, with the reason a person reads and when to try again.</summary>
@@ -63,7 +66,7 @@ public sealed class AdmissionResult
 
     /// <summary>
     /// The reason's stable name for JSON and metrics: <c>rate</c>, <c>queue_full</c>, <c>disk_low</c>, <c>disk_full</c>,
-    /// <c>too_large</c>, <c>conflict</c> or <c>unknown_unit</c>; <c>admitted</c> or <c>replayed</c> otherwise.
+    /// <c>too_large</c>, <c>conflict</c>, <c>unknown_unit</c> or <c>store_unavailable</c>; <c>admitted</c> or <c>replayed</c> otherwise.
     /// </summary>
     public string Code => Outcome switch
     {
@@ -74,6 +77,7 @@ public sealed class AdmissionResult
         AdmissionOutcome.TooLarge => "too_large",
         AdmissionOutcome.Conflict => "conflict",
         AdmissionOutcome.UnknownUnit => "unknown_unit",
+        AdmissionOutcome.StoreUnavailable => "store_unavailable",
         AdmissionOutcome.Replayed => "replayed",
         _ => "admitted",
     };
@@ -101,6 +105,8 @@ public sealed class AdmissionResult
     internal static AdmissionResult DiskLow { get; } = new(AdmissionOutcome.DiskLow, "the data folder is low on free space", TimeSpan.FromSeconds(1));
 
     internal static AdmissionResult DiskFull { get; } = new(AdmissionOutcome.DiskFull, "the data folder ran out of space while saving the request", TimeSpan.FromSeconds(5));
+
+    internal static AdmissionResult StoreUnavailable { get; } = new(AdmissionOutcome.StoreUnavailable, "the store cannot be reached now; nothing was saved, send again later", Storage.StoreFaults.RetryAfter);
 
     internal static AdmissionResult Conflict { get; } = new(AdmissionOutcome.Conflict, "the request stored under this Idempotency-Key was removed meanwhile; send again", TimeSpan.Zero);
 }

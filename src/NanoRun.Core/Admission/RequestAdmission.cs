@@ -27,6 +27,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
     private readonly NanoRunMetrics _metrics;
     private readonly IUnitWakeup _workers;
     private readonly AdmissionGate _gate;
+    private readonly EngineOptions _options;
 
     internal RequestAdmission(
         UnitCatalog units,
@@ -45,6 +46,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         _logger = logger;
         _metrics = metrics;
         _workers = workers;
+        _options = options;
         _gate = new AdmissionGate(options, time, metrics, workers.WaitingAsync);
     }
 
@@ -231,16 +233,47 @@ public sealed partial class RequestAdmission : INanoRunQueue
         IEnqueueTransaction? transaction,
         CancellationToken cancellationToken)
     {
+        // The store's look-ups and the row's insert get a deadline, so that a database that is restarting or unreachable
+        // is answered with "try again later" long before a client gives up waiting.
+        using var timeout = new CancellationTokenSource(_options.AdmissionStoreTimeout, _time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            return await StoreAsync(unit, request, maxLength, dedupeKey, transaction, timeout, deadline.Token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (transaction is null && !cancellationToken.IsCancellationRequested
+            && (StoreFaults.IsUnavailable(e) || (e is OperationCanceledException && timeout.IsCancellationRequested)))
+        {
+            // Nothing was acknowledged. A row whose insert outlived the deadline may still commit; it then runs once
+            // unacknowledged, and the client's retry is a request of its own.
+            LogStoreUnavailable(_logger, unit.Name, e);
+            _gate.Count(unit.Name, AdmissionResult.StoreUnavailable);
+            return EnqueueResult.Refused(AdmissionResult.StoreUnavailable);
+        }
+    }
+
+    // storeToken cancels the store's look-ups and the row's insert once timeout fires; the timer is off while the body is
+    // copied (a large upload takes as long as it takes), which the caller's token alone cancels.
+    private async Task<EnqueueResult> StoreAsync(
+        UnitDefinition unit,
+        IncomingRequest request,
+        long maxLength,
+        string? dedupeKey,
+        IEnqueueTransaction? transaction,
+        CancellationTokenSource timeout,
+        CancellationToken storeToken,
+        CancellationToken cancellationToken)
+    {
         // A repeat is answered from the store before its body is read. A body that must pass a check is read first, so
         // that a caller without the right signature never learns the id stored under someone's key.
         if (dedupeKey is not null && request.Verifier is null
-            && await _store.FindByDedupeKeyAsync(dedupeKey, cancellationToken).ConfigureAwait(false) is { } earlier)
+            && await _store.FindByDedupeKeyAsync(dedupeKey, storeToken).ConfigureAwait(false) is { } earlier)
         {
             return new EnqueueResult(earlier, AdmissionResult.Replayed);
         }
 
         // Every way a request is stored comes through here, so the admission rule holds for all of them.
-        var admission = await _gate.CheckAsync(unit, cancellationToken).ConfigureAwait(false);
+        var admission = await _gate.CheckAsync(unit, storeToken).ConfigureAwait(false);
         if (!admission.IsAdmitted)
         {
             return EnqueueResult.Refused(admission);
@@ -255,6 +288,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         // A verifier sees the body in the same pass that stores it; a refused body is removed before any row exists.
         var source = request.Verifier is { } verifier ? new TappedStream(request.Body, verifier) : request.Body;
         BodyRef body;
+        timeout.CancelAfter(Timeout.InfiniteTimeSpan);
         try
         {
             body = transaction is null
@@ -280,6 +314,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         }
 
         bool added;
+        timeout.CancelAfter(_options.AdmissionStoreTimeout);
         try
         {
             var started = _time.GetTimestamp();
@@ -290,7 +325,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
                 NotBefore = request.NotBefore,
             };
             added = transaction is null
-                ? await _store.EnqueueAsync(row, cancellationToken).ConfigureAwait(false)
+                ? await _store.EnqueueAsync(row, storeToken).ConfigureAwait(false)
                 : await transaction.EnqueueAsync(row, cancellationToken).ConfigureAwait(false);
             _metrics.StoreCall(StoreOperations.Enqueue, _time.GetElapsedTime(started));
         }
@@ -304,7 +339,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         {
             // A concurrent request with the same key was stored first: answer with its id.
             await DeleteBodyAsync(id, transaction).ConfigureAwait(false);
-            return dedupeKey is not null && await _store.FindByDedupeKeyAsync(dedupeKey, cancellationToken).ConfigureAwait(false) is { } first
+            return dedupeKey is not null && await _store.FindByDedupeKeyAsync(dedupeKey, storeToken).ConfigureAwait(false) is { } first
                 ? new EnqueueResult(first, AdmissionResult.Replayed)
                 : EnqueueResult.Refused(AdmissionResult.Conflict);
         }
@@ -322,6 +357,9 @@ public sealed partial class RequestAdmission : INanoRunQueue
 
     /// <summary>ENOSPC (28) on Linux, ERROR_DISK_FULL (112) and ERROR_HANDLE_DISK_FULL (39) elsewhere.</summary>
     private static bool IsDiskFull(IOException e) => (e.HResult & 0xFFFF) is 28 or 112 or 39;
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "Unit {Unit}: the store cannot be reached; new requests are answered 503 until it is back")]
+    private static partial void LogStoreUnavailable(ILogger logger, string unit, Exception exception);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Unit {Unit} request {RequestId}: accepted")]
     private static partial void LogAccepted(ILogger logger, string unit, string requestId);

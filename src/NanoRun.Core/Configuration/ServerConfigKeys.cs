@@ -9,7 +9,7 @@ internal static class ServerConfigKeys
     public static readonly string[] Root =
     [
         "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time", "max_wait", "max_connections",
-        "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format", "watch", "callbacks",
+        "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format", "watch", "callbacks", "node_name",
     ];
 
     public static readonly string[] Tls = ["enable", "cert", "key"];

@@ -67,6 +67,7 @@ public static class ServerConfigLoader
             LeaseDuration = storage?.GetDuration("lease", allowZero: false) ?? defaults.LeaseDuration,
             Metrics = ReadMetrics(root.GetSection("metrics")),
             LogFormat = ReadLogFormat(root) ?? defaults.LogFormat,
+            NodeName = root.GetNonEmptyString("node_name"),
             CallbackAllowNetworks = ReadAllowNetworks(root.GetSection("callbacks")),
         };
     }

@@ -20,6 +20,9 @@ internal sealed partial class AttemptExecutor : IDisposable
     /// <summary>Header of the failed attempt recorded instead of running one on a missing or truncated body.</summary>
     private const string BodyDamageHeader = "X-Nano-Run-Error";
 
+    /// <summary>Longest pause between two tries to record an attempt while the store is away.</summary>
+    private static readonly TimeSpan MaxRecordPause = TimeSpan.FromSeconds(5);
+
     private static readonly Func<ILogger, string, string, IDisposable?> AttemptScope =
         LoggerMessage.DefineScope<string, string>("Unit {Unit} request {RequestId}");
 
@@ -148,9 +151,7 @@ internal sealed partial class AttemptExecutor : IDisposable
                 : unit.Interval;
             var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Body, startedAt, finishedAt) { Stderr = stderrBody };
             var recording = _time.GetTimestamp();
-            var state = await _store.RecordAttemptAsync(
-                new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + delay),
-                CancellationToken.None).ConfigureAwait(false);
+            var state = await RecordAsync(unit.Name, new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + delay)).ConfigureAwait(false);
             _metrics.StoreCall(StoreOperations.RecordAttempt, _time.GetElapsedTime(recording));
             _metrics.AttemptFinished(unit.Name, result.Code, state ?? next, finishedAt - startedAt);
             LogAttemptFinished(_logger, unit.Name, claimed.Id, number, result.Code, state ?? next);
@@ -173,6 +174,29 @@ internal sealed partial class AttemptExecutor : IDisposable
             if (output is not null)
             {
                 LiveOutputs.Finish(output);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records the attempt, again and again while the store is away (a database restarting or unreachable), until it is
+    /// recorded or shutdown cuts attempts short. The request stays among the running ones meanwhile, so the lease keeper
+    /// renews its lease as soon as the store answers and no other node runs it again.
+    /// </summary>
+    private async Task<RequestState?> RecordAsync(string unit, AttemptOutcome outcome)
+    {
+        var pause = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                return await _store.RecordAttemptAsync(outcome, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (StoreFaults.IsUnavailable(e) && !_abort.IsCancellationRequested)
+            {
+                LogRecordWaitsForStore(_logger, unit, outcome.RequestId, pause, e);
+                await Task.Delay(pause, _time, _abort.Token).ConfigureAwait(false);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxRecordPause.Ticks));
             }
         }
     }
@@ -210,6 +234,9 @@ internal sealed partial class AttemptExecutor : IDisposable
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Unit {Unit} request {RequestId}: attempt could not be run or recorded; it runs again when its lease expires")]
     private static partial void LogAttemptError(ILogger logger, string unit, string requestId, Exception exception);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Unit {Unit} request {RequestId}: the store cannot record the attempt now; trying again in {Pause}")]
+    private static partial void LogRecordWaitsForStore(ILogger logger, string unit, string requestId, TimeSpan pause, Exception exception);
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Unit {Unit} request {RequestId}: final outcome {State} after {Attempts} attempts")]
     private static partial void LogRequestFinal(ILogger logger, string unit, string requestId, RequestState state, int attempts);

@@ -126,6 +126,9 @@ internal static class RefusalReasons
 
     /// <summary>A rate limit refused the caller (429).</summary>
     public const string Rate = "rate";
+
+    /// <summary>The store could not be reached or written (503).</summary>
+    public const string StoreUnavailable = "store_unavailable";
 }
 
 /// <summary>Labels of <c>nanorun.store.duration</c>.</summary>

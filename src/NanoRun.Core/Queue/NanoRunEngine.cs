@@ -13,7 +13,7 @@ namespace NanoRun.Queue;
 
 /// <summary>
 /// The engine: runs the roles that work the queue on this node: one worker per unit
-/// (<see cref="UnitWorkers"/>), the attempt executor and the lease keeper. It starts them in order and stops them in the
+/// (<see cref="UnitWorkers"/>), the attempt executor, the lease keeper and, on a store that lists nodes, the node heartbeat. It starts them in order and stops them in the
 /// reverse order, so leases stay renewed while the running attempts finish.
 /// </summary>
 internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
@@ -29,6 +29,7 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
     private readonly AttemptExecutor _executor;
     private readonly UnitWorkers _workers;
     private readonly LeaseKeeper _leases;
+    private readonly NodeHeartbeat? _heartbeat;
     private IDisposable? _queueSignal;
 
     public NanoRunEngine(
@@ -54,6 +55,7 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
         _executor = new AttemptExecutor(store, blobs, runners, options, time, logger, _metrics, _completions);
         _workers = new UnitWorkers(units, store, _executor, options, time, logger, _metrics);
         _leases = new LeaseKeeper(store, _executor, options, time, logger);
+        _heartbeat = store is INodeStore nodes ? new NodeHeartbeat(nodes, units, _executor, options, time, logger) : null;
     }
 
     public UnitCatalog Units => _units;
@@ -129,7 +131,7 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
         }
     }
 
-    internal override bool HasRunningLoops => _workers.HasRunningLoops || _leases.HasRunningLoops;
+    internal override bool HasRunningLoops => _workers.HasRunningLoops || _leases.HasRunningLoops || (_heartbeat?.HasRunningLoops ?? false);
 
     protected override async Task OnStartAsync(CancellationToken cancellationToken)
     {
@@ -140,6 +142,11 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
         // Work queued by other nodes wakes the workers at once; without a signal the poll finds it.
         _queueSignal = (_store as IQueueSignal)?.Subscribe(_workers.Wake);
         await _leases.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (_heartbeat is not null)
+        {
+            await _heartbeat.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         LogStarted(_logger, _units.All.Count, _options.NodeId);
     }
 
@@ -149,12 +156,21 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
         _queueSignal?.Dispose();
         await _workers.StopAsync(cancellationToken).ConfigureAwait(false);
         await _leases.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_heartbeat is not null)
+        {
+            await _heartbeat.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     protected override async ValueTask OnDisposeAsync()
     {
         await _workers.DisposeAsync().ConfigureAwait(false);
         await _leases.DisposeAsync().ConfigureAwait(false);
+        if (_heartbeat is not null)
+        {
+            await _heartbeat.DisposeAsync().ConfigureAwait(false);
+        }
+
         _executor.Dispose();
     }
 

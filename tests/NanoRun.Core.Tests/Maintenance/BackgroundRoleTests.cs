@@ -18,7 +18,7 @@ public sealed class BackgroundRoleTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     public static TheoryData<string> Roles =>
-        ["engine", "unit workers", "unit worker", "lease keeper", "retention", "callbacks", "schedules", "unit folder reloader"];
+        ["engine", "unit workers", "unit worker", "lease keeper", "node heartbeat", "retention", "callbacks", "schedules", "unit folder reloader"];
 
     [Theory]
     [MemberData(nameof(Roles))]
@@ -76,6 +76,7 @@ public sealed class BackgroundRoleTests
                 new NanoRunMetrics(),
                 null),
             "lease keeper" => new LeaseKeeper(world.Store, executor, options, TimeProvider.System, NullLogger.Instance),
+            "node heartbeat" => new NodeHeartbeat((Storage.INodeStore)world.Store, world.Units, executor, options, TimeProvider.System, NullLogger.Instance),
             "retention" => new RetentionCleaner(world.Units, world.Store, world.Blobs, new RetentionOptions { Interval = TimeSpan.FromMilliseconds(10) }, TimeProvider.System, NullLogger<RetentionCleaner>.Instance),
             "callbacks" => new CallbackDispatcher(world.Engine, new CallbackOptions(), options, TimeProvider.System, NullLogger<CallbackDispatcher>.Instance),
             "schedules" => new CronScheduler(world.Units, world.Admission, world.Clock, NullLogger<CronScheduler>.Instance),

@@ -39,6 +39,45 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task Upload_DataFolderRemountedReadOnly_503WithRetryAfterThenRecoversWithoutRestart()
+    {
+        await using var world = await TestWorld.Create().WithUnit("job", "command: cat\nmax_request: 0\n").StartAsync();
+        var beforeId = await world.PostAsync("job", "before");
+        var beforeRecord = await world.WaitCompleteAsync("job", beforeId);
+        try
+        {
+            // New files under the data folder land on a read-only view of it (EROFS); files the store holds open stay writable.
+            Assert.True(Environment.UserName == "root", "storage fault tests mount and must run as root (CI does)");
+            Run("mount", "--bind", world.DataDirectory, world.DataDirectory);
+            Run("mount", "-o", "remount,bind,ro", world.DataDirectory);
+            using var refused = await world.Client.PostAsync("api/job/", new StringContent(new string('r', 10_000)));
+            var refusedBody = await refused.Content.ReadAsStringAsync();
+            using var readWhileReadOnly = await world.Client.GetAsync($"api/job/{beforeId}");
+            Unmount(world.DataDirectory);
+            var afterId = await world.PostAsync("job", new string('a', 10_000));
+            var afterRecord = await world.WaitCompleteAsync("job", afterId, TimeSpan.FromSeconds(60));
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+            Assert.Contains("store", refusedBody, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", refusedBody, StringComparison.Ordinal);
+            Assert.Contains(readWhileReadOnly.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable });
+            Assert.Equal("before", await world.GetResultAsync("job", beforeId, LastAttempt(beforeRecord)));
+            Assert.Equal("succeeded", afterRecord.GetProperty("outcome").GetString());
+            Assert.Equal(new string('a', 10_000), await world.GetResultAsync("job", afterId, LastAttempt(afterRecord)));
+        }
+        finally
+        {
+            await world.StopAsync();
+            if (File.ReadAllText("/proc/mounts").Contains(world.DataDirectory, StringComparison.Ordinal))
+            {
+                Unmount(world.DataDirectory);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Claim_BodyFileDeletedOrTruncated_ThatRequestFailsWithReasonOthersRun()
     {
         await using var world = TestWorld.Create().WithUnit("job", "command: 'sleep 60'\nworkers: 1\n");

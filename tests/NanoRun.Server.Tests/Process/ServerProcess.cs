@@ -22,6 +22,8 @@ internal sealed partial class ServerProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string Output
     {
         get
