@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Scheduling;
 using NanoRun.Storage;

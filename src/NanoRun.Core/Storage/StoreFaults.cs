@@ -7,7 +7,7 @@ namespace NanoRun.Storage;
 /// Tells an outage of the store (a database restarting or unreachable, a disk remounted read-only) apart from a bug, so
 /// that the engine and the web layer answer "try again later" (HTTP 503 with <c>Retry-After</c>) instead of an error.
 /// </summary>
-internal static class StoreFaults
+public static class StoreFaults
 {
     /// <summary>How long a caller is asked to wait before sending again while the store is away: 5 seconds.</summary>
     public static TimeSpan RetryAfter { get; } = TimeSpan.FromSeconds(5);
