@@ -9,6 +9,7 @@ internal sealed class SqliteConnections : IAsyncDisposable
     private const string DatabaseFileName = "nano-run.db";
     private const int BusyTimeoutMs = 5000;
     private const string ReaderCacheSize = "PRAGMA cache_size = -256"; // KiB
+    private const string SynchronousFull = "PRAGMA synchronous = FULL";
 
     private readonly string _writeConnectionString;
     private readonly string _readConnectionString;
@@ -63,7 +64,7 @@ internal sealed class SqliteConnections : IAsyncDisposable
                 await writer.OpenAsync(cancellationToken).ConfigureAwait(false);
 
                 // synchronous=FULL: a commit returns only after the WAL is flushed to disk.
-                await ExecuteAsync(writer, $"PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = {BusyTimeoutMs};", cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(writer, $"PRAGMA journal_mode = WAL; {SynchronousFull}; PRAGMA busy_timeout = {BusyTimeoutMs};", cancellationToken).ConfigureAwait(false);
                 await MigrateAsync(writer, cancellationToken).ConfigureAwait(false);
                 await onOpened(writer).ConfigureAwait(false);
             }
@@ -109,6 +110,73 @@ internal sealed class SqliteConnections : IAsyncDisposable
 
     /// <summary>Releases the write lock taken by <see cref="EnterWriteAsync"/>.</summary>
     public void ExitWrite() => _writeLock.Release();
+
+    /// <summary>
+    /// Takes the write lock for transactions whose commit may return before it reaches the disk; the caller releases it
+    /// with <see cref="ExitUnsyncedWriteAsync"/>, which makes the writer flush every commit again.
+    /// </summary>
+    /// <remarks>
+    /// With WAL and synchronous=NORMAL a commit is written to the WAL but not fsynced: it survives a crash of the process,
+    /// and a power loss at worst rolls it back, never half of it. The next synchronous=FULL commit fsyncs the WAL and with
+    /// it every frame before it, so an unsynced commit is durable at the latest when a durable one after it returns.
+    /// Only writes whose loss is harmless may use it.
+    /// </remarks>
+    public async ValueTask<SqliteConnection> EnterUnsyncedWriteAsync(CancellationToken cancellationToken)
+    {
+        var writer = await EnterWriteAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ExecuteAsync(writer, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _writeLock.Release();
+            throw;
+        }
+
+        return writer;
+    }
+
+    /// <summary>Makes the writer flush every commit again and releases the write lock taken by <see cref="EnterUnsyncedWriteAsync"/>.</summary>
+    /// <remarks>When the setting cannot be restored the writer is closed: no durable write may go through it unsynced.</remarks>
+    public async ValueTask ExitUnsyncedWriteAsync()
+    {
+        try
+        {
+            await ExecuteAsync(_writer!, SynchronousFull, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            var writer = _writer;
+            _writer = null;
+            if (writer is not null)
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>The writer's <c>PRAGMA synchronous</c> (2 is FULL), read under the write lock.</summary>
+    internal async Task<long> WriterSynchronousAsync()
+    {
+        var writer = await EnterWriteAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            using var command = writer.CreateCommand();
+            command.CommandText = "PRAGMA synchronous";
+            return (long)(await command.ExecuteScalarAsync().ConfigureAwait(false))!;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
 
     /// <summary>Opens a pooled read-only connection; the caller disposes it.</summary>
     public async ValueTask<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)

@@ -54,6 +54,9 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
     /// <summary>The data folder.</summary>
     internal string DataDirectory => _db.DataDirectory;
 
+    /// <summary>The write connection's <c>PRAGMA synchronous</c>: 2 (FULL) between calls, so every durable write is flushed.</summary>
+    internal Task<long> WriterSynchronousAsync() => _db.WriterSynchronousAsync();
+
     /// <inheritdoc />
     /// <remarks>Locks the data folder, creates or migrates the schema and returns every running request to the queue:
     /// the lock proves no other process holds a lease. Calling it again does nothing.</remarks>
@@ -101,7 +104,11 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
         }
 
         var claimed = new List<(long NextRunAt, long Seq, ClaimedRequest Request)>(claim.Limit);
-        var writer = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
+
+        // A claim need not be on disk when it returns: after a crash the next start returns every running request to the
+        // queue, and a claim lost with the power leaves its requests queued. The attempt's record, a durable commit,
+        // flushes the claim with it.
+        var writer = await _db.EnterUnsyncedWriteAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var transaction = writer.BeginTransaction();
@@ -132,12 +139,11 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                 }
             }
 
-            // The lease is durable before any attempt starts.
             transaction.Commit();
         }
         finally
         {
-            _db.ExitWrite();
+            await _db.ExitUnsyncedWriteAsync().ConfigureAwait(false);
         }
 
         // RETURNING does not keep the subquery's order.

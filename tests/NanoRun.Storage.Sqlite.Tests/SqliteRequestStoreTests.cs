@@ -32,6 +32,27 @@ public sealed class SqliteRequestStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Claim_UnsyncedCommit_IsVisibleAndLeavesTheWriterFlushingEveryCommit()
+    {
+        var id = RequestId.New(_time);
+        await using var store = await OpenAsync();
+        await store.EnqueueAsync(new NewRequest(id, "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow()));
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var claimed = await store.ClaimAsync(new ClaimParams("unit", 1, "node-a", _time.GetUtcNow(), _time.GetUtcNow().AddHours(1)));
+        var afterClaim = await store.WriterSynchronousAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.ClaimAsync(new ClaimParams("unit", 1, "node-a", _time.GetUtcNow(), _time.GetUtcNow().AddHours(1)), cancelled.Token));
+        var afterFailedClaim = await store.WriterSynchronousAsync();
+        var record = await store.GetAsync(id);
+
+        Assert.Equal(id, Assert.Single(claimed).Id);
+        Assert.Equal(RequestState.Running, record!.State);
+        Assert.Equal(2, afterClaim); // FULL
+        Assert.Equal(2, afterFailedClaim);
+    }
+
+    [Fact]
     public async Task Initialize_SecondStoreOnSameFolder_FailsWithClearMessage()
     {
         await using var first = await OpenAsync();

@@ -144,6 +144,34 @@ internal sealed unsafe partial class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>The absolute path of <paramref name="path"/> with every symbolic link resolved, as <c>getcwd</c> in a process
+    /// started there reports it; <c>null</c> when it cannot be resolved.</summary>
+    public static string? RealPath(string path)
+    {
+        var text = Marshal.StringToCoTaskMemUTF8(path);
+        try
+        {
+            var resolved = realpath((byte*)text, null);
+            if (resolved is null)
+            {
+                return null;
+            }
+
+            try
+            {
+                return Marshal.PtrToStringUTF8((IntPtr)resolved);
+            }
+            finally
+            {
+                NativeMemory.Free(resolved);
+            }
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(text);
+        }
+    }
+
     public void Dispose()
     {
         Input.Dispose();
@@ -228,6 +256,9 @@ internal sealed unsafe partial class ChildProcess : IDisposable
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial byte* realpath(byte* path, byte* resolved);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int waitpid(int pid, int* status, int options);

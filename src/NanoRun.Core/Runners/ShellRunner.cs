@@ -24,6 +24,8 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
     protected const int NotStarted = -1;
 
     private const string SetprivPath = "/usr/bin/setpriv";
+    private const string DefaultShell = "/bin/sh";
+    private const string WorkingDirectoryVariable = "PWD";
     private const string ReturnCodeHeader = "X-Return-Code";
     private const int CopyBufferSize = 81920;
     private const int StderrReadSize = 4096;
@@ -70,7 +72,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
             }
         }
 
-        if (Path.IsPathRooted(unit.Shell) && !File.Exists(unit.Shell))
+        if (unit.Shell is not null && Path.IsPathRooted(unit.Shell) && !File.Exists(unit.Shell))
         {
             return NotStartedResult(context, "no such shell: " + unit.Shell);
         }
@@ -92,32 +94,52 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                 }
             }
 
-            // The shell (or setpriv, which execs it in place) leads a new session, so its pid is the new
+            // The program (or setpriv, which execs it in place) leads a new session, so its pid is the new
             // process group's id; every child and grandchild inherits that group.
-            var arguments = new List<string>(8);
+            var prefix = new List<string>(4);
             if (unit.User is not null)
             {
-                arguments.Add(SetprivPath);
-                arguments.Add("--reuid=" + uid.ToString(CultureInfo.InvariantCulture));
-                arguments.Add("--regid=" + gid.ToString(CultureInfo.InvariantCulture));
-                arguments.Add("--init-groups");
+                prefix.Add(SetprivPath);
+                prefix.Add("--reuid=" + uid.ToString(CultureInfo.InvariantCulture));
+                prefix.Add("--regid=" + gid.ToString(CultureInfo.InvariantCulture));
+                prefix.Add("--init-groups");
             }
 
-            arguments.Add(unit.Shell);
-            arguments.Add("-c");
-            arguments.Add(unit.Command);
             var environment = ServerEnvironment();
             SetEnvironment(environment, context);
 
-            try
+            var direct = unit.Shell is null ? DirectArguments(unit.Command, prefix, environment, workingDirectory) : null;
+            if (direct is { } d)
             {
-                process = ChildProcess.Start(arguments[0], arguments, environment, workingDirectory);
+                environment.TryGetValue(WorkingDirectoryVariable, out var serverPwd);
+                environment[WorkingDirectoryVariable] = d.Pwd;
+                try
+                {
+                    process = ChildProcess.Start(d.File, d.Arguments, environment, workingDirectory);
+                }
+                catch (Win32Exception)
+                {
+                    // Nothing ran: the shell starts it instead and reports why it cannot run in its own words.
+                    environment[WorkingDirectoryVariable] = serverPwd;
+                }
             }
-            catch (Win32Exception exception)
+
+            if (process is null)
             {
-                ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, exception);
-                context.ReportFailure("could not start " + arguments[0] + ": " + exception.Message);
-                return Failed(NotStarted);
+                var arguments = prefix;
+                arguments.Add(unit.Shell ?? DefaultShell);
+                arguments.Add("-c");
+                arguments.Add(unit.Command);
+                try
+                {
+                    process = ChildProcess.Start(arguments[0], arguments, environment, workingDirectory);
+                }
+                catch (Win32Exception exception)
+                {
+                    ShellRunnerLog.StartFailed(Logger, context.RequestId, context.AttemptId, exception);
+                    context.ReportFailure("could not start " + arguments[0] + ": " + exception.Message);
+                    return Failed(NotStarted);
+                }
             }
 
             group = new ProcessGroup(process.Id, Logger, context.RequestId, context.AttemptId);
@@ -147,6 +169,45 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                 RemoveWorkFolder(context, workFolder);
             }
         }
+    }
+
+    /// <summary>
+    /// The program and argv that run <paramref name="command"/> without a shell after <paramref name="prefix"/>, and the
+    /// <c>PWD</c> the shell would have exported; <c>null</c> when the command needs a shell.
+    /// </summary>
+    private static (string File, List<string> Arguments, string Pwd)? DirectArguments(string command, List<string> prefix, Dictionary<string, string?> environment, string workingDirectory)
+    {
+        var words = new List<string>(4);
+        if (!DirectCommand.TrySplit(command, words))
+        {
+            return null;
+        }
+
+        environment.TryGetValue("PATH", out var path);
+        var program = DirectCommand.Resolve(words[0], path);
+        var physical = ChildProcess.RealPath(workingDirectory);
+        if (program is null || physical is null)
+        {
+            return null;
+        }
+
+        // The shell exports PWD: kept when it already names the working directory, its physical path otherwise.
+        environment.TryGetValue(WorkingDirectoryVariable, out var pwd);
+        if (pwd is null || !pwd.StartsWith('/') || ChildProcess.RealPath(pwd) != physical)
+        {
+            pwd = physical;
+        }
+
+        // argv[0] is the word as written, as the shell passes it; setpriv gets the path it found.
+        var arguments = new List<string>(prefix.Count + words.Count);
+        arguments.AddRange(prefix);
+        arguments.Add(prefix.Count > 0 ? program : words[0]);
+        for (var i = 1; i < words.Count; i++)
+        {
+            arguments.Add(words[i]);
+        }
+
+        return (prefix.Count > 0 ? prefix[0] : program, arguments, pwd);
     }
 
     /// <summary>A copy of the server's environment, which the mode then fills for the attempt.</summary>

@@ -30,8 +30,11 @@ public sealed class UnitBuilder
     /// <summary>Shell command (bin, cgi) or upstream URL (proxy); default <c>echo hello world</c>, unused in handler mode.</summary>
     public string Command { get; set; } = "echo hello world";
 
-    /// <summary>Shell that runs <see cref="Command"/> as <c>shell -c command</c>; default <c>/bin/sh</c>.</summary>
-    public string Shell { get; set; } = "/bin/sh";
+    /// <summary>
+    /// Shell that runs <see cref="Command"/> as <c>shell -c command</c>; default <c>null</c>: <c>/bin/sh</c>, except that a
+    /// command without shell syntax (no quotes, redirections, variables, globs and the like) runs directly, split into words.
+    /// </summary>
+    public string? Shell { get; set; }
 
     /// <summary>Working directory of bin and cgi processes; <c>null</c> (default) gives each attempt a fresh temporary folder.</summary>
     public string? WorkDirectory { get; set; }

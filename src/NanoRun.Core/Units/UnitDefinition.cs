@@ -43,8 +43,11 @@ public sealed class UnitDefinition
         init => _mode = value?.Trim().ToLowerInvariant()!;
     }
 
-    /// <summary>Shell that runs <see cref="Command"/> as <c>shell -c command</c>; default <c>/bin/sh</c>.</summary>
-    public string Shell { get; init; } = "/bin/sh";
+    /// <summary>
+    /// Shell that runs <see cref="Command"/> as <c>shell -c command</c>; default <c>null</c>: <c>/bin/sh</c>, except that a
+    /// command without shell syntax (no quotes, redirections, variables, globs and the like) runs directly, split into words.
+    /// </summary>
+    public string? Shell { get; init; }
 
     /// <summary>Working directory; when <c>null</c> each attempt gets a fresh temporary folder, removed afterwards.</summary>
     public string? WorkDirectory { get; init; }

@@ -168,7 +168,7 @@ public static partial class UnitLoader
             SourceText = yamlText,
             Mode = mode,
             Command = ReadCommand(root, mode, defaults.Command),
-            Shell = root.GetNonEmptyString("shell") ?? defaults.Shell,
+            Shell = root.GetNonEmptyString("shell"),
             WorkDirectory = Resolve(root.GetNonEmptyString("workdir"), baseDirectory),
             Environment = ReadEnvironment(root),
             EnvironmentHeaders = ReadEnvironmentHeaders(root, mode),

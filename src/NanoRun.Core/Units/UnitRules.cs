@@ -132,7 +132,7 @@ internal static class UnitRules
             return new("command", $"must be an absolute http or https URL in proxy mode, got '{unit.Command}'");
         }
 
-        if (string.IsNullOrWhiteSpace(unit.Shell))
+        if (unit.Shell is { } shell && string.IsNullOrWhiteSpace(shell))
         {
             return new("shell", "must not be empty");
         }

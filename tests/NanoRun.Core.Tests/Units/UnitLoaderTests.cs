@@ -19,7 +19,7 @@ public sealed class UnitLoaderTests
         Assert.Equal("empty", unit.Name);
         Assert.Equal("echo hello world", unit.Command);
         Assert.Equal(UnitModes.Bin, unit.Mode);
-        Assert.Equal("/bin/sh", unit.Shell);
+        Assert.Null(unit.Shell);
         Assert.Null(unit.WorkDirectory);
         Assert.Empty(unit.Environment);
         Assert.Null(unit.User);
