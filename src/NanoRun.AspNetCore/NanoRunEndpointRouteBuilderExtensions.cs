@@ -32,35 +32,35 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Describe(RequestEndpoints.EnqueueAndWaitAsync, "EnqueueAndWait", "Save and queue the request, then wait (query wait, default wait_time) for its final outcome: 303 to /completed, or 504 when still processing")
             .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
                 StatusCodes.Status409Conflict, StatusCodes.Status410Gone, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
-        group.MapGet("/{unit}", ProblemResponses.Around(RequestEndpoints.ListAsync))
-            .Describe(RequestEndpoints.ListAsync, "List", "The unit's requests, newest first, paged; filter by state (e.g. state=failed for dead letters)")
+        group.MapGet("/{unit}", ProblemResponses.Around(RecordEndpoints.ListAsync))
+            .Describe(RecordEndpoints.ListAsync, "List", "The unit's requests, newest first, paged; filter by state (e.g. state=failed for dead letters)")
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapPost("/{unit}/failed/retry", ProblemResponses.Around(RequestEndpoints.ReplayFailedAsync))
-            .Describe(RequestEndpoints.ReplayFailedAsync, "ReplayFailed", "Queue a new request for each failed request of the unit, in a bounded batch")
+        group.MapPost("/{unit}/failed/retry", ProblemResponses.Around(RecordEndpoints.ReplayFailedAsync))
+            .Describe(RecordEndpoints.ReplayFailedAsync, "ReplayFailed", "Queue a new request for each failed request of the unit, in a bounded batch")
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}", ProblemResponses.Around(RequestEndpoints.GetRecordAsync))
-            .Describe(RequestEndpoints.GetRecordAsync, "GetRecord", "The request's record with its attempts as JSON; X-Status tells complete or processing")
+        group.MapGet("/{unit}/{id}", ProblemResponses.Around(RecordEndpoints.GetRecordAsync))
+            .Describe(RecordEndpoints.GetRecordAsync, "GetRecord", "The request's record with its attempts as JSON; X-Status tells complete or processing")
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}/completed", ProblemResponses.Around(RequestEndpoints.GetCompletedAsync))
-            .Describe(RequestEndpoints.GetCompletedAsync, "GetCompleted", "301 to the final attempt once the request is complete, 425 while it is processing")
+        group.MapGet("/{unit}/{id}/completed", ProblemResponses.Around(RecordEndpoints.GetCompletedAsync))
+            .Describe(RecordEndpoints.GetCompletedAsync, "GetCompleted", "301 to the final attempt once the request is complete, 425 while it is processing")
             .Responds(StatusCodes.Status301MovedPermanently, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, 425);
-        group.MapGet("/{unit}/{id}/attempt/{attemptId}", ProblemResponses.Around(RequestEndpoints.GetAttemptAsync))
-            .Describe(RequestEndpoints.GetAttemptAsync, "GetAttempt", "The attempt's own status code, content headers and body, served sandboxed")
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}", ProblemResponses.Around(RecordEndpoints.GetAttemptAsync))
+            .Describe(RecordEndpoints.GetAttemptAsync, "GetAttempt", "The attempt's own status code, content headers and body, served sandboxed")
             .Responds("application/octet-stream", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stream", ProblemResponses.Around(RequestEndpoints.StreamAttemptAsync))
-            .Describe(RequestEndpoints.StreamAttemptAsync, "StreamAttempt", "Follows the attempt's output as it is produced (chunked text/plain) and ends when the attempt ends")
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stream", ProblemResponses.Around(StreamEndpoints.StreamAttemptAsync))
+            .Describe(StreamEndpoints.StreamAttemptAsync, "StreamAttempt", "Follows the attempt's output as it is produced (chunked text/plain) and ends when the attempt ends")
             .Responds("text/plain", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stderr", ProblemResponses.Around(RequestEndpoints.GetAttemptStderrAsync))
-            .Describe(RequestEndpoints.GetAttemptStderrAsync, "GetAttemptStderr", "The last bytes (max_stderr, 64 KiB by default) the attempt wrote to stderr, with the runner's words on why it failed, served sandboxed as text/plain")
+        group.MapGet("/{unit}/{id}/attempt/{attemptId}/stderr", ProblemResponses.Around(RecordEndpoints.GetAttemptStderrAsync))
+            .Describe(RecordEndpoints.GetAttemptStderrAsync, "GetAttemptStderr", "The last bytes (max_stderr, 64 KiB by default) the attempt wrote to stderr, with the runner's words on why it failed, served sandboxed as text/plain")
             .Responds("text/plain", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
-        group.MapGet("/{unit}/{id}/request", ProblemResponses.Around(RequestEndpoints.GetRequestAsync))
-            .Describe(RequestEndpoints.GetRequestAsync, "GetRequest", "The saved request body with its content headers (credentials hidden), served sandboxed; method in X-Method and URI in X-Request-Uri")
+        group.MapGet("/{unit}/{id}/request", ProblemResponses.Around(RecordEndpoints.GetRequestAsync))
+            .Describe(RecordEndpoints.GetRequestAsync, "GetRequest", "The saved request body with its content headers (credentials hidden), served sandboxed; method in X-Method and URI in X-Request-Uri")
             .Responds("application/octet-stream", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapPost("/{unit}/{id}", ProblemResponses.Around(RequestEndpoints.RetryAsync))

@@ -29,6 +29,38 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void ProductCode_EveryType_StaysUnderSixHundredLinesWithItsPartialFilesTogether()
+    {
+        // A top-level type runs from its declaration at the start of a line to the first closing brace at the start of
+        // a line; the lines of a partial type's files are added together.
+        var declaration = new System.Text.RegularExpressions.Regex(@"^(?:public |internal |file )?(?:static |sealed |abstract |readonly )*(?:partial )?(?:class|struct|record|interface) (\w+)");
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var file in Directory.GetFiles(RepositoryFolder.Path("src"), "*.cs", SearchOption.AllDirectories))
+        {
+            if (file.Contains(Path.DirectorySeparatorChar + "obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var text = File.ReadAllLines(file);
+            for (var i = 0; i < text.Length; i++)
+            {
+                if (declaration.Match(text[i]) is not { Success: true } match)
+                {
+                    continue;
+                }
+
+                var end = Array.FindIndex(text, i, line => line.StartsWith('}'));
+                var key = Path.GetFileName(Path.GetDirectoryName(file)) + "/" + match.Groups[1].Value;
+                lines[key] = lines.GetValueOrDefault(key) + (end < 0 ? text.Length : end) - i + 1;
+            }
+        }
+
+        Assert.Contains(lines, pair => pair.Key.EndsWith("/RequestEndpoints", StringComparison.Ordinal));
+        Assert.Empty(lines.Where(pair => pair.Value > 600).Select(pair => pair.Key + ": " + pair.Value + " lines"));
+    }
+
+    [Fact]
     public void ProductProjects_InternalsVisibleTo_NameOnlyTestAssemblies()
     {
         var projects = Directory.GetFiles(RepositoryFolder.Path("src"), "*.csproj", SearchOption.AllDirectories);

@@ -35,7 +35,7 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>The callback delivery state for the record JSON, or <c>null</c> when the request has no callback.</summary>
-    private static async Task<CallbackDocument?> CallbackOfAsync(INanoRunRequests requests, string unitName, string requestId, CancellationToken cancellationToken)
+    internal static async Task<CallbackDocument?> CallbackOfAsync(INanoRunRequests requests, string unitName, string requestId, CancellationToken cancellationToken)
     {
         return await requests.GetCallbackAsync(unitName, requestId, cancellationToken).ConfigureAwait(false) is { } status
             ? new CallbackDocument

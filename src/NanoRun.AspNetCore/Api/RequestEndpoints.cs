@@ -23,7 +23,7 @@ internal static partial class RequestEndpoints
     private const string IdempotentReplayedHeader = "Idempotent-Replayed";
 
     /// <summary>RFC 8470 Too Early, answered by <c>/completed</c> while the request is processing.</summary>
-    private const int Status425TooEarly = 425;
+    internal const int Status425TooEarly = 425;
 
     /// <summary><c>POST /{unit}/</c>: save and queue, answer 303 with the id.</summary>
     public static async Task EnqueueAsync(HttpContext context)
@@ -92,122 +92,6 @@ internal static partial class RequestEndpoints
 
         context.Response.Headers.Location = LocationFor(context, unit.Name, id);
         await WriteProblemAsync(context, StatusCodes.Status504GatewayTimeout, "the request is still processing after the wait; its record is at Location").ConfigureAwait(false);
-    }
-
-    /// <summary><c>GET /{unit}/{id}</c>: the record as JSON.</summary>
-    public static async Task GetRecordAsync(HttpContext context)
-    {
-        var record = await FindAsync(context).ConfigureAwait(false);
-        if (record is null)
-        {
-            return;
-        }
-
-        var headers = context.Response.Headers;
-        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-        headers["X-Correlation-Id"] = record.Id;
-        headers["X-Status"] = record.State.IsFinal() ? "complete" : "processing";
-        headers["X-Outcome"] = record.State.ToWire();
-        headers["Content-Version"] = record.Attempts.Count.ToString(CultureInfo.InvariantCulture);
-        headers.LastModified = record.UpdatedAt.ToString("R", CultureInfo.InvariantCulture);
-        headers.Age = ((long)Math.Max(0, (now - record.CreatedAt).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        if (record.Attempts.Count > 0)
-        {
-            var last = record.Attempts[^1];
-            headers["X-Last-Attempt"] = last.Id;
-            headers["X-Last-Attempt-At"] = last.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
-            if (record.State.IsFinal())
-            {
-                headers.Location = LocationFor(context, record.Unit, record.Id + "/attempt/" + last.Id);
-            }
-        }
-
-        var requests = Requests(context);
-        var running = record.State.IsFinal() ? null : RunningAttempt(requests, record.Id);
-        var callback = await CallbackOfAsync(requests, record.Unit, record.Id, context.RequestAborted).ConfigureAwait(false);
-        await RecordJson.WriteAsync(context.Response, Redacted(context, record), context.RequestAborted, running, callback).ConfigureAwait(false);
-    }
-
-    /// <summary><c>GET /{unit}/{id}/completed</c>: 301 to the final attempt, 425 while processing.</summary>
-    public static async Task GetCompletedAsync(HttpContext context)
-    {
-        var record = await FindAsync(context).ConfigureAwait(false);
-        if (record is null)
-        {
-            return;
-        }
-
-        context.Response.Headers["X-Correlation-Id"] = record.Id;
-        if (!record.State.IsFinal())
-        {
-            await WriteProblemAsync(context, Status425TooEarly, "the request is still " + record.State.ToWire() + "; it has no final attempt yet").ConfigureAwait(false);
-            return;
-        }
-
-        if (record.Attempts.Count == 0)
-        {
-            // Cancelled before any attempt ran: complete, but there is nothing to point at.
-            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "request was cancelled before any attempt").ConfigureAwait(false);
-            return;
-        }
-
-        context.Response.Headers.Location = LocationFor(context, record.Unit, record.Id + "/attempt/" + record.Attempts[^1].Id);
-        context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
-    }
-
-    /// <summary><c>GET /{unit}/{id}/attempt/{attemptId}</c>: the attempt's own status, content headers and body.</summary>
-    public static async Task GetAttemptAsync(HttpContext context)
-    {
-        var record = await FindAsync(context).ConfigureAwait(false);
-        if (record is null)
-        {
-            return;
-        }
-
-        var attemptId = context.Request.RouteValues["attemptId"] as string;
-        AttemptRecord? attempt = null;
-        foreach (var candidate in record.Attempts)
-        {
-            if (string.Equals(candidate.Id, attemptId, StringComparison.Ordinal))
-            {
-                attempt = candidate;
-            }
-        }
-
-        if (attempt is null)
-        {
-            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "the request has no attempt " + attemptId).ConfigureAwait(false);
-            return;
-        }
-
-        var body = await Requests(context).OpenBodyAsync(attempt.Result, context.RequestAborted).ConfigureAwait(false);
-        StoredBodyResponse.CopyHeaders(attempt.Headers, context.Response.Headers, allowLocation: true);
-        context.Response.Headers["X-Status"] = record.State.IsFinal() ? "complete" : "processing";
-        context.Response.Headers["X-Processed"] = "true";
-        context.Response.Headers["X-Correlation-Id"] = record.Id;
-        context.Response.Headers["X-Attempt-Id"] = attempt.Id;
-        context.Response.StatusCode = attempt.Code;
-        await StoredBodyResponse.SendAsync(context, body, attempt.Result.Length).ConfigureAwait(false);
-    }
-
-    /// <summary><c>GET /{unit}/{id}/request</c>: the saved request body with those of its headers that describe it.</summary>
-    public static async Task GetRequestAsync(HttpContext context)
-    {
-        var record = await FindAsync(context).ConfigureAwait(false);
-        if (record is null)
-        {
-            return;
-        }
-
-        var body = await Requests(context).OpenBodyAsync(record.Body, context.RequestAborted).ConfigureAwait(false);
-        var shown = Redacted(context, record);
-        StoredBodyResponse.CopyHeaders(shown.Headers, context.Response.Headers, allowLocation: false);
-        context.Response.Headers["X-Correlation-Id"] = record.Id;
-        context.Response.Headers["X-Method"] = record.Method;
-        context.Response.Headers["X-Request-Uri"] = StoredBodyResponse.AsciiValue(shown.Uri);
-        context.Response.Headers.LastModified = record.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        await StoredBodyResponse.SendAsync(context, body, record.Body.Length).ConfigureAwait(false);
     }
 
     /// <summary><c>POST /{unit}/{id}</c>: a new request with the same saved content.</summary>
@@ -287,7 +171,7 @@ internal static partial class RequestEndpoints
     /// <paramref name="forNewRequest"/>. When <paramref name="bodyFollows"/> and only a body signature can admit the request,
     /// the verifier that must pass while the body is stored comes back with the unit.
     /// </summary>
-    private static async ValueTask<(UnitDefinition? Unit, BodyVerifier? Verifier)> ResolveAsync(HttpContext context, bool forNewRequest, bool bodyFollows)
+    internal static async ValueTask<(UnitDefinition? Unit, BodyVerifier? Verifier)> ResolveAsync(HttpContext context, bool forNewRequest, bool bodyFollows)
     {
         var units = Units(context);
         var name = context.Request.RouteValues["unit"] as string;
@@ -317,7 +201,7 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>Loads the record named by the route, or answers 404 for an unknown unit, a malformed id or a record of another unit (401/403 when refused).</summary>
-    private static async Task<RequestRecord?> FindAsync(HttpContext context, bool forNewRequest = false)
+    internal static async Task<RequestRecord?> FindAsync(HttpContext context, bool forNewRequest = false)
     {
         var (unit, _) = await ResolveAsync(context, forNewRequest, bodyFollows: false).ConfigureAwait(false);
         var id = context.Request.RouteValues["id"] as string;
@@ -343,14 +227,14 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>The record as any caller of its unit may see it: credentials hidden (see <see cref="CredentialRedaction"/>).</summary>
-    private static RequestRecord Redacted(HttpContext context, RequestRecord record) =>
+    internal static RequestRecord Redacted(HttpContext context, RequestRecord record) =>
         CredentialRedaction.Redact(Units(context).FindKnown(record.Unit) ?? new UnitDefinition { Name = record.Unit }, record);
 
-    private static UnitCatalog Units(HttpContext context) => context.RequestServices.GetRequiredService<UnitCatalog>();
+    internal static UnitCatalog Units(HttpContext context) => context.RequestServices.GetRequiredService<UnitCatalog>();
 
-    private static INanoRunRequests Requests(HttpContext context) => context.RequestServices.GetRequiredService<INanoRunRequests>();
+    internal static INanoRunRequests Requests(HttpContext context) => context.RequestServices.GetRequiredService<INanoRunRequests>();
 
-    private static RequestAdmission Admission(HttpContext context) => context.RequestServices.GetRequiredService<RequestAdmission>();
+    internal static RequestAdmission Admission(HttpContext context) => context.RequestServices.GetRequiredService<RequestAdmission>();
 
     /// <summary>Streams the request body into the store; answers 413 and returns <c>null</c> when it is over the unit's limit.</summary>
     private static async Task<string?> SaveAsync(HttpContext context, UnitDefinition unit, BodyVerifier? verifier)
@@ -445,7 +329,7 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>Counts a new request that the unit's authorization refused (401 or 403); unknown units are not counted.</summary>
-    private static void CountAuthRefusal(HttpContext context)
+    internal static void CountAuthRefusal(HttpContext context)
     {
         if (context.Response.StatusCode is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden
             && context.Request.RouteValues["unit"] is string name)
@@ -454,13 +338,13 @@ internal static partial class RequestEndpoints
         }
     }
 
-    private static string NoSuchRequest(string unit) => "unit " + unit + " has no request with this id";
+    internal static string NoSuchRequest(string unit) => "unit " + unit + " has no request with this id";
 
-    private static bool IsBareNumber(string? text) =>
+    internal static bool IsBareNumber(string? text) =>
         !string.IsNullOrEmpty(text) && text.TrimStart('+', '-').All(char.IsAsciiDigit);
 
     /// <summary>A key of 1 to 255 visible ASCII characters, so it fits any store's key column and prints plainly.</summary>
-    private static bool IsIdempotencyKey(string? key)
+    internal static bool IsIdempotencyKey(string? key)
     {
         if (string.IsNullOrEmpty(key) || key.Length > 255)
         {
@@ -479,7 +363,7 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>The client's address as text, IPv4 rather than IPv4-mapped IPv6; <c>null</c> when unknown.</summary>
-    private static string? RemoteAddress(HttpContext context) =>
+    internal static string? RemoteAddress(HttpContext context) =>
         context.Connection.RemoteIpAddress is { } address
             ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString()
             : null;
@@ -488,9 +372,9 @@ internal static partial class RequestEndpoints
     /// The absolute path <c>{path base}{prefix}/{unit}/{rest}</c> of a <c>Location</c>, with the request's query string
     /// kept (as the Go tool does) so that a credential in the query reaches every hop of a followed redirect.
     /// </summary>
-    private static string LocationFor(HttpContext context, string unit, string rest) =>
+    internal static string LocationFor(HttpContext context, string unit, string rest) =>
         context.Request.PathBase.Value + ApiPrefix.Of(context) + "/" + Uri.EscapeDataString(unit) + "/" + rest + context.Request.QueryString.Value;
 
-    private static Task WriteProblemAsync(HttpContext context, int status, string detail) =>
+    internal static Task WriteProblemAsync(HttpContext context, int status, string detail) =>
         ProblemResponses.WriteAsync(context, status, detail);
 }

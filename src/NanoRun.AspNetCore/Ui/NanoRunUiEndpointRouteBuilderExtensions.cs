@@ -18,32 +18,34 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         var options = endpoints.ServiceProvider.GetService<UiOptions>()
             ?? throw new InvalidOperationException("The Nano-Run UI needs its services: call AddUi() on the builder that AddNanoRun() returns.");
         var ui = new UiEndpoints(prefix);
+        var forms = new UiFormEndpoints(ui);
+        var login = new UiLoginEndpoints(ui);
         var group = endpoints.MapGroup(ui.Prefix);
         group.MapGet("/", (RequestDelegate)ui.UnitsAsync);
         group.MapGet("/schedules", (RequestDelegate)ui.SchedulesAsync);
         group.MapGet("/nodes", (RequestDelegate)ui.NodesAsync);
         group.MapGet("/static/{file}", (RequestDelegate)UiEndpoints.StaticAsync);
         group.MapGet("/units/{unit}", (RequestDelegate)ui.UnitAsync);
-        group.MapPost("/units/{unit}", (RequestDelegate)ui.SubmitAsync);
-        group.MapPost("/units/{unit}/failed/retry", (RequestDelegate)ui.ReplayFailedAsync);
+        group.MapPost("/units/{unit}", (RequestDelegate)forms.SubmitAsync);
+        group.MapPost("/units/{unit}/failed/retry", (RequestDelegate)forms.ReplayFailedAsync);
         group.MapGet("/units/{unit}/requests/{id}", (RequestDelegate)ui.RequestAsync);
         group.MapGet("/units/{unit}/requests/{id}/payload", (RequestDelegate)ui.PayloadAsync);
-        group.MapPost("/units/{unit}/requests/{id}/retry", (RequestDelegate)ui.RetryAsync);
-        group.MapPost("/units/{unit}/requests/{id}/cancel", (RequestDelegate)ui.CancelAsync);
+        group.MapPost("/units/{unit}/requests/{id}/retry", (RequestDelegate)forms.RetryAsync);
+        group.MapPost("/units/{unit}/requests/{id}/cancel", (RequestDelegate)forms.CancelAsync);
         group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}", (RequestDelegate)ui.AttemptAsync);
         group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}/result", (RequestDelegate)ui.ResultAsync);
         group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}/stderr", (RequestDelegate)ui.StderrAsync);
         group.MapGet("/units/{unit}/requests/{id}/attempts/{attemptId}/stream", (RequestDelegate)ui.StreamAsync);
-        group.MapGet("/auth/login", (RequestDelegate)ui.LoginPageAsync);
-        group.MapGet("/auth/start", (RequestDelegate)ui.LoginStartAsync);
-        group.MapGet("/auth/callback", (RequestDelegate)ui.CallbackAsync);
-        group.MapPost("/auth/logout", (RequestDelegate)ui.LogoutAsync);
+        group.MapGet("/auth/login", (RequestDelegate)login.LoginPageAsync);
+        group.MapGet("/auth/start", (RequestDelegate)login.LoginStartAsync);
+        group.MapGet("/auth/callback", (RequestDelegate)login.CallbackAsync);
+        group.MapPost("/auth/logout", (RequestDelegate)login.LogoutAsync);
 
         // A registered redirect URI elsewhere on this server is answered too.
         var callback = options.Auth?.OAuth2.CallbackUrl?.AbsolutePath;
         if (callback is not null && callback != ui.Prefix + "/auth/callback")
         {
-            endpoints.MapGet(callback, (RequestDelegate)ui.CallbackAsync);
+            endpoints.MapGet(callback, (RequestDelegate)login.CallbackAsync);
         }
 
         return group;

@@ -25,7 +25,7 @@ internal sealed partial class UiEndpoints
             return;
         }
 
-        await RequestEndpoints.StreamOutputAsync(context, Requests(context), record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
+        await StreamEndpoints.StreamOutputAsync(context, Requests(context), record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
     }
 
     /// <summary>The attempt named by the route when it is running on this node, as a placeholder record; otherwise <c>null</c>.</summary>

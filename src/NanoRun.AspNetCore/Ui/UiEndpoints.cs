@@ -252,7 +252,7 @@ internal sealed partial class UiEndpoints(string prefix)
     /// login page), and for a form also its origin and antiforgery token. Answers the request itself and returns
     /// <c>null</c> when it is refused.
     /// </summary>
-    private async Task<UiSession?> EnterAsync(HttpContext context, bool form)
+    internal async Task<UiSession?> EnterAsync(HttpContext context, bool form)
     {
         var services = context.RequestServices;
         var auth = services.GetRequiredService<UiOptions>().Auth;
@@ -345,23 +345,23 @@ internal sealed partial class UiEndpoints(string prefix)
             && string.Equals(uri.IsDefaultPort ? uri.Host : uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
     }
 
-    private static UiSession Anonymous(string uiBase) => new() { Base = uiBase, CsrfField = string.Empty, CsrfToken = string.Empty };
+    internal static UiSession Anonymous(string uiBase) => new() { Base = uiBase, CsrfField = string.Empty, CsrfToken = string.Empty };
 
-    private static INanoRunRequests Requests(HttpContext context) => context.RequestServices.GetRequiredService<INanoRunRequests>();
+    internal static INanoRunRequests Requests(HttpContext context) => context.RequestServices.GetRequiredService<INanoRunRequests>();
 
-    private static UnitCatalog Units(HttpContext context) => context.RequestServices.GetRequiredService<UnitCatalog>();
+    internal static UnitCatalog Units(HttpContext context) => context.RequestServices.GetRequiredService<UnitCatalog>();
 
-    private static TimeProvider Time(HttpContext context) => context.RequestServices.GetRequiredService<TimeProvider>();
+    internal static TimeProvider Time(HttpContext context) => context.RequestServices.GetRequiredService<TimeProvider>();
 
     /// <summary>The unit named by the route, or <c>null</c> when there is none or the UI hides it (see <see cref="UiOptions.HideProtectedUnits"/>).</summary>
-    private static UnitDefinition? FindUnit(HttpContext context) =>
+    internal static UnitDefinition? FindUnit(HttpContext context) =>
         context.Request.RouteValues["unit"] is string name && Units(context).Find(name) is { } unit && !IsHidden(context, unit) ? unit : null;
 
-    private static bool IsHidden(HttpContext context, UnitDefinition unit) =>
+    internal static bool IsHidden(HttpContext context, UnitDefinition unit) =>
         unit.Authorization.IsEnabled && context.RequestServices.GetRequiredService<UiOptions>().HideProtectedUnits;
 
     /// <summary>Enters the page and loads the request its route names; when either fails the answer is already written and the result is <c>null</c>.</summary>
-    private async Task<(UiSession Session, UnitDefinition Unit, RequestRecord Record)?> EnterRequestAsync(HttpContext context, bool form)
+    internal async Task<(UiSession Session, UnitDefinition Unit, RequestRecord Record)?> EnterRequestAsync(HttpContext context, bool form)
     {
         var session = await EnterAsync(context, form).ConfigureAwait(false);
         if (session is null)
@@ -380,7 +380,7 @@ internal sealed partial class UiEndpoints(string prefix)
     }
 
     /// <summary>Checks the session (and the antiforgery token of a form) and finds the unit named by the route; answers itself and returns <c>null</c> otherwise.</summary>
-    private async Task<(UiSession Session, UnitDefinition Unit)?> EnterUnitAsync(HttpContext context, bool form)
+    internal async Task<(UiSession Session, UnitDefinition Unit)?> EnterUnitAsync(HttpContext context, bool form)
     {
         var session = await EnterAsync(context, form).ConfigureAwait(false);
         if (session is null)
@@ -411,7 +411,7 @@ internal sealed partial class UiEndpoints(string prefix)
         return record is not null && string.Equals(record.Unit, unit.Name, StringComparison.Ordinal) ? (unit, record) : (unit, null);
     }
 
-    private static AttemptRecord? FindAttempt(HttpContext context, RequestRecord record)
+    internal static AttemptRecord? FindAttempt(HttpContext context, RequestRecord record)
     {
         var attemptId = context.Request.RouteValues["attemptId"] as string;
         foreach (var attempt in record.Attempts)
@@ -425,7 +425,7 @@ internal sealed partial class UiEndpoints(string prefix)
         return null;
     }
 
-    private static RequestState? ParseState(string value)
+    internal static RequestState? ParseState(string value)
     {
         foreach (var state in Enum.GetValues<RequestState>())
         {
@@ -439,7 +439,7 @@ internal sealed partial class UiEndpoints(string prefix)
     }
 
     /// <summary>Sends a stored body as an attachment that a browser never renders.</summary>
-    private static async Task DownloadAsync(HttpContext context, UiSession session, BodyRef body, string fileName)
+    internal static async Task DownloadAsync(HttpContext context, UiSession session, BodyRef body, string fileName)
     {
         var stream = await Requests(context).OpenBodyAsync(body, context.RequestAborted).ConfigureAwait(false);
         if (stream is null)
@@ -463,13 +463,13 @@ internal sealed partial class UiEndpoints(string prefix)
         }
     }
 
-    private static Task NotFoundAsync(HttpContext context, UiSession session, string text) =>
+    internal static Task NotFoundAsync(HttpContext context, UiSession session, string text) =>
         MessageAsync(context, session, StatusCodes.Status404NotFound, "Not found", text, session.Home);
 
-    private static Task MessageAsync(HttpContext context, UiSession session, int status, string heading, string text, string? back) =>
+    internal static Task MessageAsync(HttpContext context, UiSession session, int status, string heading, string text, string? back) =>
         RenderAsync(context, Pages.Message(new MessagePageModel(new LayoutModel(heading, session), heading, text, back)), status);
 
-    private static Task RenderAsync(HttpContext context, RazorSlice page, int status = StatusCodes.Status200OK)
+    internal static Task RenderAsync(HttpContext context, RazorSlice page, int status = StatusCodes.Status200OK)
     {
         var response = context.Response;
         page.StatusCode = status;

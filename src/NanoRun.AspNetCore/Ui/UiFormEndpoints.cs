@@ -7,22 +7,25 @@ using NanoRun.AspNetCore.Api;
 using NanoRun.Requests;
 using NanoRun.Storage;
 
+using static NanoRun.AspNetCore.Ui.UiEndpoints;
+
 namespace NanoRun.AspNetCore.Ui;
 
-internal sealed partial class UiEndpoints
+/// <summary>The UI's forms: submit a request, retry, cancel, and replay the failed ones; each goes through the same admission as the API.</summary>
+internal sealed class UiFormEndpoints(UiEndpoints ui)
 {
     private const string DefaultContentType = "text/plain; charset=utf-8";
 
     /// <summary><c>POST /units/{unit}</c>: queues the form's payload (typed text or an uploaded file) as a request to the unit.</summary>
     public async Task SubmitAsync(HttpContext context)
     {
-        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
+        var session = await ui.EnterAsync(context, form: true).ConfigureAwait(false);
         if (session is null)
         {
             return;
         }
 
-        var requests = Requests(context);
+        var requests = UiEndpoints.Requests(context);
         var unit = FindUnit(context);
         if (unit is null || unit.Private)
         {
@@ -82,7 +85,7 @@ internal sealed partial class UiEndpoints
     /// <summary><c>POST /units/{unit}/requests/{id}/retry</c>: queues a new request with the same saved content.</summary>
     public async Task RetryAsync(HttpContext context)
     {
-        if (await EnterRequestAsync(context, form: true).ConfigureAwait(false) is not var (session, unit, record))
+        if (await ui.EnterRequestAsync(context, form: true).ConfigureAwait(false) is not var (session, unit, record))
         {
             return;
         }
@@ -110,7 +113,7 @@ internal sealed partial class UiEndpoints
     /// <summary><c>POST /units/{unit}/failed/retry</c>: replays the newest failed requests (a bounded batch), each at most once.</summary>
     public async Task ReplayFailedAsync(HttpContext context)
     {
-        if (await EnterUnitAsync(context, form: true).ConfigureAwait(false) is not var (session, unit))
+        if (await ui.EnterUnitAsync(context, form: true).ConfigureAwait(false) is not var (session, unit))
         {
             return;
         }
@@ -158,12 +161,12 @@ internal sealed partial class UiEndpoints
     /// <summary><c>POST /units/{unit}/requests/{id}/cancel</c>: no further attempts; a running attempt is stopped.</summary>
     public async Task CancelAsync(HttpContext context)
     {
-        if (await EnterRequestAsync(context, form: true).ConfigureAwait(false) is not var (session, unit, record))
+        if (await ui.EnterRequestAsync(context, form: true).ConfigureAwait(false) is not var (session, unit, record))
         {
             return;
         }
 
-        await Requests(context).CancelAsync(record.Id, context.RequestAborted).ConfigureAwait(false);
+        await UiEndpoints.Requests(context).CancelAsync(record.Id, context.RequestAborted).ConfigureAwait(false);
         context.Response.Redirect(session.Request(unit.Name, record.Id));
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
     }

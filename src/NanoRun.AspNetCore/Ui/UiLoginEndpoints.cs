@@ -6,9 +6,12 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
+using static NanoRun.AspNetCore.Ui.UiEndpoints;
+
 namespace NanoRun.AspNetCore.Ui;
 
-internal sealed partial class UiEndpoints
+/// <summary>The UI's OAuth2 sign-in (authorization code with PKCE) and sign-out.</summary>
+internal sealed class UiLoginEndpoints(UiEndpoints ui)
 {
     /// <summary>The cookie that carries the login's state and return address from the start to the callback.</summary>
     private const string StateCookie = "nano-run-oauth";
@@ -19,7 +22,7 @@ internal sealed partial class UiEndpoints
     /// <summary><c>GET /auth/login?return=</c>: the sign-in page.</summary>
     public async Task LoginPageAsync(HttpContext context)
     {
-        var uiBase = context.Request.PathBase + Prefix;
+        var uiBase = context.Request.PathBase + ui.Prefix;
         var auth = context.RequestServices.GetRequiredService<UiOptions>().Auth;
         if (auth is null)
         {
@@ -41,7 +44,7 @@ internal sealed partial class UiEndpoints
     /// <summary><c>GET /auth/start?return=</c>: sends the browser to the provider with a fresh state bound to this browser by a cookie.</summary>
     public Task LoginStartAsync(HttpContext context)
     {
-        var uiBase = context.Request.PathBase + Prefix;
+        var uiBase = context.Request.PathBase + ui.Prefix;
         var auth = context.RequestServices.GetRequiredService<UiOptions>().Auth;
         if (auth is null)
         {
@@ -89,7 +92,7 @@ internal sealed partial class UiEndpoints
     /// <summary><c>GET /auth/callback?code=&amp;state=</c>: checks the state, trades the code for a token, reads the login and starts the session.</summary>
     public async Task CallbackAsync(HttpContext context)
     {
-        var uiBase = context.Request.PathBase + Prefix;
+        var uiBase = context.Request.PathBase + ui.Prefix;
         var anonymous = Anonymous(uiBase);
         var loginPage = uiBase + "/auth/login";
         var auth = context.RequestServices.GetRequiredService<UiOptions>().Auth;
@@ -140,7 +143,7 @@ internal sealed partial class UiEndpoints
     /// <summary><c>POST /auth/logout</c>: ends the session.</summary>
     public async Task LogoutAsync(HttpContext context)
     {
-        var session = await EnterAsync(context, form: true).ConfigureAwait(false);
+        var session = await ui.EnterAsync(context, form: true).ConfigureAwait(false);
         if (session is null)
         {
             return;
@@ -158,7 +161,7 @@ internal sealed partial class UiEndpoints
     /// <summary>The redirect URI registered with the provider: the configured one, else this server's callback route.</summary>
     private string CallbackUri(HttpContext context, OAuth2Options provider) =>
         provider.CallbackUrl?.AbsoluteUri
-        ?? context.Request.Scheme + "://" + context.Request.Host.Value + context.Request.PathBase + Prefix + "/auth/callback";
+        ?? context.Request.Scheme + "://" + context.Request.Host.Value + context.Request.PathBase + ui.Prefix + "/auth/callback";
 
     private static ITimeLimitedDataProtector StateProtector(HttpContext context) =>
         context.RequestServices.GetRequiredService<IDataProtectionProvider>().CreateProtector("NanoRun.Ui.OAuth2State").ToTimeLimitedDataProtector();

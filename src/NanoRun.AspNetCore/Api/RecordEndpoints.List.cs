@@ -6,9 +6,11 @@ using NanoRun.Admission;
 using NanoRun.Requests;
 using NanoRun.Storage;
 
+using static NanoRun.AspNetCore.Api.RequestEndpoints;
+
 namespace NanoRun.AspNetCore.Api;
 
-internal static partial class RequestEndpoints
+internal static partial class RecordEndpoints
 {
     /// <summary>Default and largest page of <c>GET /{unit}/</c>.</summary>
     private const int DefaultListLimit = 50;
@@ -52,7 +54,7 @@ internal static partial class RequestEndpoints
         }
 
         var items = new List<RequestSummaryDocument>(limit.Value + 1);
-        await foreach (var summary in Requests(context).PageAsync(new PageParams(unit.Name, limit.Value + 1, before, state), context.RequestAborted).ConfigureAwait(false))
+        await foreach (var summary in RequestEndpoints.Requests(context).PageAsync(new PageParams(unit.Name, limit.Value + 1, before, state), context.RequestAborted).ConfigureAwait(false))
         {
             items.Add(new RequestSummaryDocument
             {
@@ -101,7 +103,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var batch = await Admission(context).ReplayFailedAsync(unit, limit.Value, before, Authorization.CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
+        var batch = await RequestEndpoints.Admission(context).ReplayFailedAsync(unit, limit.Value, before, Authorization.CallerPrincipal.Stored(context), context.RequestAborted).ConfigureAwait(false);
         var items = new List<ReplayItemDocument>(batch.Items.Count);
         foreach (var item in batch.Items)
         {

@@ -6,10 +6,12 @@ using NanoRun.Output;
 using NanoRun.Requests;
 using NanoRun.Storage;
 
+using static NanoRun.AspNetCore.Api.RequestEndpoints;
+
 namespace NanoRun.AspNetCore.Api;
 
 /// <summary><c>GET /{unit}/{id}/attempt/{attemptId}/stream</c>: an attempt's output as plain chunked text while it is produced.</summary>
-internal static partial class RequestEndpoints
+internal static class StreamEndpoints
 {
     private const int StreamBufferSize = 16 * 1024;
 
@@ -26,7 +28,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        await StreamOutputAsync(context, Requests(context), record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
+        await StreamOutputAsync(context, RequestEndpoints.Requests(context), record, context.Request.RouteValues["attemptId"] as string).ConfigureAwait(false);
     }
 
     /// <summary>Sends the output of one attempt of <paramref name="record"/>, following it while it runs on this node; 404 when there is no such attempt.</summary>
@@ -158,7 +160,7 @@ internal static partial class RequestEndpoints
     }
 
     /// <summary>The attempt running on this node for <paramref name="requestId"/>, for the record JSON; <c>null</c> when none.</summary>
-    private static RunningAttemptDocument? RunningAttempt(INanoRunRequests requests, string requestId) =>
+    internal static RunningAttemptDocument? RunningAttempt(INanoRunRequests requests, string requestId) =>
         requests.FindRunning(requestId) is { } live
             ? new RunningAttemptDocument
             {

@@ -2,10 +2,12 @@ using Microsoft.AspNetCore.Http;
 using NanoRun.Requests;
 using NanoRun.Storage;
 
+using static NanoRun.AspNetCore.Api.RequestEndpoints;
+
 namespace NanoRun.AspNetCore.Api;
 
 /// <summary>The kept stderr of an attempt.</summary>
-internal static partial class RequestEndpoints
+internal static partial class RecordEndpoints
 {
     /// <summary>
     /// <c>GET /{unit}/{id}/attempt/{attemptId}/stderr</c>: the last bytes the attempt wrote to stderr, with the runner's
@@ -35,7 +37,7 @@ internal static partial class RequestEndpoints
             return;
         }
 
-        var stderr = await Requests(context).OpenBodyAsync(attempt.Stderr, context.RequestAborted).ConfigureAwait(false);
+        var stderr = await RequestEndpoints.Requests(context).OpenBodyAsync(attempt.Stderr, context.RequestAborted).ConfigureAwait(false);
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.Headers["X-Status"] = record.State.IsFinal() ? "complete" : "processing";
         context.Response.Headers["X-Correlation-Id"] = record.Id;
