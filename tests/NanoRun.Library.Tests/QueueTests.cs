@@ -40,6 +40,27 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task Queue_EnqueueWithNotBefore_AcknowledgedNowAttemptedNoEarlier()
+    {
+        var started = new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var world = await LibraryWorld.StartAsync(nanoRun => nanoRun.AddUnit("later", unit => unit.Handle((job, ct) =>
+        {
+            started.TrySetResult(DateTimeOffset.UtcNow);
+            return Task.CompletedTask;
+        })));
+        var queue = world.Services.GetRequiredService<INanoRunQueue>();
+        var notBefore = DateTimeOffset.UtcNow.AddSeconds(2);
+
+        var result = await queue.EnqueueAsync("later", "x"u8.ToArray(), options: new EnqueueOptions { NotBefore = notBefore });
+        var record = await world.Services.GetRequiredService<NanoRun.Requests.INanoRunRequests>().GetAsync(result.Id!);
+        var ranAt = await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(AdmissionOutcome.Admitted, result.Admission.Outcome);
+        Assert.Equal(notBefore.ToUnixTimeMilliseconds(), record?.NotBefore?.ToUnixTimeMilliseconds());
+        Assert.True(ranAt >= notBefore.AddMilliseconds(-5), $"the job ran at {ranAt:O}, before {notBefore:O}");
+    }
+
+    [Fact]
     public async Task Queue_UnknownUnitAndRepeatedKey_AnswerRefusalAndEarlierId()
     {
         await using var world = await LibraryWorld.StartAsync(nanoRun => nanoRun.AddUnit("ping", unit => unit.Handle((job, ct) => Task.CompletedTask)));

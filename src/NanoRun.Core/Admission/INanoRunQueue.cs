@@ -49,6 +49,12 @@ public sealed class EnqueueOptions
     public string? Principal { get; set; }
 
     /// <summary>
+    /// The earliest time of the request's first attempt, as HTTP's <c>?delay=</c> and <c>?at=</c> set it: the request is
+    /// acknowledged now and its record shows the time; default <c>null</c>, attempted as soon as a worker is free.
+    /// </summary>
+    public DateTimeOffset? NotBefore { get; set; }
+
+    /// <summary>
     /// Writes body and record inside a transaction the host owns, so they commit or roll back with the host's own data;
     /// set by a storage provider's extension (such as PostgreSQL's <c>EnqueueAsync(transaction, …)</c>); default <c>null</c>,
     /// each enqueue commits on its own.

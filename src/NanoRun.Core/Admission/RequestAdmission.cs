@@ -92,7 +92,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         }
 
         List<KeyValuePair<string, string>> pairs = headers is null ? [] : [.. headers];
-        var request = new IncomingRequest(options.Method, options.Uri ?? "/api/" + unit + "/", pairs, body) { Principal = options.Principal };
+        var request = new IncomingRequest(options.Method, options.Uri ?? "/api/" + unit + "/", pairs, body) { Principal = options.Principal, NotBefore = options.NotBefore };
         var dedupeKey = options.IdempotencyKey is { } key ? IdempotencyDedupeKey(unit, key, options.Principal) : null;
         return await EnqueueAsync(definition, request, definition.MaxRequest, dedupeKey, options.Transaction, cancellationToken).ConfigureAwait(false);
     }
