@@ -15,25 +15,8 @@ internal static partial class RecordEndpoints
     /// </summary>
     public static async Task GetAttemptStderrAsync(HttpContext context)
     {
-        var record = await FindAsync(context).ConfigureAwait(false);
-        if (record is null)
+        if (await FindAttemptAsync(context).ConfigureAwait(false) is not var (record, attempt))
         {
-            return;
-        }
-
-        var attemptId = context.Request.RouteValues["attemptId"] as string;
-        AttemptRecord? attempt = null;
-        foreach (var candidate in record.Attempts)
-        {
-            if (string.Equals(candidate.Id, attemptId, StringComparison.Ordinal))
-            {
-                attempt = candidate;
-            }
-        }
-
-        if (attempt is null)
-        {
-            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "the request has no attempt " + attemptId).ConfigureAwait(false);
             return;
         }
 

@@ -79,25 +79,8 @@ internal static partial class RecordEndpoints
     /// <summary><c>GET /{unit}/{id}/attempt/{attemptId}</c>: the attempt's own status, content headers and body.</summary>
     public static async Task GetAttemptAsync(HttpContext context)
     {
-        var record = await FindAsync(context).ConfigureAwait(false);
-        if (record is null)
+        if (await FindAttemptAsync(context).ConfigureAwait(false) is not var (record, attempt))
         {
-            return;
-        }
-
-        var attemptId = context.Request.RouteValues["attemptId"] as string;
-        AttemptRecord? attempt = null;
-        foreach (var candidate in record.Attempts)
-        {
-            if (string.Equals(candidate.Id, attemptId, StringComparison.Ordinal))
-            {
-                attempt = candidate;
-            }
-        }
-
-        if (attempt is null)
-        {
-            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "the request has no attempt " + attemptId).ConfigureAwait(false);
             return;
         }
 
@@ -129,5 +112,25 @@ internal static partial class RecordEndpoints
         context.Response.Headers.LastModified = record.CreatedAt.ToString("R", CultureInfo.InvariantCulture);
         context.Response.StatusCode = StatusCodes.Status200OK;
         await StoredBodyResponse.SendAsync(context, body, record.Body.Length).ConfigureAwait(false);
+    }
+
+    /// <summary>The request and its attempt named by the route; answers 404 and returns <c>null</c> when either is missing.</summary>
+    private static async Task<(RequestRecord Record, AttemptRecord Attempt)?> FindAttemptAsync(HttpContext context)
+    {
+        var record = await FindAsync(context).ConfigureAwait(false);
+        if (record is null)
+        {
+            return null;
+        }
+
+        var attemptId = context.Request.RouteValues["attemptId"] as string;
+        var attempt = record.Attempts.LastOrDefault(candidate => string.Equals(candidate.Id, attemptId, StringComparison.Ordinal));
+        if (attempt is null)
+        {
+            await WriteProblemAsync(context, StatusCodes.Status404NotFound, "the request has no attempt " + attemptId).ConfigureAwait(false);
+            return null;
+        }
+
+        return (record, attempt);
     }
 }
