@@ -9,8 +9,8 @@ namespace NanoRun.Storage.Sqlite;
 /// <summary>The embedded single-node request store: one SQLite database, <c>{data}/nano-run.db</c>, in WAL mode with every
 /// commit flushed to disk.</summary>
 /// <remarks>
-/// All writes go through one connection, one at a time; concurrent enqueues share a transaction (group commit). Reads use
-/// pooled read-only connections and never wait for writes. The data folder is locked while the store is open. State
+/// All writes go through one connection, one at a time; concurrent enqueues and attempt records share a transaction
+/// (group commit). Reads use pooled read-only connections and never wait for writes. The data folder is locked while the store is open. State
 /// changes follow <see cref="RequestTransitions"/>.
 /// </remarks>
 public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, INodeStore, IAsyncDisposable
@@ -56,6 +56,19 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
 
     /// <summary>The write connection's <c>PRAGMA synchronous</c>: 2 (FULL) between calls, so every durable write is flushed.</summary>
     internal Task<long> WriterSynchronousAsync() => _db.WriterSynchronousAsync();
+
+    /// <summary>Transactions the group commit has committed so far.</summary>
+    internal long GroupCommits => _groupCommit.Commits;
+
+    /// <summary>Writes handed to the group commit and not yet taken into a batch.</summary>
+    internal int PendingWrites => _groupCommit.Pending;
+
+    /// <summary>Holds the write lock until the returned value is disposed, so writes handed over meanwhile share one batch.</summary>
+    internal async Task<IDisposable> HoldWritesAsync()
+    {
+        await _db.EnterWriteAsync(CancellationToken.None).ConfigureAwait(false);
+        return new WriteHold(_db);
+    }
 
     /// <inheritdoc />
     /// <remarks>Locks the data folder, creates or migrates the schema and returns every running request to the queue:
@@ -195,79 +208,15 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
     /// <inheritdoc />
     /// <remarks>The outcome applies only while the request is running under <see cref="AttemptOutcome.LeaseOwner"/>; otherwise
     /// the attempt is still recorded and counted and the state is left alone. When the attempt number is taken (a stale
-    /// owner's attempt raced a newer one) the attempt gets the next free number.</remarks>
-    public async Task<RequestState?> RecordAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default)
+    /// owner's attempt raced a newer one) the attempt gets the next free number. Concurrent records (and enqueues) are
+    /// committed together in one transaction; once the record is handed to the commit loop the call no longer observes
+    /// <paramref name="cancellationToken"/>: it completes when the commit does.</remarks>
+    public Task<RequestState?> RecordAttemptAsync(AttemptOutcome outcome, CancellationToken cancellationToken = default)
     {
         RequestTransitions.ValidateOutcome(outcome);
-
-        var attempt = outcome.Attempt;
-        var now = Ms(attempt.CreatedAt);
-        var writer = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            using var transaction = writer.BeginTransaction();
-            RequestState current;
-            string? owner;
-            using (var select = writer.CreateCommand())
-            {
-                select.CommandText = SqliteSchema.SelectLease;
-                select.Parameters.AddWithValue("@id", outcome.RequestId);
-                using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    return null;
-                }
-
-                current = (RequestState)reader.GetInt32(0);
-                owner = reader.IsDBNull(1) ? null : reader.GetString(1);
-            }
-
-            AttemptTransition transition;
-            using (var next = writer.CreateCommand())
-            {
-                next.CommandText = SqliteSchema.NextAttemptNumber;
-                next.Parameters.AddWithValue("@id", outcome.RequestId);
-                var nextFree = (long)(await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-                transition = RequestTransitions.RecordAttempt(current, owner, checked((int)nextFree), outcome);
-            }
-
-            using (var insert = writer.CreateCommand())
-            {
-                insert.CommandText = SqliteSchema.InsertAttempt;
-                insert.Parameters.AddWithValue("@request_id", outcome.RequestId);
-                insert.Parameters.AddWithValue("@number", transition.Number);
-                insert.Parameters.AddWithValue("@id", attempt.Id);
-                insert.Parameters.AddWithValue("@code", attempt.Code);
-                insert.Parameters.AddWithValue("@headers", HeaderCodec.Encode(attempt.Headers));
-                AddBody(insert, "@result_key", "@result_inline", "@result_length", attempt.Result);
-                AddBody(insert, "@stderr_key", "@stderr_inline", "@stderr_length", attempt.Stderr);
-                insert.Parameters.AddWithValue("@started_at", Ms(attempt.StartedAt));
-                insert.Parameters.AddWithValue("@created_at", now);
-                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            using (var update = writer.CreateCommand())
-            {
-                update.CommandText = transition.Applies ? SqliteSchema.ApplyOutcome : SqliteSchema.CountAttempt;
-                update.Parameters.AddWithValue("@id", outcome.RequestId);
-                update.Parameters.AddWithValue("@now", now);
-                if (transition.Applies)
-                {
-                    update.Parameters.AddWithValue("@state", (int)transition.State);
-                    update.Parameters.AddWithValue("@completed_at", transition.CompletedAt is { } completedAt ? Ms(completedAt) : DBNull.Value);
-                    update.Parameters.AddWithValue("@next_run_at", transition.NextRunAt is { } nextRunAt ? Ms(nextRunAt) : DBNull.Value);
-                }
-
-                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            transaction.Commit();
-            return transition.State;
-        }
-        finally
-        {
-            _db.ExitWrite();
-        }
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        _db.EnsureOpen();
+        return _groupCommit.RecordAttemptAsync(outcome, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -439,6 +388,19 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
         // Enqueues already handed over are still committed; new ones are refused.
         await _groupCommit.CompleteAsync().ConfigureAwait(false);
         await _db.CloseAsync(_groupCommit.DisposeCommand).ConfigureAwait(false);
+    }
+
+    private sealed class WriteHold(SqliteConnections db) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                db.ExitWrite();
+            }
+        }
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Returned {Count} running requests to the queue on opening {DataDirectory}")]

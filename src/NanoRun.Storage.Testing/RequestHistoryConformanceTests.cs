@@ -127,6 +127,31 @@ public abstract class RequestHistoryConformanceTests<TWorld> : StoreConformanceT
         Assert.Equal(ids.Order(), stored.Order());
     }
 
+    /// <summary>Record attempt: 200 concurrent records of different requests, each durable after reopen with its own outcome.</summary>
+    [Fact]
+    public async Task RecordAttempt_200Concurrent_AllDurableAfterReopen()
+    {
+        var ids = await EnqueueManyAsync(200, concurrent: true);
+        var claimed = await ClaimAsync(limit: 200);
+        var outcomes = claimed.Select((c, i) => i % 2 == 0
+            ? Outcome(c, 200, RequestState.Succeeded)
+            : Outcome(c, 503, RequestState.Retrying, nextRunAt: Time.GetUtcNow().AddMinutes(1))).ToArray();
+
+        var states = await Task.WhenAll(outcomes.Select(o => Task.Run(() => Store.RecordAttemptAsync(o))));
+        await ReopenAsync();
+        var stored = await Task.WhenAll(outcomes.Select(o => Store.GetAsync(o.RequestId)));
+
+        Assert.Equal(ids.Order(), Ids(claimed).Order());
+        Assert.Equal(outcomes.Select(o => (RequestState?)o.NextState), states);
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            Assert.Equal(outcomes[i].NextState, stored[i]!.State);
+            var attempt = Assert.Single(stored[i]!.Attempts);
+            Assert.Equal(outcomes[i].Attempt.Id, attempt.Id);
+            Assert.Equal(outcomes[i].Attempt.Code, attempt.Code);
+        }
+    }
+
     /// <summary>Page: many requests, newest first with cursor.</summary>
     [Fact]
     public async Task Page_ManyRequests_NewestFirstWithCursor()

@@ -224,6 +224,56 @@ public sealed class SqliteRequestStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task RecordAttempt_ConcurrentWhileWriterBusy_ShareOneCommit()
+    {
+        await using var store = await OpenAsync();
+        var claimed = await EnqueueAndClaimAsync(store, 20);
+        var before = store.GroupCommits;
+
+        Task<RequestState?>[] records;
+        using (await store.HoldWritesAsync())
+        {
+            records = claimed.Select(c => Task.Run(() => store.RecordAttemptAsync(Succeeded(c)))).ToArray();
+            await WhenPendingAsync(store, records.Length);
+        }
+
+        var states = await Task.WhenAll(records);
+        var stored = await Task.WhenAll(claimed.Select(c => store.GetAsync(c.Id)));
+
+        Assert.All(states, s => Assert.Equal(RequestState.Succeeded, s));
+        Assert.All(stored, r => Assert.Equal(RequestState.Succeeded, r!.State));
+        Assert.Equal(before + 1, store.GroupCommits);
+    }
+
+    [Fact]
+    public async Task RecordAttempt_BatchWithFailingEnqueue_CommitsEveryRecord()
+    {
+        await using var store = await OpenAsync();
+        var claimed = await EnqueueAndClaimAsync(store, 10);
+        var duplicate = new NewRequest(claimed[0].Id, "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow());
+
+        Task<RequestState?>[] records;
+        Task<bool> failing;
+        using (await store.HoldWritesAsync())
+        {
+            records = claimed.Take(5).Select(c => store.RecordAttemptAsync(Succeeded(c))).ToArray();
+            failing = store.EnqueueAsync(duplicate);
+            records = [.. records, .. claimed.Skip(5).Select(c => store.RecordAttemptAsync(Succeeded(c)))];
+            await WhenPendingAsync(store, records.Length + 1);
+        }
+
+        await Assert.ThrowsAsync<SqliteException>(() => failing);
+        var states = await Task.WhenAll(records);
+        await store.DisposeAsync();
+        await using var reopened = await OpenAsync();
+        var stored = await Task.WhenAll(claimed.Select(c => reopened.GetAsync(c.Id)));
+
+        Assert.All(states, s => Assert.Equal(RequestState.Succeeded, s));
+        Assert.All(stored, r => Assert.Equal(RequestState.Succeeded, r!.State));
+        Assert.All(stored, r => Assert.Single(r!.Attempts));
+    }
+
+    [Fact]
     public async Task Dispose_Twice_DoesNothingMore()
     {
         var store = await OpenAsync();
@@ -265,6 +315,33 @@ public sealed class SqliteRequestStoreTests : IDisposable
         Assert.Contains(plan, step => step.Contains($"INDEX {index} ", StringComparison.Ordinal) || step.EndsWith($"INDEX {index}", StringComparison.Ordinal));
         Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE", StringComparison.Ordinal));
     }
+
+    private static async Task WhenPendingAsync(SqliteRequestStore store, int count)
+    {
+        // The writes are handed over from other threads; the commit loop takes none while the writer is held.
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (store.PendingWrites < count)
+        {
+            await Task.Delay(5, patience.Token);
+        }
+    }
+
+    private async Task<IReadOnlyList<ClaimedRequest>> EnqueueAndClaimAsync(SqliteRequestStore store, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await store.EnqueueAsync(new NewRequest(RequestId.New(_time), "unit", "POST", "/", [], BodyRef.Empty, _time.GetUtcNow()));
+        }
+
+        return await store.ClaimAsync(new ClaimParams("unit", count, "node-a", _time.GetUtcNow(), _time.GetUtcNow().AddHours(1)));
+    }
+
+    private AttemptOutcome Succeeded(ClaimedRequest claimed) => new(
+        claimed.Id,
+        "node-a",
+        new AttemptRecord(RequestId.New(_time), claimed.AttemptsSoFar + 1, 200, [], BodyRef.Empty, _time.GetUtcNow(), _time.GetUtcNow()),
+        RequestState.Succeeded,
+        _time.GetUtcNow());
 
     private async Task<SqliteRequestStore> OpenAsync()
     {
