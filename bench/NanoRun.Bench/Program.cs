@@ -6,7 +6,7 @@ using NanoRun.Bench;
 // End-to-end benchmarks of the published server: each scenario starts the binary in a temp folder, drives it over
 // loopback with a bounded number of requests, and writes report.md, results.json and RSS plots to --out.
 //   NanoRun.Bench --server PATH [--out DIR] [--runs 3] [--requests 20000] [--only post,spawn,sync,big]   the suite
-//   NanoRun.Bench --server PATH --queued 1000000                                          many queued requests, then restart
+//   NanoRun.Bench --server PATH --queued 1000000 [--max-minutes 60]                       many queued requests, then restart
 //   NanoRun.Bench --server PATH --soak 10 [--rate 50]                                     steady load for N minutes
 var server = Arg("--server") ?? throw new ArgumentException("--server PATH to the nano-run binary is required");
 server = Path.GetFullPath(server);
@@ -16,7 +16,7 @@ string title;
 
 if (Arg("--queued") is { } queuedText)
 {
-    title = await QueuedAsync(int.Parse(queuedText, CultureInfo.InvariantCulture));
+    title = await QueuedAsync(int.Parse(queuedText, CultureInfo.InvariantCulture), TimeSpan.FromMinutes(double.Parse(Arg("--max-minutes") ?? "60", CultureInfo.InvariantCulture)));
 }
 else if (Arg("--soak") is { } soakText)
 {
@@ -141,44 +141,60 @@ async Task<string> SuiteAsync(int runs, int requests, string[] only)
     return $"Nano-Run benchmark suite, {runs} runs of {requests} requests";
 }
 
-async Task<string> QueuedAsync(int total)
+async Task<string> QueuedAsync(int total, TimeSpan budget)
 {
     // A unit that never finishes its first request, so everything posted stays queued; then kill -9 and restart.
+    // Posting stops after the chunk that crosses the time budget, so a slow machine still ends.
     const string unit = "command: sleep 1000\nworkers: 1\n";
     var chunk = Math.Max(1000, total / 20);
     var folder = Path.Combine(Path.GetTempPath(), "nano-run-bench-queued-" + Guid.NewGuid().ToString("N"));
     var rates = new List<double>();
+    var queued = 0;
     await using (var world = await BenchServer.StartAsync(server, units: 1, unitYaml: unit, root: folder))
     await using (var sampler = new RssSampler(world.Pid, TimeSpan.FromSeconds(1)))
     {
-        for (var posted = 0; posted < total; posted += chunk)
+        var clock = Stopwatch.StartNew();
+        while (queued < total && clock.Elapsed < budget)
         {
-            var (rate, _, _) = await Load.PostAsync(world.Client, "u0", Math.Min(chunk, total - posted), 16);
+            var count = Math.Min(chunk, total - queued);
+            var (rate, _, _) = await Load.PostAsync(world.Client, "u0", count, 16);
             rates.Add(rate);
-            Console.Error.WriteLine(FormattableString.Invariant($"  {posted + chunk} queued, {rate:0} acks/s, RSS {world.RssMb():0.#} MB"));
+            queued += count;
+            Console.Error.WriteLine(FormattableString.Invariant($"  {queued} queued, {rate:0} acks/s, RSS {world.RssMb():0.#} MB"));
         }
 
+        if (queued < total)
+        {
+            Console.Error.WriteLine(FormattableString.Invariant($"  stopped at {queued} of {total} after the {budget.TotalMinutes:0.#} min budget"));
+        }
+
+        report.Add("requests queued", "req", queued);
+        report.Add("time to queue them", "s", clock.Elapsed.TotalSeconds);
         report.Add($"durable POST acks/s, first {chunk} requests, 16 connections", "req/s", rates[0]);
-        report.Add($"durable POST acks/s, last {chunk} requests (queue {total - chunk}+ deep)", "req/s", rates[^1]);
+        report.Add($"durable POST acks/s, last chunk (queue {queued - chunk}+ deep)", "req/s", rates[^1]);
         report.Add("last / first enqueue rate", "%", 100 * rates[^1] / rates[0]);
-        report.Add($"RSS with {total} queued", "MB", world.RssMb());
-        report.Add($"peak RSS while queuing {total}", "MB", world.PeakRssMb());
+        report.Add($"RSS with {queued} queued, at the end", "MB", world.RssMb());
+        report.Add($"private dirty with {queued} queued, at the end", "MB", world.PrivateDirtyMb());
+        report.Add($"peak RSS while queuing {queued}", "MB", world.PeakRssMb());
+        report.Add($"peak private dirty while queuing {queued} (sampled each second)", "MB", Math.Max(sampler.PeakPrivateDirtyMb, world.PrivateDirtyMb()));
         var mb = BenchServer.FolderMb(Path.Combine(folder, "data"));
-        report.Add($"data folder with {total} queued (1-byte bodies)", "MB", mb);
-        report.Add("disk per queued request", "bytes", mb * 1024 * 1024 / total);
-        report.AddSeries($"{total} queued requests", sampler.Samples);
-        report.AddSeries($"{total} queued requests, anonymous part of RSS", sampler.Anonymous);
+        report.Add($"data folder with {queued} queued (1-byte bodies)", "MB", mb);
+        report.Add("disk per queued request", "bytes", mb * 1024 * 1024 / queued);
+        report.AddSeries($"{queued} queued requests", sampler.Samples);
+        report.AddSeries($"{queued} queued requests, anonymous part of RSS", sampler.Anonymous);
+        report.AddSeries($"{queued} queued requests, private dirty", sampler.PrivateDirty);
         world.Keep = true;
     }
 
-    var clock = Stopwatch.StartNew();
+    var restartClock = Stopwatch.StartNew();
     await using (var restarted = await BenchServer.StartAsync(server, units: 1, unitYaml: unit, root: folder))
     {
-        report.Add($"restart until the API answers, {total} queued", "s", clock.Elapsed.TotalSeconds);
+        report.Add($"restart until the API answers, {queued} queued", "s", restartClock.Elapsed.TotalSeconds);
         report.Add("RSS after the restart", "MB", restarted.RssMb());
+        report.Add("private dirty after the restart", "MB", restarted.PrivateDirtyMb());
     }
 
-    return $"Nano-Run with {total} queued requests";
+    return $"Nano-Run with {queued} queued requests";
 }
 
 async Task<string> SoakAsync(double minutes, double perSecond)
@@ -187,16 +203,22 @@ async Task<string> SoakAsync(double minutes, double perSecond)
     await using var sampler = new RssSampler(world.Pid, TimeSpan.FromSeconds(1));
     var sent = await Load.SteadyAsync(world.Client, "u0", perSecond, TimeSpan.FromMinutes(minutes));
     var samples = sampler.Samples;
-    var first = samples.Where(s => s.Seconds < 60).Select(s => s.Mb).Order().ToList();
-    var last = samples.Where(s => s.Seconds > samples[^1].Seconds - 60).Select(s => s.Mb).Order().ToList();
+    var window = Math.Min(60, samples[^1].Seconds / 2);
+    var first = samples.Where(s => s.Seconds <= window).Select(s => s.Mb).Order().ToList();
+    var last = samples.Where(s => s.Seconds >= samples[^1].Seconds - window).Select(s => s.Mb).Order().ToList();
     report.Add("requests posted", "req", sent);
     report.Add("RSS median, first minute", "MB", first[first.Count / 2]);
     report.Add("RSS median, last minute", "MB", last[last.Count / 2]);
-    report.Add("RSS max", "MB", samples.Max(s => s.Mb));
+    report.Add("RSS at the end", "MB", world.RssMb());
+    report.Add("private dirty at the end", "MB", world.PrivateDirtyMb());
+    report.Add("peak RSS", "MB", world.PeakRssMb());
+    report.Add("peak private dirty (sampled each second)", "MB", Math.Max(sampler.PeakPrivateDirtyMb, world.PrivateDirtyMb()));
     report.Add("RSS trend over the second half (least squares)", "MB/min", 60 * Slope(samples.Skip(samples.Count / 2).ToList()));
-    report.AddSeries(FormattableString.Invariant($"soak, {perSecond:0} req/s for {minutes:0} min"), samples);
+    report.Add("private dirty trend over the second half (least squares)", "MB/min", 60 * Slope(sampler.PrivateDirty.Skip(samples.Count / 2).ToList()));
+    report.AddSeries(FormattableString.Invariant($"soak, {perSecond:0} req/s for {minutes:0.#} min"), samples);
     report.AddSeries("soak, anonymous part of RSS", sampler.Anonymous);
-    return FormattableString.Invariant($"Nano-Run soak, {perSecond:0} requests/s for {minutes:0} minutes");
+    report.AddSeries("soak, private dirty", sampler.PrivateDirty);
+    return FormattableString.Invariant($"Nano-Run soak, {perSecond:0} requests/s for {minutes:0.#} minutes");
 }
 
 static double Slope(List<(double Seconds, double Mb)> points)
