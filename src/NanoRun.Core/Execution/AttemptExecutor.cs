@@ -152,13 +152,19 @@ internal sealed partial class AttemptExecutor : IDisposable
             var record = new AttemptRecord(attemptId, number, result.Code, result.Headers, result.Body, startedAt, finishedAt) { Stderr = stderrBody };
             var recording = _time.GetTimestamp();
             var state = await RecordAsync(unit.Name, new AttemptOutcome(claimed.Id, _options.NodeId, record, next, finishedAt + delay)).ConfigureAwait(false);
+
+            // The outcome is durable: waiters (a synchronous PUT) are woken before the bookkeeping below.
+            if (state is { } final && final.IsFinal())
+            {
+                _completions.Signal(claimed.Id);
+            }
+
             _metrics.StoreCall(StoreOperations.RecordAttempt, _time.GetElapsedTime(recording));
             _metrics.AttemptFinished(unit.Name, result.Code, state ?? next, finishedAt - startedAt);
             LogAttemptFinished(_logger, unit.Name, claimed.Id, number, result.Code, state ?? next);
             if (state is { } s && s.IsFinal())
             {
                 LogRequestFinal(_logger, unit.Name, claimed.Id, s, number);
-                _completions.Signal(claimed.Id);
             }
         }
         catch (Exception e)
