@@ -134,7 +134,7 @@ internal static class PostgreSqlSchema
     // A resumed unit is announced like queued work, so every node claims its requests at once.
     public const string DeletePause = """
         WITH resumed AS (DELETE FROM nano_run_pauses WHERE unit = @unit AND schedule = @schedule RETURNING unit)
-        SELECT pg_notify('""" + QueueChannel + """', unit) FROM resumed
+        SELECT pg_notify('nano_run_queue', unit) FROM resumed
         """;
 
     public const string SelectPauses = "SELECT unit, schedule, since FROM nano_run_pauses ORDER BY unit, schedule";
