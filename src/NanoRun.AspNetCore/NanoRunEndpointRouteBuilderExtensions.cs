@@ -40,6 +40,7 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Describe(RecordEndpoints.ReplayFailedAsync, "ReplayFailed", "Queue a new request for each failed request of the unit, in a bounded batch")
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+        group.MapUnitControl();
         group.MapGet("/{unit}/{id}", ProblemResponses.Around(RecordEndpoints.GetRecordAsync))
             .Describe(RecordEndpoints.GetRecordAsync, "GetRecord", "The request's record with its attempts as JSON; X-Status tells complete or processing")
             .Responds("application/json", StatusCodes.Status200OK)
@@ -71,6 +72,31 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Describe(RequestEndpoints.CancelAsync, "Cancel", "No further attempts; a running attempt is killed")
             .Responds(StatusCodes.Status204NoContent, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         return group;
+    }
+
+    /// <summary>Maps the routes that pause, resume and run now; literal segments after <c>{unit}</c>, so they never shadow a request id.</summary>
+    private static void MapUnitControl(this RouteGroupBuilder group)
+    {
+        group.MapPost("/{unit}/pause", ProblemResponses.Around(UnitControlEndpoints.PauseAsync))
+            .Describe(UnitControlEndpoints.PauseAsync, "PauseUnit", "Pause the unit: requests are still accepted and stored, but no attempt starts until it is resumed; running attempts finish")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
+        group.MapPost("/{unit}/resume", ProblemResponses.Around(UnitControlEndpoints.ResumeAsync))
+            .Describe(UnitControlEndpoints.ResumeAsync, "ResumeUnit", "Resume the unit: its waiting requests start at once")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
+        group.MapPost("/{unit}/schedules/{entry}/pause", ProblemResponses.Around(UnitControlEndpoints.PauseScheduleAsync))
+            .Describe(UnitControlEndpoints.PauseScheduleAsync, "PauseSchedule", "Pause one schedule entry (its name, or its position from 0): its ticks queue nothing until it is resumed")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
+        group.MapPost("/{unit}/schedules/{entry}/resume", ProblemResponses.Around(UnitControlEndpoints.ResumeScheduleAsync))
+            .Describe(UnitControlEndpoints.ResumeScheduleAsync, "ResumeSchedule", "Resume one schedule entry from its next tick on")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone);
+        group.MapPost("/{unit}/schedules/{entry}/trigger", ProblemResponses.Around(UnitControlEndpoints.TriggerScheduleAsync))
+            .Describe(UnitControlEndpoints.TriggerScheduleAsync, "TriggerSchedule", "Queue one request of the schedule entry now, exactly as a tick would; 303 to it")
+            .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status410Gone,
+                StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status507InsufficientStorage);
     }
 
     /// <summary>Names and summarizes the route for the OpenAPI document; the handler's method lets API descriptions include a <see cref="RequestDelegate"/> route.</summary>

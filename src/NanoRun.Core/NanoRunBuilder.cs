@@ -82,7 +82,10 @@ public sealed class NanoRunBuilder
         services.AddHostedService(static sp => sp.GetRequiredService<CallbackDispatcher>());
 
         // Registered after the engine: hosted services start in order, so schedules begin once the store is open.
+        services.TryAddSingleton(static sp => sp.GetRequiredService<NanoRunEngine>().Pauses);
         services.TryAddSingleton<CronScheduler>();
+        services.TryAddSingleton<Control.IUnitControl>(static sp => new Control.UnitControl(
+            sp.GetRequiredService<NanoRunEngine>(), sp.GetRequiredService<UnitCatalog>(), sp.GetRequiredService<CronScheduler>()));
         services.TryAddSingleton<IScheduleStatus>(static sp => sp.GetRequiredService<CronScheduler>());
         services.AddHostedService(static sp => sp.GetRequiredService<CronScheduler>());
         return builder;

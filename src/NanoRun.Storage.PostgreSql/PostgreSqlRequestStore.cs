@@ -22,6 +22,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
     private readonly PostgreSqlRequestReads _reads;
     private readonly PostgreSqlCallbackStore _callbacks;
     private readonly PostgreSqlNodeStore _nodes;
+    private readonly PostgreSqlPauseStore _pauses;
     private int _initialized;
     private int _disposed;
 
@@ -35,6 +36,7 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
         _reads = new PostgreSqlRequestReads(dataSource, this);
         _callbacks = new PostgreSqlCallbackStore(dataSource, this);
         _nodes = new PostgreSqlNodeStore(dataSource, this);
+        _pauses = new PostgreSqlPauseStore(dataSource, this);
     }
 
     /// <inheritdoc />

@@ -117,7 +117,27 @@ internal static class PostgreSqlSchema
             units text[] NOT NULL
         );
         """,
+        """
+        -- Paused units (schedule '') and paused schedule entries (schedule = the entry's label), shared by every node.
+        CREATE TABLE nano_run_pauses (
+            unit text NOT NULL,
+            schedule text NOT NULL,
+            since timestamptz NOT NULL,
+            PRIMARY KEY (unit, schedule)
+        );
+        """,
     ];
+
+    // A repeated pause keeps the time the pause began.
+    public const string InsertPause = "INSERT INTO nano_run_pauses (unit, schedule, since) VALUES (@unit, @schedule, @since) ON CONFLICT (unit, schedule) DO NOTHING";
+
+    // A resumed unit is announced like queued work, so every node claims its requests at once.
+    public const string DeletePause = """
+        WITH resumed AS (DELETE FROM nano_run_pauses WHERE unit = @unit AND schedule = @schedule RETURNING unit)
+        SELECT pg_notify('nano_run_queue', unit) FROM resumed
+        """;
+
+    public const string SelectPauses = "SELECT unit, schedule, since FROM nano_run_pauses ORDER BY unit, schedule";
 
     public const string LockForMigration = "SELECT pg_advisory_xact_lock(@lock)";
 

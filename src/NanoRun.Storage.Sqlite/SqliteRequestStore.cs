@@ -27,6 +27,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
     private readonly SqliteRequestReads _reads;
     private readonly SqliteCallbackStore _callbacks;
     private readonly SqliteNodeStore _nodes;
+    private readonly SqlitePauseStore _pauses;
     private int _disposed;
 
     /// <summary>Creates a store over <paramref name="dataDirectory"/>; nothing is opened until <see cref="InitializeAsync"/>.</summary>
@@ -49,6 +50,7 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
         _reads = new SqliteRequestReads(_db);
         _callbacks = new SqliteCallbackStore(_db);
         _nodes = new SqliteNodeStore(_db);
+        _pauses = new SqlitePauseStore(_db);
     }
 
     /// <summary>The data folder.</summary>

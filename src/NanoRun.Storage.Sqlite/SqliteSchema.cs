@@ -95,7 +95,23 @@ internal static class SqliteSchema
             units TEXT NOT NULL
         );
         """,
+        """
+        -- Paused units (schedule '') and paused schedule entries (schedule = the entry's label).
+        CREATE TABLE pauses (
+            unit TEXT NOT NULL,
+            schedule TEXT NOT NULL,
+            since INTEGER NOT NULL,
+            PRIMARY KEY (unit, schedule)
+        );
+        """,
     ];
+
+    // A repeated pause keeps the time the pause began.
+    public const string InsertPause = "INSERT INTO pauses (unit, schedule, since) VALUES (@unit, @schedule, @since) ON CONFLICT (unit, schedule) DO NOTHING";
+
+    public const string DeletePause = "DELETE FROM pauses WHERE unit = @unit AND schedule = @schedule";
+
+    public const string SelectPauses = "SELECT unit, schedule, since FROM pauses ORDER BY unit, schedule";
 
     // A repeated dedupe_key inserts nothing (0 rows changed); a repeated id still fails.
     public const string InsertRequest = """

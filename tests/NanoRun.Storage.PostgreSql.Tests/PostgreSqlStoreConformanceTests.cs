@@ -45,3 +45,6 @@ public sealed class PostgreSqlBlobStoreConformanceTests : BlobStoreConformanceTe
 public sealed class PostgreSqlCallbackStoreConformanceTests : CallbackStoreConformanceTests<PostgreSqlStoreWorld>;
 
 public sealed class PostgreSqlNodeStoreConformanceTests : NodeStoreConformanceTests<PostgreSqlStoreWorld>;
+
+/// <summary>The pause store contract on PostgreSQL.</summary>
+public sealed class PostgreSqlPauseStoreConformanceTests : PauseStoreConformanceTests<PostgreSqlStoreWorld>;

@@ -27,3 +27,6 @@ public sealed class SqliteBlobStoreConformanceTests : BlobStoreConformanceTests<
 public sealed class SqliteCallbackStoreConformanceTests : CallbackStoreConformanceTests<SqliteStoreWorld>;
 
 public sealed class SqliteNodeStoreConformanceTests : NodeStoreConformanceTests<SqliteStoreWorld>;
+
+/// <summary>The pause store contract on SQLite.</summary>
+public sealed class SqlitePauseStoreConformanceTests : PauseStoreConformanceTests<SqliteStoreWorld>;

@@ -9,6 +9,9 @@ internal sealed class RequestListDocument
 
     public required string? State { get; init; }
 
+    /// <summary>Whether the unit is paused: its requests are stored but no attempt starts.</summary>
+    public required bool Paused { get; init; }
+
     public required List<RequestSummaryDocument> Requests { get; init; }
 
     /// <summary>The <c>before</c> cursor of the next (older) page, or <c>null</c> on the last page.</summary>

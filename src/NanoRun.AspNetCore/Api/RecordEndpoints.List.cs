@@ -78,7 +78,8 @@ internal static partial class RecordEndpoints
         }
 
         context.Response.ContentType = "application/json; charset=utf-8";
-        var document = new RequestListDocument { Unit = unit.Name, State = state?.ToWire(), Requests = items, Next = next };
+        var paused = await UnitControlEndpoints.UnitStatusAsync(context, unit.Name).ConfigureAwait(false);
+        var document = new RequestListDocument { Unit = unit.Name, State = state?.ToWire(), Paused = paused.Paused, Requests = items, Next = next };
         await JsonSerializer.SerializeAsync(context.Response.Body, document, ListJsonContext.Default.RequestListDocument, context.RequestAborted).ConfigureAwait(false);
     }
 

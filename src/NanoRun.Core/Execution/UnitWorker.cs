@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using NanoRun.Control;
 using NanoRun.Maintenance;
 using NanoRun.Metrics;
 using NanoRun.Queue;
@@ -24,6 +25,7 @@ internal sealed class UnitWorker : BackgroundRole
     private readonly EngineOptions _options;
     private readonly ILogger _logger;
     private readonly NanoRunMetrics _metrics;
+    private readonly UnitPauses _pauses;
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
 
     // Attempts running for this unit, shared with the worker this one replaces so its attempts still fill slots.
@@ -36,7 +38,7 @@ internal sealed class UnitWorker : BackgroundRole
     private long _waiting;
     private long _waitingReadAt;
 
-    public UnitWorker(UnitDefinition unit, UnitWorkers workers, AttemptExecutor executor, IRequestStore store, EngineOptions options, TimeProvider time, ILogger logger, NanoRunMetrics metrics, StrongBox<int>? busy)
+    public UnitWorker(UnitDefinition unit, UnitWorkers workers, AttemptExecutor executor, IRequestStore store, EngineOptions options, TimeProvider time, ILogger logger, NanoRunMetrics metrics, UnitPauses pauses, StrongBox<int>? busy)
         : base(time)
     {
         _unit = unit;
@@ -46,6 +48,7 @@ internal sealed class UnitWorker : BackgroundRole
         _options = options;
         _logger = logger;
         _metrics = metrics;
+        _pauses = pauses;
         _busy = busy ?? new StrongBox<int>();
     }
 
@@ -116,13 +119,16 @@ internal sealed class UnitWorker : BackgroundRole
         await Task.WhenAll(_inFlight).ConfigureAwait(false);
     }
 
-    /// <summary>Claims for the free slots, then sleeps until woken, the next request is due or the poll interval passed.</summary>
+    /// <summary>
+    /// Claims for the free slots unless the unit is paused, then sleeps until woken, the next request is due or the poll
+    /// interval passed. A paused unit claims nothing; its running attempts go on to their end.
+    /// </summary>
     private async Task ClaimOnceAsync(CancellationToken stop)
     {
         _inFlight.RemoveAll(static t => t.IsCompleted);
         var free = Capacity - Volatile.Read(ref _busy.Value);
         var wait = _options.PollInterval;
-        if (free > 0)
+        if (free > 0 && !await _pauses.IsUnitPausedAsync(_unit.Name, stop).ConfigureAwait(false))
         {
             var now = Time.GetUtcNow();
             var claiming = Time.GetTimestamp();

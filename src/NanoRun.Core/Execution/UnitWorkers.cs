@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
+using NanoRun.Control;
 using NanoRun.Maintenance;
 using NanoRun.Metrics;
 using NanoRun.Queue;
@@ -23,6 +24,7 @@ internal sealed partial class UnitWorkers : BackgroundRole
     private readonly EngineOptions _options;
     private readonly ILogger _logger;
     private readonly NanoRunMetrics _metrics;
+    private readonly UnitPauses _pauses;
 
     // The current worker of each unit (after the stop, the last ones); written under _lock, read without it.
     private readonly ConcurrentDictionary<string, UnitWorker> _workers = new(StringComparer.Ordinal);
@@ -31,7 +33,7 @@ internal sealed partial class UnitWorkers : BackgroundRole
     private readonly Lock _lock = new();
     private bool _active;
 
-    public UnitWorkers(UnitCatalog units, IRequestStore store, AttemptExecutor executor, EngineOptions options, TimeProvider time, ILogger logger, NanoRunMetrics metrics)
+    public UnitWorkers(UnitCatalog units, IRequestStore store, AttemptExecutor executor, EngineOptions options, TimeProvider time, ILogger logger, NanoRunMetrics metrics, UnitPauses pauses)
         : base(time)
     {
         _units = units;
@@ -40,6 +42,7 @@ internal sealed partial class UnitWorkers : BackgroundRole
         _options = options;
         _logger = logger;
         _metrics = metrics;
+        _pauses = pauses;
     }
 
     protected override TimeSpan GracePeriod => _options.GracefulShutdown;
@@ -140,7 +143,7 @@ internal sealed partial class UnitWorkers : BackgroundRole
                     LogUnitAdded(_logger, unit.Name);
                 }
 
-                var worker = new UnitWorker(unit, this, _executor, _store, _options, Time, _logger, _metrics, current?.Busy);
+                var worker = new UnitWorker(unit, this, _executor, _store, _options, Time, _logger, _metrics, _pauses, current?.Busy);
                 _workers[unit.Name] = worker;
 
                 // The start only starts the loop; it completes at once.

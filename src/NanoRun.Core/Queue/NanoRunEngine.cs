@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NanoRun.Admission;
+using NanoRun.Control;
 using NanoRun.Execution;
 using NanoRun.Maintenance;
 using NanoRun.Metrics;
@@ -28,6 +29,7 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
     private readonly CompletionSignals _completions = new();
     private readonly AttemptExecutor _executor;
     private readonly UnitWorkers _workers;
+    private readonly UnitPauses _pauses;
     private readonly LeaseKeeper _leases;
     private readonly NodeHeartbeat? _heartbeat;
     private IDisposable? _queueSignal;
@@ -53,7 +55,8 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
 
         // The roles log in the engine's category, where the request lifecycle lines are documented.
         _executor = new AttemptExecutor(store, blobs, runners, options, time, logger, _metrics, _completions);
-        _workers = new UnitWorkers(units, store, _executor, options, time, logger, _metrics);
+        _pauses = new UnitPauses(store, options, time);
+        _workers = new UnitWorkers(units, store, _executor, options, time, logger, _metrics, _pauses);
         _leases = new LeaseKeeper(store, _executor, options, time, logger);
         _heartbeat = store is INodeStore nodes ? new NodeHeartbeat(nodes, units, _executor, options, time, logger) : null;
     }
@@ -66,6 +69,12 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
 
     /// <summary>The engine's instruments; the web layer records refusals on them.</summary>
     public NanoRunMetrics Metrics => _metrics;
+
+    /// <summary>The stored pauses of units and schedule entries, as this node sees them.</summary>
+    public UnitPauses Pauses => _pauses;
+
+    /// <summary>Has the worker of <paramref name="unitName"/> look at the store now, as after a resume.</summary>
+    public void Wake(string unitName) => _workers.Wake(unitName);
 
     /// <summary>Attempts of <paramref name="unitName"/> running on this node now.</summary>
     public int RunningCount(string unitName) => _workers.TryGetValue(unitName, out var worker) ? worker.Running : 0;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using NanoRun.Admission;
+using NanoRun.Control;
 using NanoRun.Maintenance;
 using NanoRun.Requests;
 using NanoRun.Units;
@@ -30,6 +31,7 @@ internal sealed partial class CronScheduler : BackgroundRole, IScheduleStatus
     private readonly RequestAdmission _admission;
     private readonly TimeProvider _time;
     private readonly ILogger<CronScheduler> _logger;
+    private readonly UnitPauses? _pauses;
     private readonly Lock _lock = new();
 
     // The schedules in force per unit, and whether they run (started and not stopping); guarded by _lock.
@@ -39,10 +41,12 @@ internal sealed partial class CronScheduler : BackgroundRole, IScheduleStatus
     // Every entry in force, replaced as a whole for lock-free reads by pages.
     private ScheduledEntry[] _entries;
 
+    /// <remarks>With <c>pauses</c>, a paused entry's ticks queue nothing; without, no entry is ever paused.</remarks>
     /// <exception cref="InvalidOperationException">An entry has an invalid spec or time zone (units defined in code skip the loader's checks).</exception>
-    public CronScheduler(UnitCatalog units, RequestAdmission admission, TimeProvider time, ILogger<CronScheduler> logger)
+    public CronScheduler(UnitCatalog units, RequestAdmission admission, TimeProvider time, ILogger<CronScheduler> logger, UnitPauses? pauses = null)
         : base(time)
     {
+        _pauses = pauses;
         _units = units;
         foreach (var unit in units.All)
         {
@@ -239,7 +243,14 @@ internal sealed partial class CronScheduler : BackgroundRole, IScheduleStatus
             try
             {
                 await SleepUntilAsync(tick, stop).ConfigureAwait(false);
-                await FireAsync(entry, tick, stop).ConfigureAwait(false);
+                if (await IsPausedAsync(entry, stop).ConfigureAwait(false))
+                {
+                    LogTickPaused(_logger, entry.Unit.Name, entry.Label, tick);
+                }
+                else
+                {
+                    await FireAsync(entry, tick, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -282,7 +293,8 @@ internal sealed partial class CronScheduler : BackgroundRole, IScheduleStatus
         }
     }
 
-    private async Task FireAsync(ScheduledEntry entry, DateTimeOffset tick, CancellationToken stop)
+    /// <summary>Queues the entry's request under <paramref name="dedupeKey"/>; <c>null</c> when its content file cannot be read.</summary>
+    private async Task<EnqueueResult?> FireAsync(ScheduledEntry entry, DateTimeOffset tick, string dedupeKey, CancellationToken stop)
     {
         Stream body;
         if (entry.Content is { } content)
@@ -298,7 +310,7 @@ internal sealed partial class CronScheduler : BackgroundRole, IScheduleStatus
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 LogContentFileMissing(_logger, entry.Unit.Name, entry.Label, path, e.Message);
-                return;
+                return null;
             }
         }
         else
@@ -309,7 +321,7 @@ internal sealed partial class CronScheduler : BackgroundRole, IScheduleStatus
         await using (body.ConfigureAwait(false))
         {
             var request = new IncomingRequest(Method, entry.Uri, entry.Headers, body);
-            var result = await _admission.EnqueueOnceAsync(entry.Unit, request, DedupeKey(entry.Unit.Name, entry.Entry.Name, entry.Index, tick), stop).ConfigureAwait(false);
+            var result = await _admission.EnqueueOnceAsync(entry.Unit, request, dedupeKey, stop).ConfigureAwait(false);
             if (result.Id is null)
             {
                 // A fire takes the same admission rule as any request: a refused tick is skipped, not kept for later.
@@ -325,6 +337,8 @@ internal sealed partial class CronScheduler : BackgroundRole, IScheduleStatus
                 entry.LastRequestId = result.Id;
                 LogTickQueued(_logger, entry.Unit.Name, entry.Label, tick, result.Id);
             }
+
+            return result;
         }
     }
 

@@ -60,20 +60,22 @@ public sealed class BackgroundRoleTests
     private static BackgroundRole Create(string role, SchedulerWorld world)
     {
         var options = new EngineOptions { LeaseDuration = TimeSpan.FromMilliseconds(30), PollInterval = TimeSpan.FromMilliseconds(10) };
+        var pauses = new Control.UnitPauses(world.Store, options, TimeProvider.System);
         var executor = new AttemptExecutor(world.Store, world.Blobs, TestRunners.ShellAndProxy(), options, TimeProvider.System, NullLogger.Instance, new NanoRunMetrics(), new CompletionSignals());
         return role switch
         {
             "engine" => new NanoRunEngine(world.Units, world.Store, world.Blobs, TestRunners.ShellAndProxy(), options, TimeProvider.System, NullLogger<NanoRunEngine>.Instance),
-            "unit workers" => new UnitWorkers(world.Units, world.Store, executor, options, TimeProvider.System, NullLogger.Instance, new NanoRunMetrics()),
+            "unit workers" => new UnitWorkers(world.Units, world.Store, executor, options, TimeProvider.System, NullLogger.Instance, new NanoRunMetrics(), pauses),
             "unit worker" => new UnitWorker(
                 world.Units.Find("job")!,
-                new UnitWorkers(world.Units, world.Store, executor, options, TimeProvider.System, NullLogger.Instance, new NanoRunMetrics()),
+                new UnitWorkers(world.Units, world.Store, executor, options, TimeProvider.System, NullLogger.Instance, new NanoRunMetrics(), pauses),
                 executor,
                 world.Store,
                 options,
                 TimeProvider.System,
                 NullLogger.Instance,
                 new NanoRunMetrics(),
+                pauses,
                 null),
             "lease keeper" => new LeaseKeeper(world.Store, executor, options, TimeProvider.System, NullLogger.Instance),
             "node heartbeat" => new NodeHeartbeat((Storage.INodeStore)world.Store, world.Units, executor, options, TimeProvider.System, NullLogger.Instance),
