@@ -33,6 +33,9 @@ public static class ServerConfigLoader
     /// <summary>Environment variable read for <c>storage.connection_string</c> when the file leaves it out.</summary>
     internal const string ConnectionStringVariable = "NANO_RUN_STORAGE_CONNECTION_STRING";
 
+    /// <summary>Environment variable read for <c>node_name</c> when the file leaves it out, so that nodes sharing one file get their own names.</summary>
+    internal const string NodeNameVariable = "NANO_RUN_NODE_NAME";
+
     /// <summary>Parses <c>server.yaml</c> text; <paramref name="fileName"/> names the file in errors and relative paths resolve against <paramref name="baseDirectory"/>.</summary>
     internal static ServerOptions Parse(string yamlText, string fileName, string baseDirectory) =>
         Parse(yamlText, fileName, baseDirectory, Environment.GetEnvironmentVariable);
@@ -67,7 +70,7 @@ public static class ServerConfigLoader
             LeaseDuration = storage?.GetDuration("lease", allowZero: false) ?? defaults.LeaseDuration,
             Metrics = ReadMetrics(root.GetSection("metrics")),
             LogFormat = ReadLogFormat(root) ?? defaults.LogFormat,
-            NodeName = root.GetNonEmptyString("node_name"),
+            NodeName = root.GetNonEmptyString("node_name") ?? NullIfEmpty(environment(NodeNameVariable)),
             CallbackAllowNetworks = ReadAllowNetworks(root.GetSection("callbacks")),
         };
     }

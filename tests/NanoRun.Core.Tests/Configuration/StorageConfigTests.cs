@@ -36,6 +36,20 @@ public sealed class StorageConfigTests
     }
 
     [Fact]
+    public void Parse_NodeNameInEnvironment_NamesNodeUnlessFileDoes()
+    {
+        string? Environment(string name) => name == ServerConfigLoader.NodeNameVariable ? "node-2" : null;
+
+        var fromEnvironment = ServerConfigLoader.Parse("bind: ':1'", "server.yaml", "/srv", Environment);
+        var fromFile = ServerConfigLoader.Parse("node_name: web-1", "server.yaml", "/srv", Environment);
+        var unset = ServerConfigLoader.Parse("bind: ':1'", "server.yaml", "/srv", NoEnvironment);
+
+        Assert.Equal("node-2", fromEnvironment.NodeName);
+        Assert.Equal("web-1", fromFile.NodeName);
+        Assert.Null(unset.NodeName);
+    }
+
+    [Fact]
     public void Parse_Lease_IsReadAndDefaultsToThirtySeconds()
     {
         var set = ServerConfigLoader.Parse("storage: {provider: postgresql, connection_string: 'Host=db', lease: 1m30s}", "server.yaml", "/srv", NoEnvironment);
