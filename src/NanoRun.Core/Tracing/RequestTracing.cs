@@ -38,6 +38,9 @@ internal static class RequestTracing
     // starts at the accept span and not at a span no exporter sends.
     private const string HostingSource = "Microsoft.AspNetCore";
 
+    // The ASP.NET Core request span's name; when nothing listens to its source, ASP.NET Core makes it without one.
+    private const string HostingActivity = "Microsoft.AspNetCore.Hosting.HttpRequestIn";
+
     /// <summary>Starts the accept span of a request, or returns <c>null</c> when nothing listens.</summary>
     public static Activity? StartAccept(string unit, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
@@ -46,7 +49,8 @@ internal static class RequestTracing
             return null;
         }
 
-        if (!TryParent(headers, clientOnly: true, out var parent) && Activity.Current is { } current && current.Source.Name == HostingSource)
+        if (!TryParent(headers, clientOnly: true, out var parent) && Activity.Current is { } current
+            && (current.Source.Name == HostingSource || current.OperationName == HostingActivity))
         {
             // A default parent means Activity.Current: cleared, the accept span is the root of a new trace. The caller is
             // an async method, so its own caller gets its Activity.Current back when it returns.

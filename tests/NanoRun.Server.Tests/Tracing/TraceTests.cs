@@ -46,7 +46,12 @@ public sealed class TraceTests
             .WithUnit("fresh", "command: 'printf %s \"$TRACEPARENT\"'\n")
             .StartAsync();
 
-        var id = await world.PostAsync("fresh", "x");
+        // In this process the test's own HttpClient would send the context of any activity around it: this one sends none.
+        using var plain = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null, AllowAutoRedirect = false }) { BaseAddress = world.BaseAddress };
+        using var response = await plain.PostAsync("api/fresh/", new StringContent("x"));
+        Assert.Equal(System.Net.HttpStatusCode.SeeOther, response.StatusCode);
+        Assert.False(response.RequestMessage!.Headers.Contains("traceparent"));
+        var id = response.Headers.GetValues("X-Correlation-Id").Single();
         var record = await world.WaitCompleteAsync("fresh", id);
         var seen = await world.GetResultAsync("fresh", id, record.GetProperty("attempts")[0].GetProperty("id").GetString()!);
         var traceId = ActivityTraceId.CreateFromString(seen.AsSpan(3, 32));
