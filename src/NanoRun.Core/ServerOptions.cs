@@ -65,6 +65,9 @@ public sealed class ServerOptions
     /// <summary>The Prometheus scrape endpoint; on by default at <c>/metrics</c> on the main listener.</summary>
     public MetricsOptions Metrics { get; set; } = new();
 
+    /// <summary>Where the spans of requests are exported (<c>tracing</c>); default off.</summary>
+    public TracingOptions Tracing { get; set; } = new();
+
     /// <summary>The name this node is listed under in <c>GET /api/nodes</c> and the UI's node page (<c>node_name</c>); default <c>null</c>, the host name and the bound port.</summary>
     public string? NodeName { get; set; }
 
@@ -136,6 +139,21 @@ public sealed class OAuth2Options
 
     /// <summary>Scopes requested; default none.</summary>
     public IReadOnlyList<string> Scopes { get; set; } = [];
+}
+
+/// <summary>The export of request spans over OTLP (<c>tracing</c> in <c>server.yaml</c>).</summary>
+public sealed class TracingOptions
+{
+    /// <summary>
+    /// Base URL of an OTLP/HTTP collector (<c>tracing.otlp_endpoint</c>), such as <c>http://127.0.0.1:4318</c>; spans go to
+    /// <c>/v1/traces</c> under it as http/protobuf. Default <c>null</c>: no span is recorded or exported.
+    /// </summary>
+    public Uri? OtlpEndpoint { get; set; }
+
+    /// <summary>The URL spans are posted to: <see cref="OtlpEndpoint"/> with <c>/v1/traces</c> appended unless its path already ends so.</summary>
+    public Uri? TracesUrl => OtlpEndpoint is not { } endpoint ? null
+        : endpoint.AbsolutePath.EndsWith("/v1/traces", StringComparison.Ordinal) ? endpoint
+        : new Uri(endpoint.GetLeftPart(UriPartial.Authority) + endpoint.AbsolutePath.TrimEnd('/') + "/v1/traces");
 }
 
 /// <summary>The Prometheus scrape endpoint (<c>metrics</c> in <c>server.yaml</c>).</summary>

@@ -59,6 +59,10 @@ internal static class InitCommand
           path: /metrics
         #   bind: 127.0.0.1:9464
 
+        # Spans of every request (accept, attempts, callback) exported over OTLP/HTTP to a collector (default: off).
+        # tracing:
+        #   otlp_endpoint: http://127.0.0.1:4318
+
         # Networks a caller's X-Callback-Url may reach although they are private, loopback or link-local.
         # callbacks:
         #   allow_networks: [10.0.0.0/8]

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Runners;
 using NanoRun.Storage;
+using NanoRun.Tracing;
 using NanoRun.Units;
 
 namespace NanoRun.Admission;
@@ -237,9 +239,14 @@ public sealed partial class RequestAdmission : INanoRunQueue
         // is answered with "try again later" long before a client gives up waiting.
         using var timeout = new CancellationTokenSource(_options.AdmissionStoreTimeout, _time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var accept = RequestTracing.StartAccept(unit.Name, request.Headers);
+        var result = default(EnqueueResult);
+        var stored = false;
         try
         {
-            return await StoreAsync(unit, request, maxLength, dedupeKey, transaction, timeout, deadline.Token, cancellationToken).ConfigureAwait(false);
+            result = await StoreAsync(unit, request, maxLength, dedupeKey, transaction, accept, timeout, deadline.Token, cancellationToken).ConfigureAwait(false);
+            stored = true;
+            return result;
         }
         catch (Exception e) when (transaction is null && !cancellationToken.IsCancellationRequested
             && (StoreFaults.IsUnavailable(e) || (e is OperationCanceledException && timeout.IsCancellationRequested)))
@@ -248,7 +255,16 @@ public sealed partial class RequestAdmission : INanoRunQueue
             // unacknowledged, and the client's retry is a request of its own.
             LogStoreUnavailable(_logger, unit.Name, e);
             _gate.Count(unit.Name, AdmissionResult.StoreUnavailable);
-            return EnqueueResult.Refused(AdmissionResult.StoreUnavailable);
+            result = EnqueueResult.Refused(AdmissionResult.StoreUnavailable);
+            stored = true;
+            return result;
+        }
+        finally
+        {
+            if (accept is not null)
+            {
+                RequestTracing.EndAccept(accept, result.Id, stored ? result.Admission.Outcome.ToString().ToLowerInvariant() : "error");
+            }
         }
     }
 
@@ -260,6 +276,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         long maxLength,
         string? dedupeKey,
         IEnqueueTransaction? transaction,
+        Activity? accept,
         CancellationTokenSource timeout,
         CancellationToken storeToken,
         CancellationToken cancellationToken)
@@ -318,7 +335,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         try
         {
             var started = _time.GetTimestamp();
-            var row = new NewRequest(id, unitName, request.Method, request.Uri, SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), body, _time.GetUtcNow(), dedupeKey)
+            var row = new NewRequest(id, unitName, request.Method, request.Uri, RequestTracing.WithContext(SavedHeaders.WithRemoteAddress(request.Headers, request.RemoteAddress), accept), body, _time.GetUtcNow(), dedupeKey)
             {
                 Callback = Callbacks.CallbackTarget.For(_units.Find(unitName) ?? unit, request.Headers) is not null,
                 Principal = request.Principal,

@@ -9,6 +9,7 @@ using NanoRun.Maintenance;
 using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Storage;
+using NanoRun.Tracing;
 using NanoRun.Units;
 
 namespace NanoRun.Callbacks;
@@ -180,12 +181,14 @@ internal sealed partial class CallbackDispatcher : BackgroundRole
         var attempt = callback.Attempts + 1;
         int? status = null;
         string? error = null;
+        var span = RequestTracing.StartCallback(unit.Name, record.Id, attempt, _engineOptions.NodeName, record.Headers);
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
             timeout.CancelAfter(_options.Timeout);
             try
             {
-                status = await PostAsync(fromCaller ? _callerClient! : _client!, unit, record, url, timeout.Token).ConfigureAwait(false);
+                var trace = RequestTracing.Outgoing(span, record.Headers);
+                status = await PostAsync(fromCaller ? _callerClient! : _client!, unit, record, url, trace, timeout.Token).ConfigureAwait(false);
                 error = status is >= 200 and < 300 ? null : "receiver answered " + status.Value.ToString(CultureInfo.InvariantCulture);
             }
             catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !stop.IsCancellationRequested))
@@ -194,6 +197,10 @@ internal sealed partial class CallbackDispatcher : BackgroundRole
                 var refused = IsRefused(e);
                 error = e is OperationCanceledException ? "timed out" : refused ? "callback target refused by policy" : "callback delivery failed";
                 LogDeliveryError(_logger, callback.RequestId, refused, e);
+            }
+            finally
+            {
+                RequestTracing.EndCallback(span, error ?? "delivered", status);
             }
         }
 
@@ -231,7 +238,7 @@ internal sealed partial class CallbackDispatcher : BackgroundRole
     }
 
     /// <summary>Posts the final attempt; returns the receiver's status code.</summary>
-    private async Task<int> PostAsync(HttpClient client, UnitDefinition unit, RequestRecord record, Uri url, CancellationToken cancellationToken)
+    private async Task<int> PostAsync(HttpClient client, UnitDefinition unit, RequestRecord record, Uri url, (string? Parent, string? State) trace, CancellationToken cancellationToken)
     {
         var final = record.Attempts.Count > 0 ? record.Attempts[^1] : null;
         using var request = new HttpRequestMessage(HttpMethod.Post, url);
@@ -292,6 +299,17 @@ internal sealed partial class CallbackDispatcher : BackgroundRole
         request.Headers.TryAddWithoutValidation("X-Nano-Run-Unit", record.Unit);
         request.Headers.TryAddWithoutValidation("X-Nano-Run-Outcome", record.State.ToWire());
         request.Headers.TryAddWithoutValidation("X-Nano-Run-Attempts", record.Attempts.Count.ToString(CultureInfo.InvariantCulture));
+        if (trace.Parent is not null)
+        {
+            // The receiver continues the request's trace; a traceparent among the final attempt's headers is not passed on.
+            request.Headers.Remove(RequestTracing.ParentHeader);
+            request.Headers.Remove(RequestTracing.StateHeader);
+            request.Headers.TryAddWithoutValidation(RequestTracing.ParentHeader, trace.Parent);
+            if (trace.State is { Length: > 0 } state)
+            {
+                request.Headers.TryAddWithoutValidation(RequestTracing.StateHeader, state);
+            }
+        }
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         return (int)response.StatusCode;
     }

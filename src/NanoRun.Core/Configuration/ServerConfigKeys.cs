@@ -10,6 +10,7 @@ internal static class ServerConfigKeys
     [
         "working_directory", "config_directory", "bind", "graceful_shutdown", "wait_time", "max_wait", "max_connections",
         "disable_ui", "ui_directory", "tls", "auth", "storage", "retention", "min_free_disk", "metrics", "log_format", "watch", "callbacks", "node_name",
+        "tracing",
     ];
 
     public static readonly string[] Tls = ["enable", "cert", "key"];
@@ -26,6 +27,8 @@ internal static class ServerConfigKeys
 
     public static readonly string[] Callbacks = ["allow_networks"];
 
+    public static readonly string[] Tracing = ["otlp_endpoint"];
+
     /// <summary>Every key as a dotted path (<c>auth.oauth2.key</c>); a section is listed along with its keys.</summary>
     public static IEnumerable<string> All()
     {
@@ -34,7 +37,7 @@ internal static class ServerConfigKeys
             yield return key;
         }
 
-        foreach (var (section, keys) in new[] { ("tls", Tls), ("auth", Auth), ("storage", Storage), ("retention", Retention), ("metrics", Metrics), ("callbacks", Callbacks) })
+        foreach (var (section, keys) in new[] { ("tls", Tls), ("auth", Auth), ("storage", Storage), ("retention", Retention), ("metrics", Metrics), ("callbacks", Callbacks), ("tracing", Tracing) })
         {
             foreach (var key in keys)
             {

@@ -72,7 +72,31 @@ public static class ServerConfigLoader
             LogFormat = ReadLogFormat(root) ?? defaults.LogFormat,
             NodeName = root.GetNonEmptyString("node_name") ?? NullIfEmpty(environment(NodeNameVariable)),
             CallbackAllowNetworks = ReadAllowNetworks(root.GetSection("callbacks")),
+            Tracing = ReadTracing(root.GetSection("tracing")),
         };
+    }
+
+    private static TracingOptions ReadTracing(YamlSection? section)
+    {
+        if (section is null)
+        {
+            return new TracingOptions();
+        }
+
+        section.AllowOnly(ServerConfigKeys.Tracing);
+        var text = section.GetNonEmptyString("otlp_endpoint");
+        if (text is null)
+        {
+            return new TracingOptions();
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps)
+            || endpoint.Query.Length > 0 || endpoint.Fragment.Length > 0)
+        {
+            throw section.Error("otlp_endpoint", $"must be an http:// or https:// URL of an OTLP/HTTP collector such as http://127.0.0.1:4318, got '{text}'");
+        }
+
+        return new TracingOptions { OtlpEndpoint = endpoint };
     }
 
     private static List<System.Net.IPNetwork> ReadAllowNetworks(YamlSection? section)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using NanoRun.Metrics;
 using NanoRun.Output;
@@ -6,6 +7,7 @@ using NanoRun.Queue;
 using NanoRun.Requests;
 using NanoRun.Runners;
 using NanoRun.Storage;
+using NanoRun.Tracing;
 using NanoRun.Units;
 
 namespace NanoRun.Execution;
@@ -106,6 +108,7 @@ internal sealed partial class AttemptExecutor : IDisposable
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
         _running[claimed.Id] = attempt;
         LiveOutput? output = null;
+        Activity? span = null;
         using var stderr = unit.MaxStderr > 0 ? new StderrTail(unit.MaxStderr) : null;
         try
         {
@@ -114,11 +117,16 @@ internal sealed partial class AttemptExecutor : IDisposable
             var headers = SavedHeaders.Split(claimed.Headers, out var remoteAddress);
             var startedAt = _time.GetUtcNow();
             output = LiveOutputs.Start(claimed.Id, attemptId, number, startedAt);
+            // The span continues the request's trace, saved at accept, whichever node accepted it and however long ago.
+            span = RequestTracing.StartAttempt(unit.Name, claimed.Id, attemptId, number, _options.NodeName, claimed.Headers);
+            var (traceParent, traceState) = RequestTracing.Outgoing(span, claimed.Headers);
             var context = new AttemptContext(unit, claimed.Id, attemptId, number, claimed.Method, claimed.Uri, headers, claimed.Body, _blobs, remoteAddress)
             {
                 Output = output,
                 Principal = claimed.Principal,
                 Stderr = stderr,
+                TraceParent = traceParent,
+                TraceState = traceState,
             };
             LogAttemptStarting(_logger, unit.Name, claimed.Id, number);
             var damage = await CheckBodyAsync(claimed.Body).ConfigureAwait(false);
@@ -162,6 +170,8 @@ internal sealed partial class AttemptExecutor : IDisposable
             _metrics.StoreCall(StoreOperations.RecordAttempt, _time.GetElapsedTime(recording));
             _metrics.AttemptFinished(unit.Name, result.Code, state ?? next, finishedAt - startedAt);
             LogAttemptFinished(_logger, unit.Name, claimed.Id, number, result.Code, state ?? next);
+            RequestTracing.EndAttempt(span, result.Code, state ?? next);
+            span = null;
             if (state is { } s && s.IsFinal())
             {
                 LogRequestFinal(_logger, unit.Name, claimed.Id, s, number);
@@ -174,6 +184,8 @@ internal sealed partial class AttemptExecutor : IDisposable
         }
         finally
         {
+            // A span not ended with an outcome (released at shutdown, or broken infrastructure) ends without one.
+            span?.Dispose();
             _running.TryRemove(claimed.Id, out _);
 
             // Readers of the live output move on to the stored result: it is recorded by now.

@@ -95,6 +95,15 @@ public sealed class AttemptContext
         return Blobs.WriteAsync(ResultKey, Observed(result), 0, cancellationToken);
     }
 
+    /// <summary>
+    /// The W3C <c>traceparent</c> this attempt passes on (to a command as <c>TRACEPARENT</c>, to an upstream as the
+    /// header): the attempt span's when traces are recorded, else the one the client sent; <c>null</c> when there is none.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The W3C <c>tracestate</c> that goes with <see cref="TraceParent"/>, or <c>null</c>.</summary>
+    public string? TraceState { get; init; }
+
     /// <summary>Who enqueued the request, or <c>null</c> (anonymous, or a schedule); default <c>null</c>.</summary>
     public string? Principal { get; init; }
 

@@ -64,6 +64,7 @@ internal sealed class BinRunner : ShellRunner<BodyRef>
         environment["X_CORRELATION_ID"] = context.RequestId;
         environment["X_ATTEMPT_ID"] = context.AttemptId;
         environment["X_ATTEMPT"] = context.AttemptNumber.ToString(CultureInfo.InvariantCulture);
+        HeaderVariables.SetTraceContext(environment, context, "TRACEPARENT", "TRACESTATE");
         foreach (var pair in context.Unit.Environment)
         {
             environment[pair.Key] = pair.Value;

@@ -143,6 +143,8 @@ internal sealed class CgiRunner : ShellRunner<CgiRunner.Output>
         environment["HTTP_X_CORRELATION_ID"] = context.RequestId;
         environment["HTTP_X_ATTEMPT_ID"] = context.AttemptId;
         environment["HTTP_X_ATTEMPT"] = context.AttemptNumber.ToString(CultureInfo.InvariantCulture);
+        HeaderVariables.SetTraceContext(environment, context, "TRACEPARENT", "TRACESTATE");
+        HeaderVariables.SetTraceContext(environment, context, "HTTP_TRACEPARENT", "HTTP_TRACESTATE");
         foreach (var pair in context.Unit.Environment)
         {
             environment[pair.Key] = pair.Value;

@@ -147,6 +147,32 @@ internal static class HeaderVariables
         return IsBlocked(name) ? null : name;
     }
 
+    /// <summary>
+    /// Sets the attempt's trace context under <paramref name="parentName"/> and <paramref name="stateName"/>, replacing
+    /// what the client's headers gave, or removes both when the attempt has none, so that a command always sees the
+    /// context of its own attempt.
+    /// </summary>
+    public static void SetTraceContext(IDictionary<string, string?> environment, AttemptContext context, string parentName, string stateName)
+    {
+        if (context.TraceParent is { } parent)
+        {
+            environment[parentName] = parent;
+        }
+        else
+        {
+            environment.Remove(parentName);
+        }
+
+        if (context.TraceParent is not null && context.TraceState is { Length: > 0 } state)
+        {
+            environment[stateName] = state;
+        }
+        else
+        {
+            environment.Remove(stateName);
+        }
+    }
+
     /// <summary>How the headers that reach the unit's command are described to people (the UI's unit page), one line each.</summary>
     public static IReadOnlyList<string> Describe(UnitDefinition unit) => unit.Mode switch
     {

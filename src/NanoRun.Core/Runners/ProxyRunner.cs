@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
 using NanoRun.Requests;
 using NanoRun.Storage;
+using NanoRun.Tracing;
 
 namespace NanoRun.Runners;
 
@@ -135,7 +136,7 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
             for (var i = 0; i < headers.Count; i++)
             {
                 var (name, value) = (headers[i].Key, headers[i].Value);
-                if (HeaderRules.IsHopByHop(name, connection) || IsAttemptHeader(name) || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
+                if (HeaderRules.IsHopByHop(name, connection) || IsAttemptHeader(name) || IsTraceHeader(name) || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
                     || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Expect", StringComparison.OrdinalIgnoreCase))
                 {
                     continue;
@@ -150,6 +151,17 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
             request.Headers.TryAddWithoutValidation("X-Correlation-Id", context.RequestId);
             request.Headers.TryAddWithoutValidation("X-Attempt-Id", context.AttemptId);
             request.Headers.TryAddWithoutValidation("X-Attempt", context.AttemptNumber.ToString(CultureInfo.InvariantCulture));
+
+            // The upstream continues the attempt's trace, not the client's span.
+            if (context.TraceParent is { } traceParent)
+            {
+                request.Headers.TryAddWithoutValidation(RequestTracing.ParentHeader, traceParent);
+                if (context.TraceState is { Length: > 0 } traceState)
+                {
+                    request.Headers.TryAddWithoutValidation(RequestTracing.StateHeader, traceState);
+                }
+            }
+
             return request;
         }
         catch
@@ -223,6 +235,10 @@ internal sealed class ProxyRunner : IAttemptRunner, IDisposable
 
         return true;
     }
+
+    private static bool IsTraceHeader(string name) =>
+        name.Equals(RequestTracing.ParentHeader, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(RequestTracing.StateHeader, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsAttemptHeader(string name) =>
         name.Equals("X-Correlation-Id", StringComparison.OrdinalIgnoreCase)

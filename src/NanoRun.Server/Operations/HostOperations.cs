@@ -5,7 +5,11 @@ using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Storage;
 using NanoRun.Units;
+using NanoRun.Tracing;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace NanoRun.Server.Operations;
 
@@ -18,7 +22,7 @@ internal static class HostOperations
     /// <summary>Tag of the health checks that <c>/readyz</c> runs.</summary>
     private const string ReadyTag = "ready";
 
-    /// <summary>Registers logging format, metrics exporter and health checks.</summary>
+    /// <summary>Registers logging format, metrics exporter, trace exporter and health checks.</summary>
     public static void Add(WebApplicationBuilder builder, ServerOptions options)
     {
         if (options.LogFormat == "json")
@@ -40,6 +44,21 @@ internal static class HostOperations
                 .AddMeter(INanoRunMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Hosting")
                 .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = instrument.Meter.Name == INanoRunMeter.Name ? 1000 : 100 })
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        }
+
+        if (options.Tracing.TracesUrl is { } tracesUrl)
+        {
+            // Off by default: without a collector no tracer provider exists, nothing listens to the engine's source, and
+            // no span is made.
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService("nano-run", serviceInstanceId: options.NodeName))
+                .WithTracing(tracing => tracing
+                    .AddSource(NanoRunActivitySource.Name)
+                    .AddOtlpExporter(otlp =>
+                    {
+                        otlp.Endpoint = tracesUrl;
+                        otlp.Protocol = OtlpExportProtocol.HttpProtobuf;
+                    }));
         }
 
         builder.Services.AddHealthChecks()
