@@ -18,12 +18,18 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
     });
 
     private SqliteCommand? _insert;
+    private SqliteCommand? _insertTerm;
     private Task? _loop;
 
     /// <summary>Prepares the insert on the just-opened <paramref name="writer"/> (under the write lock) and starts the loop.</summary>
     public void Start(SqliteConnection writer)
     {
         _insert = CreateInsertCommand(writer);
+        _insertTerm = writer.CreateCommand();
+        _insertTerm.CommandText = SqliteSchema.InsertTerm;
+        _insertTerm.Parameters.Add("@unit", SqliteType.Text);
+        _insertTerm.Parameters.Add("@term", SqliteType.Text);
+        _insertTerm.Parameters.Add("@id", SqliteType.Text);
         _loop = Task.Run(RunAsync, CancellationToken.None);
     }
 
@@ -61,6 +67,8 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
     {
         _insert?.Dispose();
         _insert = null;
+        _insertTerm?.Dispose();
+        _insertTerm = null;
     }
 
     private static SqliteCommand CreateInsertCommand(SqliteConnection writer)
@@ -134,9 +142,11 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
     private async Task CommitBatchAsync(SqliteConnection writer, List<PendingEnqueue> batch)
     {
         var insert = _insert!;
+        var insertTerm = _insertTerm!;
         using (var transaction = writer.BeginTransaction())
         {
             insert.Transaction = transaction;
+            insertTerm.Transaction = transaction;
             foreach (var pending in batch)
             {
                 var request = pending.Request;
@@ -154,6 +164,11 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
                 insert.Parameters[11].Value = (object?)request.Principal ?? DBNull.Value;
                 insert.Parameters[12].Value = request.NotBefore is { } notBefore ? SqliteValues.Ms(notBefore) : DBNull.Value;
                 pending.Added = await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
+                if (pending.Added)
+                {
+                    // The search terms commit with the row, so a request is findable exactly when it is stored.
+                    await InsertTermsAsync(insertTerm, request).ConfigureAwait(false);
+                }
             }
 
             // Durability checkpoint: with synchronous=FULL, Commit returns after the WAL holds every row on disk. Only
@@ -162,9 +177,22 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
         }
 
         insert.Transaction = null;
+        insertTerm.Transaction = null;
         foreach (var pending in batch)
         {
             pending.TrySetResult(pending.Added);
+        }
+    }
+
+    private static async Task InsertTermsAsync(SqliteCommand insertTerm, NewRequest request)
+    {
+        var terms = request.SearchTerms;
+        for (var i = 0; i < terms.Count; i++)
+        {
+            insertTerm.Parameters[0].Value = request.Unit;
+            insertTerm.Parameters[1].Value = terms[i];
+            insertTerm.Parameters[2].Value = request.Id;
+            await insertTerm.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
     }
 
