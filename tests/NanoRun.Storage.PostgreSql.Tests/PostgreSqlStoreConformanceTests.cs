@@ -45,3 +45,5 @@ public sealed class PostgreSqlBlobStoreConformanceTests : BlobStoreConformanceTe
 public sealed class PostgreSqlCallbackStoreConformanceTests : CallbackStoreConformanceTests<PostgreSqlStoreWorld>;
 
 public sealed class PostgreSqlNodeStoreConformanceTests : NodeStoreConformanceTests<PostgreSqlStoreWorld>;
+
+public sealed class PostgreSqlBulkConformanceTests : BulkConformanceTests<PostgreSqlStoreWorld>;

@@ -27,3 +27,5 @@ public sealed class SqliteBlobStoreConformanceTests : BlobStoreConformanceTests<
 public sealed class SqliteCallbackStoreConformanceTests : CallbackStoreConformanceTests<SqliteStoreWorld>;
 
 public sealed class SqliteNodeStoreConformanceTests : NodeStoreConformanceTests<SqliteStoreWorld>;
+
+public sealed class SqliteBulkConformanceTests : BulkConformanceTests<SqliteStoreWorld>;
