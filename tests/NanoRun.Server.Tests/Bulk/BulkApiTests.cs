@@ -11,10 +11,10 @@ public sealed class BulkApiTests
     {
         await using var world = await TestWorld.Create().WithUnit("held", "command: cat\n").StartAsync();
         var posted = new System.Collections.Concurrent.ConcurrentBag<string>();
-        await Parallel.ForAsync(0, 1003, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+        await Parallel.ForAsync(0, 1003, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
         {
             // Delayed an hour, each stays queued for the whole test.
-            using var post = await world.Client.PostAsync("api/held/?delay=1h", new StringContent("x"));
+            using var post = await world.Client.PostAsync("api/held/?delay=1h", new StringContent("x"), ct);
             Assert.Equal(HttpStatusCode.SeeOther, post.StatusCode);
             posted.Add(post.Headers.GetValues("X-Correlation-Id").Single());
         });
