@@ -8,8 +8,8 @@ using NanoRun.Units;
 namespace NanoRun.Bench;
 
 /// <summary>
-/// Search at scale on the embedded store: fills a fresh data folder with many requests through the store's own enqueue
-/// (group-committed batches, no HTTP), then times searches by id prefix, by header value and with no match.
+/// Search at scale on the embedded store: fills a fresh data folder with many requests (a sample through the store's own
+/// enqueue, the rest in SQL batches; no HTTP), then times searches by id prefix, by header value and with no match.
 /// </summary>
 internal static class SearchAtScale
 {
@@ -111,8 +111,8 @@ internal static class SearchAtScale
     ];
 
     /// <summary>
-    /// Adds requests <paramref name="from"/> to <paramref name="total"/> in transactions of <see cref="BulkBatch"/>, copying
-    /// the stored shape of the first request (headers, body) with fresh time-ordered ids, and their three terms each.
+    /// Adds requests <paramref name="from"/> to <paramref name="total"/> in transactions of <see cref="BulkBatch"/>, in the
+    /// stored shape of the enqueued ones (encoded headers, inline body) with time-ordered ids, and their three terms each.
     /// </summary>
     private static async Task BulkFillAsync(string folder, int from, int total)
     {
