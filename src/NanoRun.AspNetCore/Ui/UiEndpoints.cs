@@ -89,7 +89,8 @@ internal sealed partial class UiEndpoints(string prefix)
             OlderHref: null,
             NewestHref: null,
             Time(context).GetUtcNow(),
-            ScheduleRows(context, unit)) { Query = query.Length > 0 ? query : null };
+            ScheduleRows(context, unit))
+        { Query = query.Length > 0 ? query : null };
         if (requests.Count > pageSize)
         {
             // One more than a page was read only to learn that an older page exists.
