@@ -8,13 +8,18 @@ using NanoRun.Bench;
 //   NanoRun.Bench --server PATH [--out DIR] [--runs 3] [--requests 20000] [--only post,spawn,sync,big]   the suite
 //   NanoRun.Bench --server PATH --queued 1000000 [--max-minutes 60]                       many queued requests, then restart
 //   NanoRun.Bench --server PATH --soak 10 [--rate 50]                                     steady load for N minutes
-var server = Arg("--server") ?? throw new ArgumentException("--server PATH to the nano-run binary is required");
+//   NanoRun.Bench --search 1000000                                                        fill a store directly, time searches
+var server = Arg("--server") ?? (Arg("--search") is not null ? "." : throw new ArgumentException("--server PATH to the nano-run binary is required"));
 server = Path.GetFullPath(server);
 var output = Path.GetFullPath(Arg("--out") ?? "artifacts/bench");
 var report = new Report();
 string title;
 
-if (Arg("--queued") is { } queuedText)
+if (Arg("--search") is { } searchText)
+{
+    title = await SearchAtScale.RunAsync(int.Parse(searchText, CultureInfo.InvariantCulture), report);
+}
+else if (Arg("--queued") is { } queuedText)
 {
     title = await QueuedAsync(int.Parse(queuedText, CultureInfo.InvariantCulture), TimeSpan.FromMinutes(double.Parse(Arg("--max-minutes") ?? "60", CultureInfo.InvariantCulture)));
 }

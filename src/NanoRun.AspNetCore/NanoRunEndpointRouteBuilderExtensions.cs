@@ -33,7 +33,7 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Responds(StatusCodes.Status303SeeOther, StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound,
                 StatusCodes.Status409Conflict, StatusCodes.Status410Gone, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status504GatewayTimeout, StatusCodes.Status507InsufficientStorage);
         group.MapGet("/{unit}", ProblemResponses.Around(RecordEndpoints.ListAsync))
-            .Describe(RecordEndpoints.ListAsync, "List", "The unit's requests, newest first, paged; filter by state (e.g. state=failed for dead letters)")
+            .Describe(RecordEndpoints.ListAsync, "List", "The unit's requests, newest first, paged; filter by state (e.g. state=failed for dead letters) or search with q (id prefix or a whole header value)")
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapPost("/{unit}/failed/retry", ProblemResponses.Around(RecordEndpoints.ReplayFailedAsync))
@@ -41,6 +41,10 @@ public static class NanoRunEndpointRouteBuilderExtensions
             .Responds("application/json", StatusCodes.Status200OK)
             .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapUnitControl();
+        group.MapPost("/{unit}/cancel", ProblemResponses.Around(RecordEndpoints.CancelQueuedAsync))
+            .Describe(RecordEndpoints.CancelQueuedAsync, "CancelQueued", "Cancel up to 1000 queued requests of the unit, earliest first, in one call; tells how many and whether more remain")
+            .Responds("application/json", StatusCodes.Status200OK)
+            .Responds(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
         group.MapGet("/{unit}/{id}", ProblemResponses.Around(RecordEndpoints.GetRecordAsync))
             .Describe(RecordEndpoints.GetRecordAsync, "GetRecord", "The request's record with its attempts as JSON; X-Status tells complete or processing")
             .Responds("application/json", StatusCodes.Status200OK)

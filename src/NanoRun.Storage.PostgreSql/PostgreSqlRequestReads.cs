@@ -160,23 +160,35 @@ internal sealed class PostgreSqlRequestReads(NpgsqlDataSource dataSource, Postgr
                 command.Parameters.Text("before", page.Before);
             }
 
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
+            await ReadSummariesAsync(command, summaries, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var summary in summaries)
+        {
+            yield return summary;
+        }
+    }
+
+    /// <remarks>Read into memory before the first item is yielded, as <see cref="PageAsync"/> is.</remarks>
+    public async IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        ArgumentOutOfRangeException.ThrowIfLessThan(search.Limit, 1);
+        store.EnsureOpen();
+        var summaries = new List<RequestSummary>(Math.Min(search.Limit, 1000));
+        if (search.Text.Length > 0)
+        {
+            var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
             {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    summaries.Add(new RequestSummary(
-                        Id: reader.GetString(0),
-                        Unit: reader.GetString(1),
-                        State: (RequestState)reader.GetInt16(2),
-                        AttemptCount: reader.GetInt32(3),
-                        CreatedAt: Sql.ReadTime(reader, 4),
-                        CompletedAt: Sql.ReadNullableTime(reader, 5))
-                    {
-                        FirstStartedAt = Sql.ReadNullableTime(reader, 6),
-                        Ran = TimeSpan.FromMilliseconds(reader.GetInt64(7)),
-                    });
-                }
+                using var command = Sql.Command(connection, PostgreSqlSchema.Search);
+                command.Parameters.Text("unit", search.Unit);
+                command.Parameters.Text("text", search.Text);
+                // Every id starting with the text sorts below text + U+FFFF in byte order.
+                command.Parameters.Text("high", search.Text + '\uffff');
+                command.Parameters.Int("limit", search.Limit);
+                command.Parameters.Text("before", search.Before);
+                await ReadSummariesAsync(command, summaries, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -186,4 +198,25 @@ internal sealed class PostgreSqlRequestReads(NpgsqlDataSource dataSource, Postgr
         }
     }
 
+    private static async Task ReadSummariesAsync(NpgsqlCommand command, List<RequestSummary> summaries, CancellationToken cancellationToken)
+    {
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                summaries.Add(new RequestSummary(
+                    Id: reader.GetString(0),
+                    Unit: reader.GetString(1),
+                    State: (RequestState)reader.GetInt16(2),
+                    AttemptCount: reader.GetInt32(3),
+                    CreatedAt: Sql.ReadTime(reader, 4),
+                    CompletedAt: Sql.ReadNullableTime(reader, 5))
+                {
+                    FirstStartedAt = Sql.ReadNullableTime(reader, 6),
+                    Ran = TimeSpan.FromMilliseconds(reader.GetInt64(7)),
+                });
+            }
+        }
+    }
 }

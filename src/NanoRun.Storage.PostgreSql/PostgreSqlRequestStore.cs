@@ -94,6 +94,15 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
         insert.Parameters.Text("principal", request.Principal);
         insert.Parameters.Time("not_before", request.NotBefore);
         batch.BatchCommands.Add(insert);
+        if (request.SearchTerms.Count > 0)
+        {
+            // The search terms commit with the row, so a request is findable exactly when it is stored.
+            var terms = Sql.BatchCommand(PostgreSqlSchema.InsertTerms);
+            terms.Parameters.Text("id", request.Id);
+            terms.Parameters.TextArray("terms", [.. request.SearchTerms]);
+            batch.BatchCommands.Add(terms);
+        }
+
         var notify = Sql.BatchCommand(PostgreSqlSchema.Notify);
         notify.Parameters.Text("unit", request.Unit);
         batch.BatchCommands.Add(notify);
@@ -296,6 +305,49 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
     }
 
     /// <inheritdoc />
+    public async Task<CancelledBatch> CancelQueuedAsync(CancelQueuedParams cancel, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cancel);
+        EnsureOpen();
+        var cancelled = new List<(long Seq, string Id)>(Math.Clamp(cancel.Limit, 0, 1000));
+        bool more;
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            using var batch = new NpgsqlBatch(connection);
+            var update = Sql.BatchCommand(PostgreSqlSchema.CancelQueued);
+            update.Parameters.Text("unit", cancel.Unit);
+            update.Parameters.Int("limit", Math.Max(cancel.Limit, 0));
+            update.Parameters.Time("now", cancel.Now);
+            batch.BatchCommands.Add(update);
+            var any = Sql.BatchCommand(PostgreSqlSchema.AnyQueued);
+            any.Parameters.Text("unit", cancel.Unit);
+            batch.BatchCommands.Add(any);
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    cancelled.Add((reader.GetInt64(0), reader.GetString(1)));
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                more = reader.GetBoolean(0);
+            }
+        }
+
+        cancelled.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
+        var ids = new string[cancelled.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = cancelled[i].Id;
+        }
+
+        return new CancelledBatch(ids, more);
+    }
+
+    /// <inheritdoc />
     public async Task<int> RequeueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         EnsureOpen();
@@ -392,6 +444,9 @@ internal sealed partial class PostgreSqlRequestStore : IRequestStore, ICallbackS
     /// <remarks>The page is read into memory (at most <see cref="PageParams.Limit"/> small summaries) before the first item
     /// is yielded, so a slow consumer never holds a connection.</remarks>
     public IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default) => _reads.PageAsync(page, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, CancellationToken cancellationToken = default) => _reads.SearchAsync(search, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<DueCallback>> ClaimCallbacksAsync(CallbackClaim claim, CancellationToken cancellationToken = default) => _callbacks.ClaimCallbacksAsync(claim, cancellationToken);

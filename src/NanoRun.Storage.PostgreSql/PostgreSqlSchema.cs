@@ -6,7 +6,7 @@ namespace NanoRun.Storage.PostgreSql;
 /// 5 Cancelled. Ids and blob keys use the <c>C</c> collation so that prefix ranges follow byte order. Times are
 /// <c>timestamptz</c> (microseconds) from the calling node's clock, so nodes need synchronised clocks.
 /// </remarks>
-internal static class PostgreSqlSchema
+internal static partial class PostgreSqlSchema
 {
     /// <summary>Advisory lock held while migrating, so nodes starting together migrate one after another ("NanoRun" in ASCII).</summary>
     public const long MigrationLock = 0x4E616E6F52756E;
@@ -125,6 +125,19 @@ internal static class PostgreSqlSchema
             since timestamptz NOT NULL,
             PRIMARY KEY (unit, schedule)
         );
+        """,
+        """
+        -- Search: each request's terms (normalized header values), newest first per term; dropped with the request.
+        CREATE TABLE nano_run_request_terms (
+            unit text NOT NULL,
+            term text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            PRIMARY KEY (unit, term, seq)
+        );
+        CREATE INDEX nano_run_request_terms_seq ON nano_run_request_terms (seq);
+
+        -- Search by id prefix within a unit: a range of this index (ids sort in byte order), seq read from the index.
+        CREATE INDEX nano_run_requests_unit_id ON nano_run_requests (unit, id) INCLUDE (seq);
         """,
     ];
 
@@ -333,7 +346,9 @@ internal static class PostgreSqlSchema
 
             FOR UPDATE SKIP LOCKED),
         attempts AS (
-            DELETE FROM nano_run_attempts AS a USING doomed AS d WHERE a.request_id = d.id)
+            DELETE FROM nano_run_attempts AS a USING doomed AS d WHERE a.request_id = d.id),
+        terms AS (
+            DELETE FROM nano_run_request_terms AS t USING doomed AS d WHERE t.seq = d.seq)
         DELETE FROM nano_run_requests AS r USING doomed AS d
         WHERE r.seq = d.seq
         RETURNING r.id, r.completed_at, r.seq

@@ -20,6 +20,7 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
     });
 
     private SqliteCommand? _insert;
+    private SqliteCommand? _insertTerm;
     private SqliteAttemptRecorder? _recorder;
     private Task? _loop;
     private long _commits;
@@ -34,6 +35,11 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
     public void Start(SqliteConnection writer)
     {
         _insert = CreateInsertCommand(writer);
+        _insertTerm = writer.CreateCommand();
+        _insertTerm.CommandText = SqliteSchema.InsertTerm;
+        _insertTerm.Parameters.Add("@unit", SqliteType.Text);
+        _insertTerm.Parameters.Add("@term", SqliteType.Text);
+        _insertTerm.Parameters.Add("@id", SqliteType.Text);
         _recorder = SqliteAttemptRecorder.Prepare(writer);
         _loop = Task.Run(RunAsync, CancellationToken.None);
     }
@@ -78,6 +84,8 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
     {
         _insert?.Dispose();
         _insert = null;
+        _insertTerm?.Dispose();
+        _insertTerm = null;
         _recorder?.Dispose();
         _recorder = null;
     }
@@ -199,6 +207,7 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
         finally
         {
             _insert!.Transaction = null;
+            _insertTerm!.Transaction = null;
             _recorder!.Detach();
         }
 
@@ -226,6 +235,20 @@ internal sealed partial class SqliteGroupCommit(SqliteConnections db, ILogger lo
         insert.Parameters[11].Value = (object?)request.Principal ?? DBNull.Value;
         insert.Parameters[12].Value = request.NotBefore is { } notBefore ? SqliteValues.Ms(notBefore) : DBNull.Value;
         pending.Added = await insert.ExecuteNonQueryAsync().ConfigureAwait(false) == 1;
+        if (pending.Added)
+        {
+            // The search terms commit with the row, so a request is findable exactly when it is stored.
+            var insertTerm = _insertTerm!;
+            insertTerm.Transaction = transaction;
+            var terms = request.SearchTerms;
+            for (var i = 0; i < terms.Count; i++)
+            {
+                insertTerm.Parameters[0].Value = request.Unit;
+                insertTerm.Parameters[1].Value = terms[i];
+                insertTerm.Parameters[2].Value = request.Id;
+                await insertTerm.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Group commit of {Count} writes failed; committing them one by one")]

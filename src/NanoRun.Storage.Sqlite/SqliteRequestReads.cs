@@ -129,26 +129,61 @@ internal sealed class SqliteRequestReads(SqliteConnections db)
                 command.Parameters.AddWithValue("@before", page.Before);
             }
 
-            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            await ReadSummariesAsync(command, summaries, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var summary in summaries)
+        {
+            yield return summary;
+        }
+    }
+
+    /// <remarks>Read into memory before the first item is yielded, as <see cref="PageAsync"/> is.</remarks>
+    public async IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        ArgumentOutOfRangeException.ThrowIfLessThan(search.Limit, 1);
+        db.EnsureOpen();
+        var summaries = new List<RequestSummary>(Math.Min(search.Limit, 1000));
+        if (search.Text.Length > 0)
+        {
+            var connection = await db.OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
             {
-                summaries.Add(new RequestSummary(
-                    Id: reader.GetString(0),
-                    Unit: reader.GetString(1),
-                    State: (RequestState)reader.GetInt32(2),
-                    AttemptCount: reader.GetInt32(3),
-                    CreatedAt: Time(reader.GetInt64(4)),
-                    CompletedAt: reader.IsDBNull(5) ? null : Time(reader.GetInt64(5)))
-                {
-                    FirstStartedAt = reader.IsDBNull(6) ? null : Time(reader.GetInt64(6)),
-                    Ran = TimeSpan.FromMilliseconds(reader.GetInt64(7)),
-                });
+                using var command = connection.CreateCommand();
+                command.CommandText = SqliteSchema.Search;
+                command.Parameters.AddWithValue("@unit", search.Unit);
+                command.Parameters.AddWithValue("@text", search.Text);
+                // Every id starting with the text sorts below text + U+FFFF.
+                command.Parameters.AddWithValue("@high", search.Text + '\uffff');
+                command.Parameters.AddWithValue("@limit", search.Limit);
+                command.Parameters.AddWithValue("@before", (object?)search.Before ?? DBNull.Value);
+                await ReadSummariesAsync(command, summaries, cancellationToken).ConfigureAwait(false);
             }
         }
 
         foreach (var summary in summaries)
         {
             yield return summary;
+        }
+    }
+
+    private static async Task ReadSummariesAsync(Microsoft.Data.Sqlite.SqliteCommand command, List<RequestSummary> summaries, CancellationToken cancellationToken)
+    {
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            summaries.Add(new RequestSummary(
+                Id: reader.GetString(0),
+                Unit: reader.GetString(1),
+                State: (RequestState)reader.GetInt32(2),
+                AttemptCount: reader.GetInt32(3),
+                CreatedAt: Time(reader.GetInt64(4)),
+                CompletedAt: reader.IsDBNull(5) ? null : Time(reader.GetInt64(5)))
+            {
+                FirstStartedAt = reader.IsDBNull(6) ? null : Time(reader.GetInt64(6)),
+                Ran = TimeSpan.FromMilliseconds(reader.GetInt64(7)),
+            });
         }
     }
 

@@ -271,6 +271,49 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
     }
 
     /// <inheritdoc />
+    public async Task<CancelledBatch> CancelQueuedAsync(CancelQueuedParams cancel, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cancel);
+        var cancelled = new List<(long Seq, string Id)>(Math.Clamp(cancel.Limit, 0, 1000));
+        var writer = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var transaction = writer.BeginTransaction();
+            if (cancel.Limit > 0)
+            {
+                using var update = writer.CreateCommand();
+                update.CommandText = SqliteSchema.CancelQueued;
+                update.Parameters.AddWithValue("@unit", cancel.Unit);
+                update.Parameters.AddWithValue("@limit", cancel.Limit);
+                update.Parameters.AddWithValue("@now", Ms(cancel.Now));
+                using var reader = await update.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    cancelled.Add((reader.GetInt64(0), reader.GetString(1)));
+                }
+            }
+
+            using var any = writer.CreateCommand();
+            any.CommandText = SqliteSchema.AnyQueued;
+            any.Parameters.AddWithValue("@unit", cancel.Unit);
+            var more = (long)(await any.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) ?? 0L) != 0;
+            transaction.Commit();
+            cancelled.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
+            var ids = new string[cancelled.Count];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = cancelled[i].Id;
+            }
+
+            return new CancelledBatch(ids, more);
+        }
+        finally
+        {
+            _db.ExitWrite();
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<int> RequeueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var writer = await _db.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
@@ -322,6 +365,9 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
                 }
             }
 
+            using var deleteTerms = writer.CreateCommand();
+            deleteTerms.CommandText = SqliteSchema.DeleteTerms;
+            var termsOf = deleteTerms.Parameters.Add("@id", SqliteType.Text);
             using var deleteAttempts = writer.CreateCommand();
             deleteAttempts.CommandText = SqliteSchema.DeleteAttempts;
             var attemptsOf = deleteAttempts.Parameters.Add("@id", SqliteType.Text);
@@ -330,6 +376,8 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
             var request = deleteRequest.Parameters.Add("@id", SqliteType.Text);
             foreach (var id in ids)
             {
+                termsOf.Value = id;
+                await deleteTerms.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 attemptsOf.Value = id;
                 await deleteAttempts.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 request.Value = id;
@@ -360,6 +408,9 @@ public sealed partial class SqliteRequestStore : IRequestStore, ICallbackStore, 
     /// <remarks>The page is read into memory (at most <see cref="PageParams.Limit"/> small summaries) before the first item
     /// is yielded, so a slow consumer never holds a read snapshot open.</remarks>
     public IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default) => _reads.PageAsync(page, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, CancellationToken cancellationToken = default) => _reads.SearchAsync(search, cancellationToken);
 
     /// <inheritdoc />
     public Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default) => _reads.CountByStateAsync(unit, cancellationToken);

@@ -6,7 +6,7 @@ namespace NanoRun.Storage.Sqlite;
 /// 5 Cancelled. Queries spell the partial-index conditions (<c>state IN (0, 2)</c>, <c>state = 1</c>) literally, because
 /// SQLite only uses a partial index when the query repeats its condition. Times are unix milliseconds, UTC.
 /// </remarks>
-internal static class SqliteSchema
+internal static partial class SqliteSchema
 {
     public static readonly string[] Migrations =
     [
@@ -103,6 +103,19 @@ internal static class SqliteSchema
             since INTEGER NOT NULL,
             PRIMARY KEY (unit, schedule)
         );
+        """,
+        """
+        -- Search: each request's terms (normalized header values), newest first per term; dropped with the request.
+        CREATE TABLE request_terms (
+            unit TEXT NOT NULL,
+            term TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (unit, term, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX request_terms_seq ON request_terms (seq);
+
+        -- Search by id prefix within a unit: a range of this index, which also holds seq (the rowid).
+        CREATE INDEX requests_unit_id ON requests (unit, id);
         """,
     ];
 

@@ -48,3 +48,4 @@ public sealed class PostgreSqlNodeStoreConformanceTests : NodeStoreConformanceTe
 
 /// <summary>The pause store contract on PostgreSQL.</summary>
 public sealed class PostgreSqlPauseStoreConformanceTests : PauseStoreConformanceTests<PostgreSqlStoreWorld>;
+public sealed class PostgreSqlBulkConformanceTests : BulkConformanceTests<PostgreSqlStoreWorld>;

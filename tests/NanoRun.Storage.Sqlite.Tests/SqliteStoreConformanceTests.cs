@@ -30,3 +30,4 @@ public sealed class SqliteNodeStoreConformanceTests : NodeStoreConformanceTests<
 
 /// <summary>The pause store contract on SQLite.</summary>
 public sealed class SqlitePauseStoreConformanceTests : PauseStoreConformanceTests<SqliteStoreWorld>;
+public sealed class SqliteBulkConformanceTests : BulkConformanceTests<SqliteStoreWorld>;

@@ -19,7 +19,7 @@ internal static partial class RecordEndpoints
     /// <summary>Default batch of <c>POST /{unit}/failed/retry</c>.</summary>
     private const int DefaultReplayLimit = 100;
 
-    /// <summary><c>GET /{unit}/?state=&amp;limit=&amp;before=</c>: one page of the unit's requests, newest first, optionally in one state.</summary>
+    /// <summary><c>GET /{unit}/?state=&amp;q=&amp;limit=&amp;before=</c>: one page of the unit's requests, newest first, optionally in one state or matching a search.</summary>
     public static async Task ListAsync(HttpContext context)
     {
         var (unit, _) = await ResolveAsync(context, forNewRequest: false, bodyFollows: false).ConfigureAwait(false);
@@ -53,8 +53,14 @@ internal static partial class RecordEndpoints
             return;
         }
 
+        var source = await ListSourceAsync(context, unit.Name, limit.Value + 1, before, state).ConfigureAwait(false);
+        if (source is null)
+        {
+            return;
+        }
+
         var items = new List<RequestSummaryDocument>(limit.Value + 1);
-        await foreach (var summary in RequestEndpoints.Requests(context).PageAsync(new PageParams(unit.Name, limit.Value + 1, before, state), context.RequestAborted).ConfigureAwait(false))
+        await foreach (var summary in source.ConfigureAwait(false))
         {
             items.Add(new RequestSummaryDocument
             {

@@ -24,18 +24,11 @@ internal static class CredentialRedaction
                 continue;
             }
 
-            headers.Add(IsCredentialHeader(unit, pair.Key) ? new(pair.Key, Hidden) : pair);
+            headers.Add(CredentialHeaders.IsCredential(unit, pair.Key) ? new(pair.Key, Hidden) : pair);
         }
 
         return record with { Headers = headers, Uri = RedactQuery(record.Uri, unit.Authorization.QueryToken?.Name) };
     }
-
-    private static bool IsCredentialHeader(UnitDefinition unit, string name) =>
-        name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Cookie", StringComparison.OrdinalIgnoreCase)
-        || (unit.Authorization.Jwt is { } jwt && name.Equals(jwt.Header, StringComparison.OrdinalIgnoreCase))
-        || (unit.Authorization.HeaderToken is { } token && name.Equals(token.Name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// <paramref name="uri"/> without the unit's query token parameter, so the stored request never holds it; the other

@@ -20,6 +20,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         var ui = new UiEndpoints(prefix);
         var forms = new UiFormEndpoints(ui);
         var login = new UiLoginEndpoints(ui);
+        var bulk = new UiBulkEndpoints(ui);
         var group = endpoints.MapGroup(ui.Prefix);
         group.MapGet("/", (RequestDelegate)ui.UnitsAsync);
         group.MapGet("/schedules", (RequestDelegate)ui.SchedulesAsync);
@@ -28,6 +29,8 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         group.MapGet("/units/{unit}", (RequestDelegate)ui.UnitAsync);
         group.MapPost("/units/{unit}", (RequestDelegate)forms.SubmitAsync);
         group.MapPost("/units/{unit}/failed/retry", (RequestDelegate)forms.ReplayFailedAsync);
+        group.MapPost("/units/{unit}/selected", (RequestDelegate)bulk.SelectedAsync);
+        group.MapGet("/search", (RequestDelegate)bulk.SearchAsync);
         group.MapGet("/units/{unit}/requests/{id}", (RequestDelegate)ui.RequestAsync);
         group.MapGet("/units/{unit}/requests/{id}/payload", (RequestDelegate)ui.PayloadAsync);
         group.MapPost("/units/{unit}/requests/{id}/retry", (RequestDelegate)forms.RetryAsync);

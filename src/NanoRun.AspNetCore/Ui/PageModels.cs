@@ -42,6 +42,9 @@ internal sealed record UnitPageModel(
     public static IReadOnlyList<RequestState?> Filters { get; } =
         [null, RequestState.Queued, RequestState.Running, RequestState.Retrying, RequestState.Succeeded, RequestState.Failed, RequestState.Cancelled];
 
+    /// <summary>The search the list shows the matches of, or <c>null</c> for the unit's requests by state.</summary>
+    public string? Query { get; init; }
+
     public string FilterHref(RequestState? state) =>
         state is { } s ? Layout.Session.Unit(Unit.Name) + "?state=" + s.ToWire() : Layout.Session.Unit(Unit.Name);
 }

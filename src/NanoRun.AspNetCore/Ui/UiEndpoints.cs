@@ -70,8 +70,12 @@ internal sealed partial class UiEndpoints(string prefix)
 
         var pageSize = context.RequestServices.GetRequiredService<UiOptions>().PageSize;
         var requests = new List<RequestSummary>(pageSize + 1);
+        var query = context.Request.Query["q"].ToString().Trim();
         var page = new PageParams(unit.Name, pageSize + 1, before.Length > 0 ? before : null, filter);
-        await foreach (var summary in reader.PageAsync(page, context.RequestAborted).ConfigureAwait(false))
+        var source = query.Length > 0
+            ? reader.SearchAsync(new SearchParams(unit.Name, query, pageSize + 1, page.Before), context.RequestAborted)
+            : reader.PageAsync(page, context.RequestAborted);
+        await foreach (var summary in source.ConfigureAwait(false))
         {
             requests.Add(summary);
         }
@@ -85,18 +89,19 @@ internal sealed partial class UiEndpoints(string prefix)
             OlderHref: null,
             NewestHref: null,
             Time(context).GetUtcNow(),
-            ScheduleRows(context, unit));
+            ScheduleRows(context, unit))
+        { Query = query.Length > 0 ? query : null };
         if (requests.Count > pageSize)
         {
             // One more than a page was read only to learn that an older page exists.
             requests.RemoveAt(pageSize);
             var older = session.Unit(unit.Name) + "?before=" + requests[^1].Id;
-            model = model with { OlderHref = filter is { } s ? older + "&state=" + s.ToWire() : older };
+            model = model with { OlderHref = model.Query is { } q ? older + "&q=" + Uri.EscapeDataString(q) : filter is { } s ? older + "&state=" + s.ToWire() : older };
         }
 
         if (before.Length > 0)
         {
-            model = model with { NewestHref = model.FilterHref(filter) };
+            model = model with { NewestHref = model.Query is { } q ? model.FilterHref(null) + "?q=" + Uri.EscapeDataString(q) : model.FilterHref(filter) };
         }
 
         await RenderAsync(context, Pages.Unit(model)).ConfigureAwait(false);

@@ -340,6 +340,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
                 Callback = Callbacks.CallbackTarget.For(_units.Find(unitName) ?? unit, request.Headers) is not null,
                 Principal = request.Principal,
                 NotBefore = request.NotBefore,
+                SearchTerms = Search.SearchTerms.For(unit, request.Headers),
             };
             added = transaction is null
                 ? await _store.EnqueueAsync(row, storeToken).ConfigureAwait(false)

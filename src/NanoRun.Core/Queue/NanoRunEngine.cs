@@ -112,6 +112,19 @@ internal sealed partial class NanoRunEngine : BackgroundRole, IUnitWakeup
         return state;
     }
 
+    /// <summary>Cancels up to <paramref name="limit"/> queued requests of a unit in one store call and wakes whoever waits for them.</summary>
+    public async Task<CancelledBatch> CancelQueuedAsync(string unit, int limit, CancellationToken cancellationToken)
+    {
+        limit = Math.Clamp(limit, 1, Admission.RequestAdmission.MaxReplayBatch);
+        var batch = await _store.CancelQueuedAsync(new CancelQueuedParams(unit, limit, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        foreach (var id in batch.Ids)
+        {
+            _completions.Signal(id);
+        }
+
+        return batch;
+    }
+
     /// <summary>Waits until the request is final or <paramref name="timeout"/> passes; returns the last record seen, or <c>null</c> when unknown.</summary>
     public async Task<RequestRecord?> WaitForFinalAsync(string requestId, TimeSpan timeout, CancellationToken cancellationToken)
     {

@@ -14,6 +14,15 @@ internal sealed class StoredRequests(NanoRunEngine engine, UnitCatalog units, IR
     public IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default) =>
         store.PageAsync(page, cancellationToken);
 
+    public IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        return store.SearchAsync(search with { Text = Search.SearchTerms.Normalize(search.Text) }, cancellationToken);
+    }
+
+    public Task<CancelledBatch> CancelQueuedAsync(string unit, int limit, CancellationToken cancellationToken = default) =>
+        engine.CancelQueuedAsync(unit, limit, cancellationToken);
+
     public Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default) =>
         store.CountByStateAsync(unit, cancellationToken);
 

@@ -21,6 +21,23 @@ public interface INanoRunRequests
     /// <param name="cancellationToken">Cancels the read.</param>
     IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// One page of a unit's requests that match a search, newest first and paged like <see cref="PageAsync"/>: by id or id
+    /// prefix, or by a whole header value in any case (never a credential header, a body or the URI).
+    /// </summary>
+    /// <param name="search">Unit, search text (normalized here with <see cref="Search.SearchTerms.Normalize"/>), page size and cursor.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Cancels up to <paramref name="limit"/> queued requests of <paramref name="unit"/>, earliest arrived first, in one
+    /// store call; running and retrying requests are left alone. Returns the cancelled ids and whether queued requests remain.
+    /// </summary>
+    /// <param name="unit">The unit's name.</param>
+    /// <param name="limit">Most requests to cancel, 1 to <see cref="Admission.RequestAdmission.MaxReplayBatch"/>.</param>
+    /// <param name="cancellationToken">Cancels the call; the cancel may have been stored already.</param>
+    Task<CancelledBatch> CancelQueuedAsync(string unit, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>How many requests of <paramref name="unit"/> are stored in each state; an unknown unit counts zero.</summary>
     /// <param name="unit">The unit's name.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

@@ -64,6 +64,12 @@ public interface IRequestStore
     /// time to <paramref name="now"/> and clears the lease.</remarks>
     Task<Requests.RequestState?> CancelAsync(string requestId, DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>Cancels up to <see cref="CancelQueuedParams.Limit"/> queued requests of a unit, earliest arrived first, in one transaction.</summary>
+    /// <remarks>Only <see cref="Requests.RequestState.Queued"/> requests are touched (running and retrying ones are not);
+    /// each gets <see cref="CancelQueuedParams.Now"/> as its completion time, as <see cref="CancelAsync"/> does. A limit of 0
+    /// or less cancels nothing.</remarks>
+    Task<CancelledBatch> CancelQueuedAsync(CancelQueuedParams cancel, CancellationToken cancellationToken = default);
+
     /// <summary>Returns running requests whose lease ended before <paramref name="now"/> to the queue; returns how many.</summary>
     Task<int> RequeueExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
 
@@ -77,6 +83,12 @@ public interface IRequestStore
     /// <remarks>Newest means latest in arrival order; <see cref="PageParams.Before"/> continues after the previous page's
     /// last id, and an unknown cursor yields nothing.</remarks>
     IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns one page of a unit's requests that match a search, newest first, in the shape and order of <see cref="PageAsync"/>.</summary>
+    /// <remarks>A request matches when its id starts with <see cref="SearchParams.Text"/> or one of its
+    /// <see cref="NewRequest.SearchTerms"/> equals it; both are read through indexes, never by scanning the unit.
+    /// Purged requests and their terms are gone.</remarks>
+    IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, CancellationToken cancellationToken = default);
 
     /// <summary>Returns how many of a unit's stored requests are in each state.</summary>
     Task<StateCounts> CountByStateAsync(string unit, CancellationToken cancellationToken = default);

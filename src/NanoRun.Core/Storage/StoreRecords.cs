@@ -35,6 +35,12 @@ public sealed record NewRequest(
     /// <see cref="CreatedAt"/>; default <c>null</c>, due at once.
     /// </summary>
     public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>
+    /// What search finds the request by besides its id (<see cref="Search.SearchTerms.For"/>): normalized header values,
+    /// never credentials or bodies; default none.
+    /// </summary>
+    public IReadOnlyList<string> SearchTerms { get; init; } = [];
 }
 
 /// <summary>Parameters of a claim: up to <paramref name="Limit"/> due requests of one unit, leased to one node.</summary>
