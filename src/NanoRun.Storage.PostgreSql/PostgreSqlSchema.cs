@@ -117,6 +117,11 @@ internal static class PostgreSqlSchema
             units text[] NOT NULL
         );
         """,
+        """
+        -- Charts: a unit's arrivals and completions in a time window, counted from these indexes alone.
+        CREATE INDEX nano_run_requests_created ON nano_run_requests (unit, created_at);
+        CREATE INDEX nano_run_requests_finished ON nano_run_requests (unit, completed_at, state) WHERE completed_at IS NOT NULL;
+        """,
     ];
 
     public const string LockForMigration = "SELECT pg_advisory_xact_lock(@lock)";

@@ -95,6 +95,11 @@ internal static class SqliteSchema
             units TEXT NOT NULL
         );
         """,
+        """
+        -- Charts: a unit's arrivals and completions in a time window, counted from these indexes alone.
+        CREATE INDEX requests_created ON requests (unit, created_at);
+        CREATE INDEX requests_finished ON requests (unit, completed_at, state) WHERE completed_at IS NOT NULL;
+        """,
     ];
 
     // A repeated dedupe_key inserts nothing (0 rows changed); a repeated id still fails.

@@ -46,7 +46,10 @@ internal sealed partial class UiEndpoints(string prefix)
                 continue;
             }
 
-            rows.Add(new UnitRow(unit, await requests.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false)));
+            rows.Add(new UnitRow(unit, await requests.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false))
+            {
+                Chart = await UnitActivity.ReadSmallAsync(context, session, unit).ConfigureAwait(false),
+            });
         }
 
         await RenderAsync(context, Pages.Units(new UnitsPageModel(new LayoutModel("Units", session, "units"), rows))).ConfigureAwait(false);
@@ -85,7 +88,10 @@ internal sealed partial class UiEndpoints(string prefix)
             OlderHref: null,
             NewestHref: null,
             Time(context).GetUtcNow(),
-            ScheduleRows(context, unit));
+            ScheduleRows(context, unit))
+        {
+            Charts = await UnitActivity.ReadAsync(context, session, unit).ConfigureAwait(false),
+        };
         if (requests.Count > pageSize)
         {
             // One more than a page was read only to learn that an older page exists.
