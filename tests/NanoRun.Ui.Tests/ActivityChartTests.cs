@@ -52,7 +52,7 @@ public sealed partial class ActivityChartTests
         Assert.Equal(0, Count(svg, "<path"));
         Assert.Equal(0, Count(svg, "<a "));
         Assert.Contains("0 received, 0 succeeded, 0 failed", svg, StringComparison.Ordinal);
-        Assert.Contains(">13:00</text>", svg, StringComparison.Ordinal);
+        Assert.Contains(">00:00</text>", svg, StringComparison.Ordinal);
         Assert.Contains(">18:00</text>", svg, StringComparison.Ordinal);
         Assert.Contains(">UTC</text>", svg, StringComparison.Ordinal);
     }

@@ -38,8 +38,8 @@ public sealed class ChartBrowserTests
             var viewport = _browser.Script<long>("return window.innerWidth;");
             var content = _browser.Script<long>("return document.documentElement.scrollWidth;");
             var charts = _browser.FindAll(".charts svg.chart");
-            var widest = _browser.Script<double>("return Math.max(...[...document.querySelectorAll('.charts svg.chart')].map(s => s.getBoundingClientRect().right));");
-            var label = _browser.Script<double>("return document.querySelector('.charts svg.chart text.axis').getBoundingClientRect().height;");
+            var widest = Convert.ToDouble(_browser.Script<object>("return Math.max(...[...document.querySelectorAll('.charts svg.chart')].map(s => s.getBoundingClientRect().right));"), System.Globalization.CultureInfo.InvariantCulture);
+            var label = Convert.ToDouble(_browser.Script<object>("return document.querySelector('.charts svg.chart text.axis').getBoundingClientRect().height;"), System.Globalization.CultureInfo.InvariantCulture);
             measured.Add($"{(phone ? "phone" : "desktop")}: {charts.Count} charts, viewport {viewport}, content {content}, right edge {widest:0}, label {label:0.0}px");
 
             Assert.Equal(2, charts.Count);
