@@ -30,6 +30,22 @@ internal sealed class WebOptionsValidator : IValidateOptions<ApiOptions>, IValid
             HttpUrl(errors, "NanoRun:Ui:Auth:OAuth2:ProfileUrl", provider.ProfileUrl);
         }
 
+        if (options.Auth is { } auth)
+        {
+            for (var i = 0; i < auth.Viewers.Count; i++)
+            {
+                var viewer = auth.Viewers[i];
+                if (string.IsNullOrWhiteSpace(viewer))
+                {
+                    errors.Add($"NanoRun:Ui:Auth:Viewers:{i} must not be empty");
+                }
+                else if (auth.AllowedUsers.Contains(viewer, StringComparer.OrdinalIgnoreCase))
+                {
+                    errors.Add($"NanoRun:Ui:Auth:Viewers:{i} '{viewer}' is also in NanoRun:Ui:Auth:AllowedUsers; a login is either a user or a read-only viewer");
+                }
+            }
+        }
+
         return Result(errors);
     }
 

@@ -103,8 +103,15 @@ public sealed class UiAuthOptions
     /// <summary>The OAuth2 authorization-code provider; its client id, secret and endpoints must be set.</summary>
     public OAuth2Options OAuth2 { get; set; } = new();
 
-    /// <summary>Logins allowed into the UI; empty (the default) allows any logged-in user.</summary>
+    /// <summary>Logins allowed into the UI; empty (the default) allows any logged-in user unless <see cref="Viewers"/> lists some.</summary>
     public IReadOnlyList<string> AllowedUsers { get; set; } = [];
+
+    /// <summary>
+    /// Logins allowed into the UI read-only: they see every page and change nothing (no submit, retry, cancel or replay).
+    /// A login listed here must not be in <see cref="AllowedUsers"/>. When either list has entries, only the listed logins
+    /// get in; default empty.
+    /// </summary>
+    public IReadOnlyList<string> Viewers { get; set; } = [];
 }
 
 /// <summary>An OAuth2 provider for the authorization-code flow.</summary>

@@ -139,6 +139,11 @@ internal static partial class PostgreSqlSchema
         -- Search by id prefix within a unit: a range of this index (ids sort in byte order), seq read from the index.
         CREATE INDEX nano_run_requests_unit_id ON nano_run_requests (unit, id) INCLUDE (seq);
         """,
+        """
+        -- Charts: a unit's arrivals and completions in a time window, counted from these indexes alone.
+        CREATE INDEX nano_run_requests_created ON nano_run_requests (unit, created_at);
+        CREATE INDEX nano_run_requests_finished ON nano_run_requests (unit, completed_at, state) WHERE completed_at IS NOT NULL;
+        """,
     ];
 
     // A repeated pause keeps the time the pause began.

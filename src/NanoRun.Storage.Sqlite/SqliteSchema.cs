@@ -117,6 +117,11 @@ internal static partial class SqliteSchema
         -- Search by id prefix within a unit: a range of this index, which also holds seq (the rowid).
         CREATE INDEX requests_unit_id ON requests (unit, id);
         """,
+        """
+        -- Charts: a unit's arrivals and completions in a time window, counted from these indexes alone.
+        CREATE INDEX requests_created ON requests (unit, created_at);
+        CREATE INDEX requests_finished ON requests (unit, completed_at, state) WHERE completed_at IS NOT NULL;
+        """,
     ];
 
     // A repeated pause keeps the time the pause began.

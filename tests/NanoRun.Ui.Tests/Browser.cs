@@ -56,6 +56,16 @@ public sealed class Browser : IDisposable
             ["mobile"] = true,
         });
 
+    /// <summary>Sets the viewport to <paramref name="width"/> by <paramref name="height"/> CSS pixels, as a phone when <paramref name="mobile"/>.</summary>
+    public void Viewport(long width, long height, bool mobile) =>
+        _driver.ExecuteCdpCommand("Emulation.setDeviceMetricsOverride", new Dictionary<string, object?>
+        {
+            ["width"] = width,
+            ["height"] = height,
+            ["deviceScaleFactor"] = 1,
+            ["mobile"] = mobile,
+        });
+
     public void Go(Uri url) => _driver.Navigate().GoToUrl(url);
 
     public IWebElement Find(string css) => _driver.FindElement(By.CssSelector(css));

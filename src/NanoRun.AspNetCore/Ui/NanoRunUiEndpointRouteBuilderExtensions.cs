@@ -42,7 +42,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         group.MapGet("/auth/login", (RequestDelegate)login.LoginPageAsync);
         group.MapGet("/auth/start", (RequestDelegate)login.LoginStartAsync);
         group.MapGet("/auth/callback", (RequestDelegate)login.CallbackAsync);
-        group.MapPost("/auth/logout", (RequestDelegate)login.LogoutAsync);
+        group.MapPost("/auth/logout", (RequestDelegate)login.LogoutAsync).WithMetadata(UiAccess.AllowedToViewers);
 
         // A registered redirect URI elsewhere on this server is answered too.
         var callback = options.Auth?.OAuth2.CallbackUrl?.AbsolutePath;

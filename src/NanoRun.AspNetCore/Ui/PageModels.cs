@@ -12,7 +12,11 @@ namespace NanoRun.AspNetCore.Ui;
 internal sealed record LayoutModel(string Title, UiSession Session, string? Section = null, int? RefreshSeconds = null);
 
 /// <summary>One line of the units list.</summary>
-internal sealed record UnitRow(UnitDefinition Unit, StateCounts Counts);
+internal sealed record UnitRow(UnitDefinition Unit, StateCounts Counts)
+{
+    /// <summary>The unit's small chart of the last day; <c>null</c> when the store counts no activity.</summary>
+    public Microsoft.AspNetCore.Html.IHtmlContent? Chart { get; init; }
+}
 
 /// <summary>The units list.</summary>
 internal sealed record UnitsPageModel(LayoutModel Layout, IReadOnlyList<UnitRow> Units);
@@ -44,6 +48,8 @@ internal sealed record UnitPageModel(
 
     /// <summary>The search the list shows the matches of, or <c>null</c> for the unit's requests by state.</summary>
     public string? Query { get; init; }
+    /// <summary>The unit's charts; none by default.</summary>
+    public UnitCharts Charts { get; init; } = new(null, null);
 
     public string FilterHref(RequestState? state) =>
         state is { } s ? Layout.Session.Unit(Unit.Name) + "?state=" + s.ToWire() : Layout.Session.Unit(Unit.Name);

@@ -46,7 +46,10 @@ internal sealed partial class UiEndpoints(string prefix)
                 continue;
             }
 
-            rows.Add(new UnitRow(unit, await requests.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false)));
+            rows.Add(new UnitRow(unit, await requests.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false))
+            {
+                Chart = await UnitActivity.ReadSmallAsync(context, session, unit).ConfigureAwait(false),
+            });
         }
 
         await RenderAsync(context, Pages.Units(new UnitsPageModel(new LayoutModel("Units", session, "units"), rows))).ConfigureAwait(false);
@@ -90,7 +93,10 @@ internal sealed partial class UiEndpoints(string prefix)
             NewestHref: null,
             Time(context).GetUtcNow(),
             ScheduleRows(context, unit))
-        { Query = query.Length > 0 ? query : null };
+        {
+            Query = query.Length > 0 ? query : null,
+            Charts = await UnitActivity.ReadAsync(context, session, unit).ConfigureAwait(false),
+        };
         if (requests.Count > pageSize)
         {
             // One more than a page was read only to learn that an older page exists.
@@ -300,35 +306,27 @@ internal sealed partial class UiEndpoints(string prefix)
             }
         }
 
+        var readOnly = auth is not null && login is not null && UiAccess.Of(auth, login) == UiAccessLevel.ReadOnly;
+        if (readOnly && UiAccess.Changes(context))
+        {
+            await MessageAsync(context, Anonymous(uiBase) with { Login = login, ReadOnly = true, AuthEnabled = true }, StatusCodes.Status403Forbidden, "Read-only", login + " may look at everything here but change nothing.", uiBase + "/").ConfigureAwait(false);
+            return null;
+        }
+
         var tokens = antiforgery.GetAndStoreTokens(context);
         return new UiSession
         {
             Base = uiBase,
             Login = login,
+            ReadOnly = readOnly,
             AuthEnabled = auth is not null,
             CsrfField = tokens.FormFieldName,
             CsrfToken = tokens.RequestToken ?? string.Empty,
         };
     }
 
-    /// <summary>Whether <paramref name="login"/> may use the UI under <paramref name="auth"/>: listed in its users, or any login when none are listed.</summary>
-    internal static bool IsAllowed(UiAuthOptions auth, string login)
-    {
-        if (auth.AllowedUsers.Count == 0)
-        {
-            return true;
-        }
-
-        foreach (var user in auth.AllowedUsers)
-        {
-            if (string.Equals(user, login, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>Whether <paramref name="login"/> may use the UI under <paramref name="auth"/>, read-only or not (see <see cref="UiAccess"/>).</summary>
+    internal static bool IsAllowed(UiAuthOptions auth, string login) => UiAccess.Of(auth, login) != UiAccessLevel.None;
 
     /// <summary>A form post is accepted only from this site: a browser's <c>Origin</c> must name this host, and a
     /// <c>Sec-Fetch-Site</c> of <c>cross-site</c> is refused. The antiforgery token is checked as well.</summary>

@@ -1,7 +1,7 @@
 namespace NanoRun.AspNetCore.Ui;
 
 /// <summary>Who is looking at a UI page and where the UI lives: the base of every link and the form token.</summary>
-internal sealed class UiSession
+internal sealed record UiSession
 {
     /// <summary>The UI login's cookie authentication scheme.</summary>
     public const string Scheme = "NanoRun.Ui";
@@ -11,6 +11,9 @@ internal sealed class UiSession
 
     /// <summary>The logged-in user, or <c>null</c> when the UI is open.</summary>
     public string? Login { get; init; }
+
+    /// <summary>Whether the logged-in user is a read-only viewer: pages hide their forms, and every change is refused.</summary>
+    public bool ReadOnly { get; init; }
 
     /// <summary>Whether a login is configured, so a logout button is shown.</summary>
     public bool AuthEnabled { get; init; }

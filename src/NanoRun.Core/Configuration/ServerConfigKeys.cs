@@ -15,7 +15,7 @@ internal static class ServerConfigKeys
 
     public static readonly string[] Tls = ["enable", "cert", "key"];
 
-    public static readonly string[] Auth = ["oauth2", "users"];
+    public static readonly string[] Auth = ["oauth2", "users", "viewers"];
 
     public static readonly string[] OAuth2 = ["title", "icon", "key", "secret", "auth_url", "token_url", "profile_url", "login_field", "callback_url", "scopes"];
 

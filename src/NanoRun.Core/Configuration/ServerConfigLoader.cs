@@ -247,20 +247,23 @@ public static class ServerConfigLoader
 
         section.AllowOnly(ServerConfigKeys.Auth);
         var users = section.GetStringList("users");
-        for (var i = 0; i < users.Count; i++)
+        var viewers = section.GetStringList("viewers");
+        CheckLogins(section, "users", users);
+        CheckLogins(section, "viewers", viewers);
+        for (var i = 0; i < viewers.Count; i++)
         {
-            if (string.IsNullOrWhiteSpace(users[i]))
+            if (users.Contains(viewers[i], StringComparer.OrdinalIgnoreCase))
             {
-                throw section.ItemError("users", i, "must not be empty");
+                throw section.ItemError("viewers", i, $"'{viewers[i]}' is also listed in auth.users; a login is either a user or a read-only viewer");
             }
         }
 
         var oauth2 = section.GetSection("oauth2");
         if (oauth2 is null)
         {
-            if (users.Count > 0)
+            if (users.Count > 0 || viewers.Count > 0)
             {
-                throw section.Error("users", "limits UI logins, so auth.oauth2 must be configured too");
+                throw section.Error(users.Count > 0 ? "users" : "viewers", "limits UI logins, so auth.oauth2 must be configured too");
             }
 
             return null;
@@ -283,7 +286,19 @@ public static class ServerConfigLoader
                 Scopes = oauth2.GetStringList("scopes"),
             },
             AllowedUsers = users,
+            Viewers = viewers,
         };
+    }
+
+    private static void CheckLogins(YamlSection section, string key, IReadOnlyList<string> logins)
+    {
+        for (var i = 0; i < logins.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(logins[i]))
+            {
+                throw section.ItemError(key, i, "must not be empty");
+            }
+        }
     }
 
     private static (string Provider, string? ConnectionString) ReadStorage(YamlSection? section, Func<string, string?> environment)

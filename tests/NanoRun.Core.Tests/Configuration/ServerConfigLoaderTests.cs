@@ -57,6 +57,7 @@ public sealed class ServerConfigLoaderTests
                 callback_url: https://runner.example.com/ui/auth/oauth2/callback
                 scopes: [read:user]
               users: [alice, bob]
+              viewers: [carol]
             storage:
               provider: postgres
               connection_string: Host=db;Database=nanorun
@@ -86,6 +87,7 @@ public sealed class ServerConfigLoaderTests
         Assert.Equal(new Uri("https://runner.example.com/ui/auth/oauth2/callback"), oauth2.CallbackUrl);
         Assert.Equal(["read:user"], oauth2.Scopes);
         Assert.Equal(["alice", "bob"], options.Auth?.AllowedUsers ?? []);
+        Assert.Equal(["carol"], options.Auth?.Viewers ?? []);
         Assert.Equal("postgresql", options.StorageProvider);
         Assert.Equal("Host=db;Database=nanorun", options.StorageConnectionString);
     }
@@ -135,6 +137,9 @@ public sealed class ServerConfigLoaderTests
     [InlineData("tls: {enable: true, key: k.pem}", "tls.cert", "must be set")]
     [InlineData("tls: {enable: true, cert: missing.pem, key: k.pem}", "tls.cert", "file not found")]
     [InlineData("auth: {users: [alice]}", "auth.users", "auth.oauth2")]
+    [InlineData("auth: {viewers: [carol]}", "auth.viewers", "auth.oauth2")]
+    [InlineData("auth: {oauth2: {key: k, secret: s, auth_url: 'https://a', token_url: 'https://t', profile_url: 'https://p'}, users: [alice, Carol], viewers: [bob, carol]}", "auth.viewers[1]", "also listed in auth.users")]
+    [InlineData("auth: {oauth2: {key: k, secret: s, auth_url: 'https://a', token_url: 'https://t', profile_url: 'https://p'}, viewers: ['']}", "auth.viewers[0]", "must not be empty")]
     [InlineData("auth: {oauth2: {secret: s, auth_url: 'https://a', token_url: 'https://t', profile_url: 'https://p'}}", "auth.oauth2.key", "must be set")]
     [InlineData("auth: {oauth2: {key: k, secret: s, auth_url: '/login', token_url: 'https://t', profile_url: 'https://p'}}", "auth.oauth2.auth_url", "absolute http or https URL")]
     [InlineData("storage: {provider: mongodb}", "storage.provider", "sqlite")]

@@ -1,0 +1,5 @@
+using NanoRun.Storage.Testing;
+
+namespace NanoRun.Storage;
+
+public sealed class SqliteActivityConformanceTests : ActivityConformanceTests<SqliteStoreWorld>;
