@@ -21,6 +21,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         var forms = new UiFormEndpoints(ui);
         var login = new UiLoginEndpoints(ui);
         var group = endpoints.MapGroup(ui.Prefix);
+        UiStoreOutage.Guard(group, ui.Prefix);
         group.MapGet("/", (RequestDelegate)ui.UnitsAsync);
         group.MapGet("/schedules", (RequestDelegate)ui.SchedulesAsync);
         group.MapGet("/nodes", (RequestDelegate)ui.NodesAsync);
