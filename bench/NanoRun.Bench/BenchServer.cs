@@ -51,7 +51,8 @@ internal sealed class BenchServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var client = Ports.Client(port);
-        for (var i = 0; i < 400; i++)
+        // Up to 60 s: several servers starting at once on a busy machine take a while.
+        for (var i = 0; i < 2400; i++)
         {
             try
             {

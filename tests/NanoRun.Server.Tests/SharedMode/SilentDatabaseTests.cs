@@ -30,16 +30,22 @@ public sealed class SilentDatabaseTests
 
         forwarder.Hold();
         var answers = new List<(string What, HttpStatusCode Status, bool RetryAfter, string? MediaType, TimeSpan Took)>();
-        foreach (var node in nodes)
+        try
         {
-            using var api = ApiContractHandler.Client(node.BaseAddress, ClientTimeout);
-            answers.Add(await TimedAsync("POST /api/job/", () => api.PostAsync("api/job/", new StringContent("during"))));
-            answers.Add(await TimedAsync("GET /ui/units/job", () => browser.GetAsync(new Uri(node.BaseAddress, "ui/units/job"))));
-            answers.Add(await TimedAsync("GET /ui/", () => browser.GetAsync(new Uri(node.BaseAddress, "ui/"))));
-            answers.Add(await TimedAsync("GET /readyz", () => browser.GetAsync(new Uri(node.BaseAddress, "readyz"))));
+            foreach (var node in nodes)
+            {
+                using var api = ApiContractHandler.Client(node.BaseAddress, ClientTimeout);
+                answers.Add(await TimedAsync("POST /api/job/", () => api.PostAsync("api/job/", new StringContent("during"))));
+                answers.Add(await TimedAsync("GET /ui/units/job", () => browser.GetAsync(new Uri(node.BaseAddress, "ui/units/job"))));
+                answers.Add(await TimedAsync("GET /ui/", () => browser.GetAsync(new Uri(node.BaseAddress, "ui/"))));
+                answers.Add(await TimedAsync("GET /readyz", () => browser.GetAsync(new Uri(node.BaseAddress, "readyz"))));
+            }
+        }
+        finally
+        {
+            forwarder.Release();
         }
 
-        forwarder.Release();
         var after = new List<(TestWorld Node, string Id)>();
         foreach (var node in nodes)
         {
@@ -102,7 +108,7 @@ public sealed class SilentDatabaseTests
 
     /// <summary>
     /// A loopback TCP port in front of the cluster's unix socket. <see cref="Hold"/> makes it silent, like a firewall that
-    /// drops packets: open connections pass nothing and new ones are accepted but never reach the database;
+    /// drops packets: open connections pass nothing and new ones are not accepted;
     /// <see cref="Release"/> lets everything through again.
     /// </summary>
     private sealed class SilentForwarder : IAsyncDisposable
@@ -117,7 +123,9 @@ public sealed class SilentDatabaseTests
         private SilentForwarder(string socketPath, string connectionString)
         {
             _socketPath = socketPath;
-            _listener.Start();
+            // A backlog of one: while the forwarder holds, it accepts nothing, the queue fills and the kernel drops further
+            // connection attempts, so a connect hangs as it does against a firewall that drops packets.
+            _listener.Start(1);
             var builder = new NpgsqlConnectionStringBuilder(connectionString)
             {
                 Host = "127.0.0.1",
@@ -174,6 +182,7 @@ public sealed class SilentDatabaseTests
                 Socket client;
                 try
                 {
+                    await Gate();
                     client = await _listener.AcceptSocketAsync(_stop.Token);
                 }
                 catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
