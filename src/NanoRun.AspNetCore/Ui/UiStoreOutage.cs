@@ -13,10 +13,10 @@ namespace NanoRun.AspNetCore.Ui;
 /// <c>Retry-After</c>, the page's counterpart of the API's problem answer, instead of a 500.
 /// </summary>
 /// <remarks>
-/// A database whose port is blocked does not refuse: its connections hang. So a page that has not started its answer
-/// within <see cref="EngineOptions.AdmissionStoreTimeout"/> (5 seconds by default) has its store calls cancelled and
-/// answers 503 too, well before a browser or a probe gives up. Once the answer has started (a download, followed output)
-/// no deadline applies.
+/// A database that does not answer at all (its port blocked) makes store calls hang rather than fail, so a page that has
+/// not started its answer within <see cref="EngineOptions.AdmissionStoreTimeout"/> (5 seconds by default) has its store
+/// calls cancelled and answers 503 too; how soon the cancellation lands is up to the store's driver. Once the answer
+/// has started (a download, followed output) no deadline applies.
 /// </remarks>
 internal static partial class UiStoreOutage
 {
