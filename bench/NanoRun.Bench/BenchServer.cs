@@ -29,12 +29,12 @@ internal sealed class BenchServer : IAsyncDisposable
     public static double FolderMb(string folder) =>
         new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) / 1024.0 / 1024.0;
 
-    public static async Task<BenchServer> StartAsync(string binary, int units, string unitYaml = "command: 'true'\n", string? root = null)
+    public static async Task<BenchServer> StartAsync(string binary, int units, string unitYaml = "command: 'true'\n", string? root = null, string serverYaml = "")
     {
         root ??= Path.Combine(Path.GetTempPath(), "nano-run-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path.Combine(root, "conf.d"));
         var port = Ports.Free();
-        await File.WriteAllTextAsync(Path.Combine(root, "server.yaml"), $"bind: 127.0.0.1:{port}\nworking_directory: data\nconfig_directory: conf.d\n");
+        await File.WriteAllTextAsync(Path.Combine(root, "server.yaml"), $"bind: 127.0.0.1:{port}\nworking_directory: data\nconfig_directory: conf.d\n" + serverYaml);
         for (var i = 0; i < units; i++)
         {
             await File.WriteAllTextAsync(Path.Combine(root, "conf.d", $"u{i}.yaml"), unitYaml);
@@ -51,7 +51,8 @@ internal sealed class BenchServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var client = Ports.Client(port);
-        for (var i = 0; i < 400; i++)
+        // Up to 60 s: several servers starting at once on a busy machine take a while.
+        for (var i = 0; i < 2400; i++)
         {
             try
             {

@@ -6,6 +6,7 @@ using NanoRun.Bench;
 // End-to-end benchmarks of the published server: each scenario starts the binary in a temp folder, drives it over
 // loopback with a bounded number of requests, and writes report.md, results.json and RSS plots to --out.
 //   NanoRun.Bench --server PATH [--out DIR] [--runs 3] [--requests 20000] [--only post,spawn,sync,big]   the suite
+//   NanoRun.Bench --server PATH --only nodes [--nodes 1,2,3] [--requests 3000]              shared mode on a private PostgreSQL
 //   NanoRun.Bench --server PATH --queued 1000000 [--max-minutes 60]                       many queued requests, then restart
 //   NanoRun.Bench --server PATH --soak 10 [--rate 50]                                     steady load for N minutes
 //   NanoRun.Bench --search 1000000                                                        fill a store directly, time searches
@@ -97,6 +98,11 @@ async Task<string> SuiteAsync(int runs, int requests, string[] only)
                 report.Add("end-to-end `true` jobs/s, workers: 2", "req/s", e2e);
                 report.Add("end-to-end / raw spawn", "%", 100 * e2e / raw);
             }
+        }
+
+        if (only.Contains("nodes"))
+        {
+            await SharedNodes.RunAsync(server, report, Math.Min(requests, 5000), SharedNodes.Counts(Arg("--nodes")));
         }
 
         var syncCount = Math.Min(requests, 5000);

@@ -5,12 +5,15 @@ namespace NanoRun.Storage.PostgreSql;
 /// <summary>Builds the provider's data source with only the features it uses, so that it trims and compiles ahead of time.</summary>
 internal static class PostgreSqlDataSource
 {
-    public static NpgsqlDataSource Create(string connectionString)
+    /// <summary>Builds the data source; its connections carry <paramref name="nodeName"/> as their application name
+    /// (<c>pg_stat_activity.application_name</c>) unless the connection string names one.</summary>
+    public static NpgsqlDataSource Create(string connectionString, string? nodeName = null)
     {
         var builder = new NpgsqlSlimDataSourceBuilder(connectionString);
         if (string.IsNullOrEmpty(builder.ConnectionStringBuilder.ApplicationName))
         {
-            builder.ConnectionStringBuilder.ApplicationName = "nano-run";
+            // So an operator can count each node's connections; PostgreSQL keeps the first 63 bytes.
+            builder.ConnectionStringBuilder.ApplicationName = string.IsNullOrEmpty(nodeName) ? "nano-run" : nodeName;
         }
 
         // A database that is restarting or unreachable fails a call after 5 seconds rather than Npgsql's 15, unless the

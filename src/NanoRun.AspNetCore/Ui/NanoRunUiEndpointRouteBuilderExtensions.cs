@@ -22,6 +22,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         var login = new UiLoginEndpoints(ui);
         var bulk = new UiBulkEndpoints(ui);
         var group = endpoints.MapGroup(ui.Prefix);
+        UiStoreOutage.Guard(group, ui.Prefix);
         group.MapGet("/", (RequestDelegate)ui.UnitsAsync);
         group.MapGet("/schedules", (RequestDelegate)ui.SchedulesAsync);
         group.MapGet("/nodes", (RequestDelegate)ui.NodesAsync);

@@ -236,7 +236,9 @@ public sealed partial class RequestAdmission : INanoRunQueue
         CancellationToken cancellationToken)
     {
         // The store's look-ups and the row's insert get a deadline, so that a database that is restarting or unreachable
-        // is answered with "try again later" long before a client gives up waiting.
+        // is answered with "try again later" long before a client gives up waiting. The deadline is kept even when the
+        // provider does not give up in time (a silent network can hold a driver's own cancellation on its socket): the
+        // store call is then left to finish or fail on its own.
         using var timeout = new CancellationTokenSource(_options.AdmissionStoreTimeout, _time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var accept = RequestTracing.StartAccept(unit.Name, request.Headers);
@@ -284,13 +286,13 @@ public sealed partial class RequestAdmission : INanoRunQueue
         // A repeat is answered from the store before its body is read. A body that must pass a check is read first, so
         // that a caller without the right signature never learns the id stored under someone's key.
         if (dedupeKey is not null && request.Verifier is null
-            && await _store.FindByDedupeKeyAsync(dedupeKey, storeToken).ConfigureAwait(false) is { } earlier)
+            && await _store.FindByDedupeKeyAsync(dedupeKey, storeToken).WaitAsync(storeToken).ConfigureAwait(false) is { } earlier)
         {
             return new EnqueueResult(earlier, AdmissionResult.Replayed);
         }
 
         // Every way a request is stored comes through here, so the admission rule holds for all of them.
-        var admission = await _gate.CheckAsync(unit, storeToken).ConfigureAwait(false);
+        var admission = await _gate.CheckAsync(unit, storeToken).AsTask().WaitAsync(storeToken).ConfigureAwait(false);
         if (!admission.IsAdmitted)
         {
             return EnqueueResult.Refused(admission);
@@ -343,7 +345,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
                 SearchTerms = Search.SearchTerms.For(unit, request.Headers),
             };
             added = transaction is null
-                ? await _store.EnqueueAsync(row, storeToken).ConfigureAwait(false)
+                ? await _store.EnqueueAsync(row, storeToken).WaitAsync(storeToken).ConfigureAwait(false)
                 : await transaction.EnqueueAsync(row, cancellationToken).ConfigureAwait(false);
             _metrics.StoreCall(StoreOperations.Enqueue, _time.GetElapsedTime(started));
         }

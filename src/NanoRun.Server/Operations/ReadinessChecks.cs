@@ -20,7 +20,8 @@ internal sealed class StoreReadinessCheck(IRequestStore store, UnitCatalog units
 
         try
         {
-            await store.CountByStateAsync(unit, cancellationToken).ConfigureAwait(false);
+            // The probe's time-out holds even when a silent network keeps the store call from giving up.
+            await store.CountByStateAsync(unit, cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy();
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

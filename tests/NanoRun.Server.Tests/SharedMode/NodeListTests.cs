@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using NanoRun.Server.Tests.Process;
 using NanoRun.Storage.PostgreSql;
+using Npgsql;
 
 namespace NanoRun.Server.Tests.SharedMode;
 
@@ -22,6 +23,7 @@ public sealed class NodeListTests
         var alpha = await alphaWorld.StartAsync();
 
         var alive = await WaitNodesAsync(alpha, nodes => Node(nodes, "beta") is { } b && b.GetProperty("running_attempts").GetInt32() == 1 && Node(nodes, "alpha") is not null);
+        var applications = await ApplicationNamesAsync(database.ConnectionString);
         beta.KillHard();
         await beta.WaitExitAsync(TimeSpan.FromSeconds(10));
         var afterKill = await WaitNodesAsync(alpha, nodes => Node(nodes, "beta")?.GetProperty("gone").GetBoolean() == true);
@@ -38,6 +40,8 @@ public sealed class NodeListTests
         Assert.True(alphaAlive.GetProperty("self").GetBoolean());
         Assert.Equal(["job"], alphaAlive.GetProperty("units").EnumerateArray().Select(u => u.GetString()));
         Assert.Equal(3, alive.GetProperty("lease_seconds").GetInt64());
+        Assert.Contains("alpha", applications);
+        Assert.Contains("beta", applications);
         Assert.False(Node(afterKill, "alpha")!.Value.GetProperty("gone").GetBoolean());
         Assert.Equal("succeeded", record.GetProperty("outcome").GetString());
         Assert.Contains("beta", page, StringComparison.Ordinal);
@@ -68,6 +72,22 @@ public sealed class NodeListTests
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    /// <summary>The application names of the database's connections: each node's own name unless its connection string sets one.</summary>
+    private static async Task<List<string>> ApplicationNamesAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString + ";Application Name=observer");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = current_database()", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var names = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
     }
 
     private static JsonElement? Node(JsonElement document, string name)
