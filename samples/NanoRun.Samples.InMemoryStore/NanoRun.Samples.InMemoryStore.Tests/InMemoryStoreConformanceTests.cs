@@ -27,3 +27,5 @@ public sealed class InMemoryRequestHistoryTests : RequestHistoryConformanceTests
 public sealed class InMemoryBlobStoreTests : BlobStoreConformanceTests<InMemoryStoreWorld>;
 
 public sealed class InMemoryCallbackStoreTests : CallbackStoreConformanceTests<InMemoryStoreWorld>;
+
+public sealed class InMemoryBulkTests : BulkConformanceTests<InMemoryStoreWorld>;

@@ -232,11 +232,7 @@ public sealed class InMemoryRequestStore(TimeProvider time) : IRequestStore, ICa
                 .Where(e => e.Request.Unit == page.Unit && e.Sequence < before && (page.State is null || e.State == page.State))
                 .OrderByDescending(e => e.Sequence)
                 .Take(page.Limit)
-                .Select(e => new RequestSummary(e.Request.Id, e.Request.Unit, e.State, e.Attempts.Count, e.Request.CreatedAt, e.CompletedAt)
-                {
-                    FirstStartedAt = e.Attempts.Count == 0 ? null : e.Attempts.Min(a => a.StartedAt),
-                    Ran = e.Attempts.Aggregate(TimeSpan.Zero, (sum, a) => sum + (a.CreatedAt - a.StartedAt)),
-                })
+                .Select(e => e.ToSummary())
                 .ToList();
         }
 
@@ -245,6 +241,59 @@ public sealed class InMemoryRequestStore(TimeProvider time) : IRequestStore, ICa
             cancellationToken.ThrowIfCancellationRequested();
             await Task.Yield();
             yield return summary;
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        List<RequestSummary> summaries;
+        lock (_gate)
+        {
+            // A scan is fine in memory; a durable store reads an index of ids and one of terms instead.
+            var before = long.MaxValue;
+            if (search.Before is not null)
+            {
+                before = _byId.TryGetValue(search.Before, out var cursor) ? cursor.Sequence : long.MinValue;
+            }
+
+            summaries = _byId.Values
+                .Where(e => e.Request.Unit == search.Unit && e.Sequence < before
+                    && (e.Request.Id.StartsWith(search.Text, StringComparison.Ordinal) || e.Request.SearchTerms.Contains(search.Text, StringComparer.Ordinal)))
+                .OrderByDescending(e => e.Sequence)
+                .Take(search.Limit)
+                .Select(e => e.ToSummary())
+                .ToList();
+        }
+
+        foreach (var summary in summaries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await Task.Yield();
+            yield return summary;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<CancelledBatch> CancelQueuedAsync(CancelQueuedParams cancel, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cancel);
+        lock (_gate)
+        {
+            var queued = _byId.Values
+                .Where(e => e.Request.Unit == cancel.Unit && e.State == RequestState.Queued)
+                .OrderBy(e => e.Sequence)
+                .ToList();
+            var taken = queued.Take(Math.Max(cancel.Limit, 0)).ToList();
+            foreach (var entry in taken)
+            {
+                entry.State = RequestState.Cancelled;
+                entry.CompletedAt = cancel.Now;
+                entry.UpdatedAt = cancel.Now;
+            }
+
+            return Task.FromResult(new CancelledBatch(taken.Select(e => e.Request.Id).ToList(), queued.Count > taken.Count));
         }
     }
 
@@ -377,6 +426,12 @@ public sealed class InMemoryRequestStore(TimeProvider time) : IRequestStore, ICa
             LeaseUntil = null;
             UpdatedAt = now;
         }
+
+        public RequestSummary ToSummary() => new(Request.Id, Request.Unit, State, Attempts.Count, Request.CreatedAt, CompletedAt)
+        {
+            FirstStartedAt = Attempts.Count == 0 ? null : Attempts.Min(a => a.StartedAt),
+            Ran = Attempts.Aggregate(TimeSpan.Zero, (sum, a) => sum + (a.CreatedAt - a.StartedAt)),
+        };
 
         public RequestRecord ToRecord() => new(
             Request.Id, Request.Unit, State, Request.Method, Request.Uri, Request.Headers, Request.Body,
