@@ -79,7 +79,8 @@ internal static class InitCommand
         #   cert: server.crt
         #   key: server.key
 
-        # UI login through OAuth2; users lists the allowed logins (empty: any logged-in user).
+        # UI login through OAuth2; users lists the allowed logins and viewers the read-only ones (both empty: any
+        # logged-in user, with every right).
         # auth:
         #   oauth2:
         #     title: GitHub
@@ -93,6 +94,7 @@ internal static class InitCommand
         #     callback_url: https://runner.example.com/ui/auth/callback
         #     scopes: [read:user]
         #   users: [alice, bob]
+        #   viewers: [carol]
 
         # Storage provider: sqlite (embedded, single node) or postgresql (several nodes); lease is how long a
         # node's claim on a running request lasts without renewal.

@@ -28,6 +28,7 @@ public sealed partial class ReadOnlyViewerTests
         {
             Assert.Equal(["/ui/auth/logout"], FormActions().Matches(html).Select(m => m.Groups[1].Value));
             Assert.Contains("read-only</span>", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("type=\"checkbox\"", html, StringComparison.Ordinal);
         }
 
         Assert.Contains("signed in read-only", pages[1], StringComparison.Ordinal);
@@ -125,7 +126,8 @@ public sealed partial class ReadOnlyViewerTests
         return await world.Client.SendAsync(request);
     }
 
-    [GeneratedRegex("<form[^>]* action=\"([^\"]+)\"")]
+    // Forms that change something; the search boxes are GET forms and stay.
+    [GeneratedRegex("<form[^>]* method=\"post\"[^>]* action=\"([^\"]+)\"")]
     private static partial Regex FormActions();
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]

@@ -113,7 +113,7 @@ public sealed partial class UiHttpTests
         Assert.Equal(ids.Where(i => !i.Ok).Select(i => i.Id).Reverse(), ListedIds(failed));
         Assert.Equal(ids.Where(i => i.Ok).Select(i => i.Id).Reverse(), ListedIds(succeeded));
         Assert.Contains("<b>3</b> failed", failed, StringComparison.Ordinal);
-        Assert.Contains("data-label=\"Failed\">3</td>", units, StringComparison.Ordinal);
+        Assert.Contains("data-label=\"Failed\"><a class=\"count\" href=\"/ui/units/check?state=failed\">3</a></td>", units, StringComparison.Ordinal);
     }
 
     [Fact]
