@@ -11,7 +11,10 @@ public sealed partial class ReadOnlyViewerTests
     {
         await using var provider = await FakeOAuthProvider.StartAsync();
         provider.Login = "vera";
-        await using var world = await UiWorld.Create(provider.ServerYaml("alice") + "  viewers: [vera]\n").WithUnit("echo", "command: cat\n").StartAsync();
+        await using var world = await UiWorld.Create(provider.ServerYaml("alice") + "  viewers: [vera]\n")
+            .WithUnit("echo", "command: cat\n")
+            .WithUnit("report", "command: cat\ncron:\n  - spec: '@yearly'\n    name: annual\n")
+            .StartAsync();
         var id = await world.PostAsync("echo", "hello");
         await world.WaitCompleteAsync("echo", id);
         var session = await SignInAsync(world, provider);
@@ -55,7 +58,7 @@ public sealed partial class ReadOnlyViewerTests
         var cookies = session + "; " + antiforgery;
 
         var statuses = new List<HttpStatusCode>();
-        foreach (var path in new[] { "ui/units/echo", $"ui/units/echo/requests/{done}/retry", $"ui/units/slow/requests/{running}/cancel", "ui/units/fails/failed/retry" })
+        foreach (var path in new[] { "ui/units/echo", $"ui/units/echo/requests/{done}/retry", $"ui/units/slow/requests/{running}/cancel", "ui/units/fails/failed/retry", "ui/units/slow/pause" })
         {
             using var answer = await PostAsync(world, path, token, cookies);
             statuses.Add(answer.StatusCode);
@@ -66,12 +69,14 @@ public sealed partial class ReadOnlyViewerTests
         var echo = await world.Client.GetStringAsync("api/echo/");
         var slow = await world.Client.GetStringAsync($"api/slow/{running}");
         var fails = await world.Client.GetStringAsync("api/fails/");
+        var slowUnit = await world.Client.GetStringAsync("api/slow/");
 
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.Forbidden, status));
         Assert.Equal(HttpStatusCode.SeeOther, logout.StatusCode);
         Assert.Single(Ids().Matches(echo));
         Assert.DoesNotContain("\"cancelled\"", slow, StringComparison.Ordinal);
         Assert.Single(Ids().Matches(fails));
+        Assert.Contains("\"paused\":false", slowUnit, StringComparison.Ordinal);
     }
 
     [Fact]
