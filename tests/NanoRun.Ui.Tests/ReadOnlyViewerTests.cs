@@ -7,7 +7,7 @@ namespace NanoRun.Ui.Tests;
 public sealed partial class ReadOnlyViewerTests
 {
     [Fact]
-    public async Task Viewer_Pages_ShowNoFormsButSignOut()
+    public async Task Viewer_Pages_PostNoFormsButSignOut()
     {
         await using var provider = await FakeOAuthProvider.StartAsync();
         provider.Login = "vera";
@@ -130,7 +130,7 @@ public sealed partial class ReadOnlyViewerTests
         return await world.Client.SendAsync(request);
     }
 
-    [GeneratedRegex("<form[^>]* action=\"([^\"]+)\"")]
+    [GeneratedRegex("<form(?=[^>]* method=\"post\")[^>]* action=\"([^\"]+)\"")]
     private static partial Regex FormActions();
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
