@@ -7,11 +7,14 @@ namespace NanoRun.Ui.Tests;
 public sealed partial class ReadOnlyViewerTests
 {
     [Fact]
-    public async Task Viewer_Pages_ShowNoFormsButSignOut()
+    public async Task Viewer_Pages_PostNoFormsButSignOut()
     {
         await using var provider = await FakeOAuthProvider.StartAsync();
         provider.Login = "vera";
-        await using var world = await UiWorld.Create(provider.ServerYaml("alice") + "  viewers: [vera]\n").WithUnit("echo", "command: cat\n").StartAsync();
+        await using var world = await UiWorld.Create(provider.ServerYaml("alice") + "  viewers: [vera]\n")
+            .WithUnit("echo", "command: cat\n")
+            .WithUnit("report", "command: cat\ncron:\n  - spec: '@yearly'\n    name: annual\n")
+            .StartAsync();
         var id = await world.PostAsync("echo", "hello");
         await world.WaitCompleteAsync("echo", id);
         var session = await SignInAsync(world, provider);
@@ -56,7 +59,7 @@ public sealed partial class ReadOnlyViewerTests
         var cookies = session + "; " + antiforgery;
 
         var statuses = new List<HttpStatusCode>();
-        foreach (var path in new[] { "ui/units/echo", $"ui/units/echo/requests/{done}/retry", $"ui/units/slow/requests/{running}/cancel", "ui/units/fails/failed/retry" })
+        foreach (var path in new[] { "ui/units/echo", $"ui/units/echo/requests/{done}/retry", $"ui/units/slow/requests/{running}/cancel", "ui/units/fails/failed/retry", "ui/units/slow/pause" })
         {
             using var answer = await PostAsync(world, path, token, cookies);
             statuses.Add(answer.StatusCode);
@@ -67,12 +70,14 @@ public sealed partial class ReadOnlyViewerTests
         var echo = await world.Client.GetStringAsync("api/echo/");
         var slow = await world.Client.GetStringAsync($"api/slow/{running}");
         var fails = await world.Client.GetStringAsync("api/fails/");
+        var slowUnit = await world.Client.GetStringAsync("api/slow/");
 
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.Forbidden, status));
         Assert.Equal(HttpStatusCode.SeeOther, logout.StatusCode);
         Assert.Single(Ids().Matches(echo));
         Assert.DoesNotContain("\"cancelled\"", slow, StringComparison.Ordinal);
         Assert.Single(Ids().Matches(fails));
+        Assert.Contains("\"paused\":false", slowUnit, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -126,8 +131,7 @@ public sealed partial class ReadOnlyViewerTests
         return await world.Client.SendAsync(request);
     }
 
-    // Forms that change something; the search boxes are GET forms and stay.
-    [GeneratedRegex("<form[^>]* method=\"post\"[^>]* action=\"([^\"]+)\"")]
+    [GeneratedRegex("<form(?=[^>]* method=\"post\")[^>]* action=\"([^\"]+)\"")]
     private static partial Regex FormActions();
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]

@@ -21,6 +21,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         var forms = new UiFormEndpoints(ui);
         var login = new UiLoginEndpoints(ui);
         var bulk = new UiBulkEndpoints(ui);
+        var control = new UiControlEndpoints(ui);
         var group = endpoints.MapGroup(ui.Prefix);
         UiStoreOutage.Guard(group, ui.Prefix);
         group.MapGet("/", (RequestDelegate)ui.UnitsAsync);
@@ -31,6 +32,11 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         group.MapPost("/units/{unit}", (RequestDelegate)forms.SubmitAsync);
         group.MapPost("/units/{unit}/failed/retry", (RequestDelegate)forms.ReplayFailedAsync);
         group.MapPost("/units/{unit}/selected", (RequestDelegate)bulk.SelectedAsync);
+        group.MapPost("/units/{unit}/pause", (RequestDelegate)control.PauseAsync);
+        group.MapPost("/units/{unit}/resume", (RequestDelegate)control.ResumeAsync);
+        group.MapPost("/schedules/{unit}/{entry}/pause", (RequestDelegate)control.PauseScheduleAsync);
+        group.MapPost("/schedules/{unit}/{entry}/resume", (RequestDelegate)control.ResumeScheduleAsync);
+        group.MapPost("/schedules/{unit}/{entry}/trigger", (RequestDelegate)control.TriggerScheduleAsync);
         group.MapGet("/search", (RequestDelegate)bulk.SearchAsync);
         group.MapGet("/units/{unit}/requests/{id}", (RequestDelegate)ui.RequestAsync);
         group.MapGet("/units/{unit}/requests/{id}/payload", (RequestDelegate)ui.PayloadAsync);

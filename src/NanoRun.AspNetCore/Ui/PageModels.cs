@@ -16,6 +16,9 @@ internal sealed record UnitRow(UnitDefinition Unit, StateCounts Counts)
 {
     /// <summary>The unit's small chart of the last day; <c>null</c> when the store counts no activity.</summary>
     public Microsoft.AspNetCore.Html.IHtmlContent? Chart { get; init; }
+
+    /// <summary>Whether the unit is paused; not paused by default.</summary>
+    public NanoRun.Control.PauseStatus Pause { get; init; } = new(false, null);
 }
 
 /// <summary>The units list.</summary>
@@ -50,6 +53,9 @@ internal sealed record UnitPageModel(
     public string? Query { get; init; }
     /// <summary>The unit's charts; none by default.</summary>
     public UnitCharts Charts { get; init; } = new(null, null);
+
+    /// <summary>Whether the unit is paused, and since when; not paused by default.</summary>
+    public NanoRun.Control.PauseStatus Pause { get; init; } = new(false, null);
 
     public string FilterHref(RequestState? state) =>
         state is { } s ? Layout.Session.Unit(Unit.Name) + "?state=" + s.ToWire() : Layout.Session.Unit(Unit.Name);
@@ -103,10 +109,21 @@ internal sealed record AttemptPageModel(LayoutModel Layout, UnitDefinition Unit,
 /// <param name="Index">Its 0-based position in the unit's <c>cron</c> list.</param>
 /// <param name="NextTick">The entry's next tick, or <c>null</c> when it has none.</param>
 /// <param name="LastRequestId">The request this node last queued for the entry, or <c>null</c> since start.</param>
-internal sealed record ScheduleRow(UnitDefinition Unit, CronEntry Entry, int Index, DateTimeOffset? NextTick, string? LastRequestId);
+internal sealed record ScheduleRow(UnitDefinition Unit, CronEntry Entry, int Index, DateTimeOffset? NextTick, string? LastRequestId)
+{
+    /// <summary>The entry's label in links and the control calls: its name, or its position.</summary>
+    public string Label => Entry.Name ?? Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Whether the entry is paused; not paused by default.</summary>
+    public NanoRun.Control.PauseStatus Pause { get; init; } = new(false, null);
+}
 
 /// <summary>Every schedule entry of every unit.</summary>
-internal sealed record SchedulesPageModel(LayoutModel Layout, IReadOnlyList<ScheduleRow> Entries);
+internal sealed record SchedulesPageModel(LayoutModel Layout, IReadOnlyList<ScheduleRow> Entries)
+{
+    /// <summary>The request a "Run now" just queued (its unit and id), or <c>null</c>.</summary>
+    public (string Unit, string Id)? Queued { get; init; }
+}
 
 /// <summary>The nodes serving the store, by name.</summary>
 /// <param name="Layout">The frame.</param>

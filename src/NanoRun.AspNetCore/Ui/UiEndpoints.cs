@@ -49,6 +49,7 @@ internal sealed partial class UiEndpoints(string prefix)
             rows.Add(new UnitRow(unit, await requests.CountByStateAsync(unit.Name, context.RequestAborted).ConfigureAwait(false))
             {
                 Chart = await UnitActivity.ReadSmallAsync(context, session, unit).ConfigureAwait(false),
+                Pause = await UiControlEndpoints.UnitStatusAsync(context, unit.Name).ConfigureAwait(false),
             });
         }
 
@@ -92,8 +93,9 @@ internal sealed partial class UiEndpoints(string prefix)
             OlderHref: null,
             NewestHref: null,
             Time(context).GetUtcNow(),
-            ScheduleRows(context, unit))
+            await UiControlEndpoints.WithPauseAsync(context, ScheduleRows(context, unit)).ConfigureAwait(false))
         {
+            Pause = await UiControlEndpoints.UnitStatusAsync(context, unit.Name).ConfigureAwait(false),
             Query = query.Length > 0 ? query : null,
             Charts = await UnitActivity.ReadAsync(context, session, unit).ConfigureAwait(false),
         };
@@ -237,7 +239,14 @@ internal sealed partial class UiEndpoints(string prefix)
             rows.AddRange(ScheduleRows(context, unit));
         }
 
-        await RenderAsync(context, Pages.Schedules(new SchedulesPageModel(new LayoutModel("Schedules", session, "schedules"), rows))).ConfigureAwait(false);
+        await UiControlEndpoints.WithPauseAsync(context, rows).ConfigureAwait(false);
+        var queuedUnit = context.Request.Query[UiControlEndpoints.QueuedUnitParameter].ToString();
+        var queuedId = context.Request.Query[UiControlEndpoints.QueuedIdParameter].ToString();
+        var model = new SchedulesPageModel(new LayoutModel("Schedules", session, "schedules"), rows)
+        {
+            Queued = RequestId.IsValid(queuedId) && Units(context).Find(queuedUnit) is { } queued ? (queued.Name, queuedId) : null,
+        };
+        await RenderAsync(context, Pages.Schedules(model)).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /nodes</c>: the nodes serving the store, with their heartbeat, running attempts and units.</summary>

@@ -151,7 +151,7 @@ internal sealed class UiFormEndpoints(UiEndpoints ui)
     private static RequestAdmission Admission(HttpContext context) => context.RequestServices.GetRequiredService<RequestAdmission>();
 
     /// <summary>The "Not queued" page: the admission rule refused the request, with the API's status code and <c>Retry-After</c>.</summary>
-    private static Task NotQueuedAsync(HttpContext context, UiSession session, AdmissionResult refusal, string back)
+    internal static Task NotQueuedAsync(HttpContext context, UiSession session, AdmissionResult refusal, string back)
     {
         AdmissionResponses.SetHead(context.Response, refusal);
         var text = string.Create(CultureInfo.InvariantCulture, $"Nothing was stored: {refusal.Reason}. Try again in {AdmissionResponses.RetryAfterSeconds(refusal)} s.");
