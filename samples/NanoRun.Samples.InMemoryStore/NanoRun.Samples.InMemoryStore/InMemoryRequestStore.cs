@@ -215,54 +215,40 @@ public sealed class InMemoryRequestStore(TimeProvider time) : IRequestStore, ICa
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<RequestSummary> PageAsync(PageParams page, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(page);
+        return NewestFirstAsync(page.Unit, page.Before, page.Limit, e => page.State is null || e.State == page.State, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+
+        // A scan is fine in memory; a durable store reads an index of ids and one of terms instead.
+        return NewestFirstAsync(search.Unit, search.Before, search.Limit,
+            e => e.Request.Id.StartsWith(search.Text, StringComparison.Ordinal) || e.Request.SearchTerms.Contains(search.Text, StringComparer.Ordinal),
+            cancellationToken);
+    }
+
+    /// <summary>One page of a unit's matching requests, newest arrival first, after the keyset cursor <paramref name="before"/>.</summary>
+    private async IAsyncEnumerable<RequestSummary> NewestFirstAsync(string unit, string? before, int limit, Func<Entry, bool> match, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         List<RequestSummary> summaries;
         lock (_gate)
         {
             // The cursor is a position in arrival order; a cursor naming no stored request yields nothing.
-            var before = long.MaxValue;
-            if (page.Before is not null)
+            var below = long.MaxValue;
+            if (before is not null)
             {
-                before = _byId.TryGetValue(page.Before, out var cursor) ? cursor.Sequence : long.MinValue;
+                below = _byId.TryGetValue(before, out var cursor) ? cursor.Sequence : long.MinValue;
             }
 
             summaries = _byId.Values
-                .Where(e => e.Request.Unit == page.Unit && e.Sequence < before && (page.State is null || e.State == page.State))
+                .Where(e => e.Request.Unit == unit && e.Sequence < below && match(e))
                 .OrderByDescending(e => e.Sequence)
-                .Take(page.Limit)
-                .Select(e => e.ToSummary())
-                .ToList();
-        }
-
-        foreach (var summary in summaries)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            await Task.Yield();
-            yield return summary;
-        }
-    }
-
-    /// <inheritdoc />
-    public async IAsyncEnumerable<RequestSummary> SearchAsync(SearchParams search, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(search);
-        List<RequestSummary> summaries;
-        lock (_gate)
-        {
-            // A scan is fine in memory; a durable store reads an index of ids and one of terms instead.
-            var before = long.MaxValue;
-            if (search.Before is not null)
-            {
-                before = _byId.TryGetValue(search.Before, out var cursor) ? cursor.Sequence : long.MinValue;
-            }
-
-            summaries = _byId.Values
-                .Where(e => e.Request.Unit == search.Unit && e.Sequence < before
-                    && (e.Request.Id.StartsWith(search.Text, StringComparison.Ordinal) || e.Request.SearchTerms.Contains(search.Text, StringComparer.Ordinal)))
-                .OrderByDescending(e => e.Sequence)
-                .Take(search.Limit)
+                .Take(limit)
                 .Select(e => e.ToSummary())
                 .ToList();
         }
