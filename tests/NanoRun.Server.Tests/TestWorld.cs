@@ -1,6 +1,7 @@
 using System.Net;
 using NanoRun.Configuration;
 using NanoRun.Server.Tests.OpenApi;
+using NanoRun.Server.Tests.Process;
 using NanoRun.Storage.PostgreSql;
 using NanoRun.Units;
 
@@ -15,6 +16,7 @@ internal sealed class TestWorld : IAsyncDisposable
     private static readonly AsyncLocal<bool> PostgreSqlSwitch = new();
 
     private WebApplication? _app;
+    private ServerProcess? _process;
     private bool _wantsOwnDatabase;
     private TestDatabase? _ownDatabase;
 
@@ -100,6 +102,18 @@ internal sealed class TestWorld : IAsyncDisposable
         return this;
     }
 
+    /// <summary>
+    /// Starts the server as a child process (<c>nano-run server run -c server.yaml</c>) with <paramref name="environment"/>
+    /// added to the environment it inherits, and points <see cref="Client"/> at it; disposing the world ends the process.
+    /// </summary>
+    public async Task<ServerProcess> StartProcessAsync(IReadOnlyDictionary<string, string>? environment = null)
+    {
+        _process = ServerProcess.StartWithEnvironment(Root, environment ?? new Dictionary<string, string>(), "server", "run", "-c", ServerYaml);
+        BaseAddress = await _process.WaitListeningAsync();
+        Client = ApiContractHandler.Client(BaseAddress);
+        return _process;
+    }
+
     public async Task StopAsync()
     {
         if (_app is not null)
@@ -158,6 +172,7 @@ internal sealed class TestWorld : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+        _process?.Dispose();
         Client.Dispose();
         if (_ownDatabase is not null)
         {

@@ -32,9 +32,9 @@ internal sealed class BinRunner : ShellRunner<BodyRef>
     }
 
     /// <summary>
-    /// Layers the environment: the server's own (already in <paramref name="environment"/>), then the request
-    /// headers that <see cref="HeaderVariables.BinVariable"/> lets through, then the attempt headers, then the unit's
-    /// <c>environment</c>; a later layer wins, except that a header never replaces a variable the server defines.
+    /// Layers the environment: the server's own without its secrets (already in <paramref name="environment"/>), then
+    /// the request headers that <see cref="HeaderVariables.BinVariable"/> lets through, then the attempt headers, then the
+    /// unit's <c>environment</c>; a later layer wins, except that a header never replaces an inherited variable.
     /// </summary>
     protected override void SetEnvironment(IDictionary<string, string?> environment, AttemptContext context)
     {

@@ -78,8 +78,8 @@ internal sealed class CgiRunner : ShellRunner<CgiRunner.Output>
     }
 
     /// <summary>
-    /// Layers the environment: the server's own, then <c>HTTP_*</c> for each request header (never replacing a
-    /// variable the server defines), then the meta-variables, the attempt headers and the unit's <c>environment</c>.
+    /// Layers the environment: the server's own without its secrets, then <c>HTTP_*</c> for each request header (never
+    /// replacing an inherited variable), then the meta-variables, the attempt headers and the unit's <c>environment</c>.
     /// </summary>
     /// <remarks>
     /// <c>Content-Type</c> and <c>Content-Length</c> become <c>CONTENT_TYPE</c> and <c>CONTENT_LENGTH</c> only;

@@ -15,7 +15,7 @@ namespace NanoRun.Runners;
 /// </para>
 /// <para>
 /// In both modes a name on the block list (<see cref="IsBlocked"/>) is never set from a request, whatever the unit
-/// says, and a header never replaces a variable the server itself defines.
+/// says, and a header never replaces a variable of the server's environment that the command inherits.
 /// </para>
 /// </remarks>
 internal static class HeaderVariables
@@ -60,9 +60,23 @@ internal static class HeaderVariables
 
     /// <summary>
     /// Whether <paramref name="variable"/> (already upper case, as <see cref="VariableName"/> gives it) is never set
-    /// from a request: shell, loader, C library and interpreter settings, and every <c>…_PROXY</c>.
+    /// from a request: shell, loader, C library and interpreter settings, every <c>…_PROXY</c>, every <c>NANO_RUN_…</c>
+    /// and the server's other secrets (<see cref="CommandEnvironment.IsServerOnly"/>).
     /// </summary>
-    public static bool IsBlocked(string variable)
+    public static bool IsBlocked(string variable) => BlockReason(variable) is not null;
+
+    /// <summary>Why a request may never set <paramref name="variable"/>, as a clause for an error message; <c>null</c> when it may.</summary>
+    public static string? BlockReason(string variable)
+    {
+        if (variable.StartsWith(CommandEnvironment.ServerPrefix, StringComparison.Ordinal) || CommandEnvironment.IsServerOnly(variable))
+        {
+            return "which holds a secret or setting of the server";
+        }
+
+        return SteersPrograms(variable) ? "which changes how the shell, the loader, an interpreter or a network client behaves" : null;
+    }
+
+    private static bool SteersPrograms(string variable)
     {
         if (BlockedNames.Contains(variable) || variable.EndsWith("_PROXY", StringComparison.Ordinal) || variable == "PROXY")
         {

@@ -105,7 +105,8 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
                 prefix.Add("--init-groups");
             }
 
-            var environment = ServerEnvironment();
+            // Every command of every mode starts from the server's environment without the server's secrets.
+            var environment = CommandEnvironment.FromServer();
             SetEnvironment(environment, context);
 
             var direct = unit.Shell is null ? DirectArguments(unit.Command, prefix, environment, workingDirectory) : null;
@@ -208,18 +209,6 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         }
 
         return (prefix.Count > 0 ? prefix[0] : program, arguments, pwd);
-    }
-
-    /// <summary>A copy of the server's environment, which the mode then fills for the attempt.</summary>
-    private static Dictionary<string, string?> ServerEnvironment()
-    {
-        var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
-        {
-            environment[(string)entry.Key] = (string?)entry.Value;
-        }
-
-        return environment;
     }
 
     private async Task<AttemptResult> SuperviseAsync(AttemptContext context, ChildProcess process, ProcessGroup group, CancellationToken cancellationToken)
@@ -408,7 +397,7 @@ internal abstract class ShellRunner<TOutput> : IAttemptRunner
         }
     }
 
-    /// <summary>Fills the process environment; it starts as a copy of the server's own.</summary>
+    /// <summary>Fills the process environment; it starts as the server's own without its secrets (<see cref="CommandEnvironment"/>).</summary>
     protected abstract void SetEnvironment(IDictionary<string, string?> environment, AttemptContext context);
 
     /// <summary>Reads stdout to its end, or stops early (the process group is then killed); runs even when the attempt is cancelled.</summary>

@@ -280,9 +280,9 @@ public static partial class UnitLoader
                 throw root.ItemError(key, i, $"'{header}' is not a header name of letters, digits, '-' and '_'");
             }
 
-            if (Runners.HeaderVariables.IsBlocked(variable))
+            if (Runners.HeaderVariables.BlockReason(variable) is { } reason)
             {
-                throw root.ItemError(key, i, $"'{header}' would set {variable}, which changes how the shell, the loader, an interpreter or a network client behaves; a request may never set it");
+                throw root.ItemError(key, i, $"'{header}' would set {variable}, {reason}; a request may never set it");
             }
 
             headers.Add(header);

@@ -194,9 +194,9 @@ internal static class UnitRules
                 return new(Item(key, i), $"'{header}' is not a header name of letters, digits, '-' and '_'");
             }
 
-            if (HeaderVariables.IsBlocked(variable))
+            if (HeaderVariables.BlockReason(variable) is { } reason)
             {
-                return new(Item(key, i), $"'{header}' would set {variable}, which changes how the shell, the loader, an interpreter or a network client behaves; a request may never set it");
+                return new(Item(key, i), $"'{header}' would set {variable}, {reason}; a request may never set it");
             }
         }
 

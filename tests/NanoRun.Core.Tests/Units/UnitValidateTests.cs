@@ -13,6 +13,7 @@ public sealed class UnitValidateTests
         { "command", new UnitDefinition { Name = "job", Mode = UnitModes.Proxy, Command = "ftp://example.com" } },
         { "environment.A=B", new UnitDefinition { Name = "job", Environment = new Dictionary<string, string> { ["A=B"] = "x" } } },
         { "environment_headers[0]", new UnitDefinition { Name = "job", EnvironmentHeaders = ["LD-PRELOAD"] } },
+        { "environment_headers[0]", new UnitDefinition { Name = "job", EnvironmentHeaders = ["Nano-Run-Token"] } },
         { "environment_headers", new UnitDefinition { Name = "job", Mode = UnitModes.Cgi, EnvironmentHeaders = ["X-Kind"] } },
         { "timeout", new UnitDefinition { Name = "job", Timeout = TimeSpan.Zero } },
         { "graceful_timeout", new UnitDefinition { Name = "job", GracefulTimeout = TimeSpan.FromSeconds(-1) } },

@@ -2,8 +2,9 @@ namespace NanoRun.Server.Tests.Tracing;
 
 /// <summary>
 /// Reads the spans out of an OTLP <c>ExportTraceServiceRequest</c> in protobuf wire format, following the field numbers of
-/// opentelemetry-proto's trace.proto (resource_spans 1 → scope_spans 2 → spans 2; a span's trace_id 1, span_id 2,
-/// parent_span_id 4, name 5, attributes 9; a KeyValue's key 1 and value 2; an AnyValue's string_value 1).
+/// opentelemetry-proto's trace.proto (resource_spans 1 → resource 1 → attributes 1, and resource_spans 1 → scope_spans 2
+/// → spans 2; a span's trace_id 1, span_id 2, parent_span_id 4, name 5, attributes 9; a KeyValue's key 1 and value 2; an
+/// AnyValue's string_value 1).
 /// </summary>
 internal static class OtlpPayload
 {
@@ -12,33 +13,41 @@ internal static class OtlpPayload
         var spans = new List<OtlpSpan>();
         foreach (var resourceSpans in Fields(request, 1))
         {
+            var resource = Fields(resourceSpans, 1).SingleOrDefault() is { } r ? Attributes(r, 1) : new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var scopeSpans in Fields(resourceSpans, 2))
             {
                 foreach (var span in Fields(scopeSpans, 2))
                 {
-                    var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
-                    foreach (var keyValue in Fields(span, 9))
-                    {
-                        var key = Text(Fields(keyValue, 1).Single());
-                        var value = Fields(keyValue, 2).SingleOrDefault();
-                        var text = value is null ? null : Fields(value, 1).Select(Text).SingleOrDefault();
-                        if (text is not null)
-                        {
-                            attributes[key] = text;
-                        }
-                    }
-
                     spans.Add(new OtlpSpan(
                         Convert.ToHexStringLower(Fields(span, 1).Single()),
                         Convert.ToHexStringLower(Fields(span, 2).Single()),
                         Fields(span, 4).Select(Convert.ToHexStringLower).SingleOrDefault() ?? string.Empty,
                         Text(Fields(span, 5).Single()),
-                        attributes));
+                        Attributes(span, 9),
+                        resource));
                 }
             }
         }
 
         return spans;
+    }
+
+    /// <summary>The string-valued KeyValue pairs in field <paramref name="number"/> of a message.</summary>
+    private static Dictionary<string, string> Attributes(byte[] message, int number)
+    {
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var keyValue in Fields(message, number))
+        {
+            var key = Text(Fields(keyValue, 1).Single());
+            var value = Fields(keyValue, 2).SingleOrDefault();
+            var text = value is null ? null : Fields(value, 1).Select(Text).SingleOrDefault();
+            if (text is not null)
+            {
+                attributes[key] = text;
+            }
+        }
+
+        return attributes;
     }
 
     private static string Text(byte[] bytes) => System.Text.Encoding.UTF8.GetString(bytes);
@@ -95,5 +104,5 @@ internal static class OtlpPayload
     }
 }
 
-/// <summary>One exported span: ids in lower-case hex, its name and its string attributes.</summary>
-internal sealed record OtlpSpan(string TraceId, string SpanId, string ParentSpanId, string Name, Dictionary<string, string> Attributes);
+/// <summary>One exported span: ids in lower-case hex, its name, its string attributes and those of the resource (the node) that sent it.</summary>
+internal sealed record OtlpSpan(string TraceId, string SpanId, string ParentSpanId, string Name, Dictionary<string, string> Attributes, Dictionary<string, string> Resource);

@@ -1,7 +1,6 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using Microsoft.AspNetCore.Http;
 using NanoRun.Server.Tests.Modes;
+using NanoRun.Storage.PostgreSql;
 
 namespace NanoRun.Server.Tests.Tracing;
 
@@ -116,20 +115,7 @@ public sealed class TraceTests
     [Fact]
     public async Task Trace_OtlpEndpoint_ExportsTheRequestsSpansWithTraceIdAndUnit()
     {
-        var payloads = new ConcurrentQueue<byte[]>();
-        await using var collector = await Upstream.StartAsync(async context =>
-        {
-            if (context.Request.Method != HttpMethods.Post || context.Request.Path != "/v1/traces")
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return;
-            }
-
-            using var body = new MemoryStream();
-            await context.Request.Body.CopyToAsync(body);
-            payloads.Enqueue(body.ToArray());
-            context.Response.ContentType = "application/x-protobuf";
-        });
+        await using var collector = await OtlpCollector.StartAsync();
         await using var world = await TestWorld.Create($"tracing:\n  otlp_endpoint: {collector.Address}\n")
             .WithUnit("exported", "command: 'true'\n")
             .StartAsync();
@@ -137,7 +123,7 @@ public sealed class TraceTests
 
         var id = await world.PostAsync("exported", "x", ("traceparent", traceparent));
         await world.WaitCompleteAsync("exported", id);
-        var exported = await ExportedAsync(payloads, traceId.ToHexString(), "nanorun.accept", "nanorun.attempt");
+        var exported = await collector.WaitSpansAsync(traceId.ToHexString(), "nanorun.accept", "nanorun.attempt");
 
         var accept = exported.Single(span => span.Name == "nanorun.accept");
         var attempt = exported.Single(span => span.Name == "nanorun.attempt");
@@ -148,27 +134,48 @@ public sealed class TraceTests
         Assert.Equal(id, attempt.Attributes["nanorun.request.id"]);
     }
 
+    [Fact]
+    public async Task Trace_NodeDiesAfterAccepting_AttemptOnAnotherNodeContinuesTheAcceptSpan()
+    {
+        await using var collector = await OtlpCollector.StartAsync();
+        await using var database = await TestDatabase.CreateAsync();
+        var tracing = $"tracing:\n  otlp_endpoint: {collector.Address}\n";
+        await using var alphaWorld = TestWorld.Create("node_name: alpha\n" + tracing).WithPostgreSql(database.ConnectionString, lease: "2s")
+            .WithUnit("job", "command: 'sleep 30'\n");
+        await using var betaWorld = TestWorld.Create("node_name: beta\n" + tracing).WithPostgreSql(database.ConnectionString, lease: "2s")
+            .WithUnit("job", "command: 'printf %s \"$TRACEPARENT\"'\n");
+        var alpha = await alphaWorld.StartProcessAsync();
+        var (traceId, clientSpan, traceparent) = NewTraceparent();
+
+        // Alpha accepts the request and takes it; once its accept span is exported it dies, and beta takes the request
+        // over when alpha's lease runs out.
+        var id = await alphaWorld.PostAsync("job", "x", ("traceparent", traceparent));
+        await collector.WaitSpansAsync(traceId.ToHexString(), "nanorun.accept");
+        alpha.KillHard();
+        await alpha.WaitExitAsync(TimeSpan.FromSeconds(10));
+        await betaWorld.StartProcessAsync();
+        var record = await betaWorld.WaitCompleteAsync("job", id, TimeSpan.FromSeconds(60));
+        var attemptId = record.GetProperty("attempts")[0].GetProperty("id").GetString()!;
+        var seen = await betaWorld.GetResultAsync("job", id, attemptId);
+        var exported = await collector.WaitSpansAsync(traceId.ToHexString(), "nanorun.accept", "nanorun.attempt");
+
+        var accept = exported.Single(span => span.Name == "nanorun.accept");
+        var attempt = exported.Single(span => span.Name == "nanorun.attempt");
+        Assert.Equal("succeeded", record.GetProperty("outcome").GetString());
+        Assert.Equal("alpha", accept.Resource["service.instance.id"]);
+        Assert.Equal(clientSpan.ToHexString(), accept.ParentSpanId);
+        Assert.Equal(id, accept.Attributes["nanorun.request.id"]);
+        Assert.Equal("beta", attempt.Resource["service.instance.id"]);
+        Assert.Equal("beta", attempt.Attributes["nanorun.node"]);
+        Assert.Equal(attemptId, attempt.Attributes["nanorun.attempt.id"]);
+        Assert.Equal(accept.SpanId, attempt.ParentSpanId);
+        Assert.Equal($"00-{traceId}-{attempt.SpanId}-01", seen);
+    }
+
     private static (ActivityTraceId TraceId, ActivitySpanId SpanId, string Header) NewTraceparent()
     {
         var traceId = ActivityTraceId.CreateRandom();
         var spanId = ActivitySpanId.CreateRandom();
         return (traceId, spanId, $"00-{traceId}-{spanId}-01");
-    }
-
-    /// <summary>Waits (at most 60 s: the exporter sends a batch every 5 s) until the collector holds spans of every name of the trace.</summary>
-    private static async Task<List<OtlpSpan>> ExportedAsync(ConcurrentQueue<byte[]> payloads, string traceId, params string[] names)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var spans = payloads.SelectMany(OtlpPayload.Spans).Where(span => span.TraceId == traceId).ToList();
-            if (names.All(name => spans.Any(span => span.Name == name)))
-            {
-                return spans;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the collector received {payloads.Count} payloads without the spans of trace {traceId}");
-            await Task.Delay(100);
-        }
     }
 }
