@@ -64,12 +64,7 @@ public sealed partial class UiHttpTests
     {
         await using var world = await UiWorld.Create().WithUnit("busy", "command: sleep 30\nworkers: 1\nmax_queue: 1\n").StartAsync();
         var running = await world.PostAsync("busy", "a");
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (System.Text.Json.JsonDocument.Parse(await world.Client.GetStringAsync($"api/busy/{running}")).RootElement.GetProperty("outcome").GetString() != "running")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the first request never ran");
-            await Task.Delay(20);
-        }
+        await world.Client.WaitOutcomeAsync("busy", running, "running", TimeSpan.FromSeconds(20));
 
         await Task.Delay(300);
         var waiting = await world.PostAsync("busy", "b");

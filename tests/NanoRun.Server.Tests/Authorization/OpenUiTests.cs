@@ -49,8 +49,8 @@ public sealed class OpenUiTests
         await world.StartAsync();
         using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{world.BaseAddress.Port}/") };
         using var before = await client.GetAsync("ui/units/late");
-        var lateId = await PostAsync(client, "late", ("X-Order", "shared-7"));
-        var openId = await PostAsync(client, "open", ("X-Order", "shared-7"));
+        var lateId = await client.PostRequestAsync("late", "x", ("X-Order", "shared-7"));
+        var openId = await client.PostRequestAsync("open", "x", ("X-Order", "shared-7"));
         var searchBefore = await client.GetStringAsync("ui/search?q=shared-7");
 
         world.WithUnit("late", GuardedUnit);
@@ -79,18 +79,5 @@ public sealed class OpenUiTests
         Assert.DoesNotContain("units/late", search, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, byId.StatusCode);
         Assert.DoesNotContain("units/late", await byId.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    private static async Task<string> PostAsync(HttpClient client, string unit, params (string Name, string Value)[] headers)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/{unit}/") { Content = new StringContent("x") };
-        foreach (var (name, value) in headers)
-        {
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
-
-        using var response = await client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
-        return response.Headers.GetValues("X-Correlation-Id").Single();
     }
 }
