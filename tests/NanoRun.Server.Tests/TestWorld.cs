@@ -1,4 +1,3 @@
-using System.Net;
 using NanoRun.Configuration;
 using NanoRun.Server.Tests.OpenApi;
 using NanoRun.Server.Tests.Process;
@@ -125,43 +124,13 @@ internal sealed class TestWorld : IAsyncDisposable
     }
 
     /// <summary>Posts a body to the unit and returns the new id.</summary>
-    public async Task<string> PostAsync(string unit, string body, params (string Name, string Value)[] headers)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/{unit}/") { Content = new StringContent(body) };
-        foreach (var (name, value) in headers)
-        {
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
-
-        using var response = await Client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
-        return response.Headers.GetValues("X-Correlation-Id").Single();
-    }
+    public Task<string> PostAsync(string unit, string body, params (string Name, string Value)[] headers) => Client.PostRequestAsync(unit, body, headers);
 
     /// <summary>Polls the record until it is complete, for at most <paramref name="timeout"/> (default 30 s).</summary>
-    public async Task<System.Text.Json.JsonElement> WaitCompleteAsync(string unit, string id, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var json = await GetRecordAsync(unit, id);
-            if (json.GetProperty("complete").GetBoolean())
-            {
-                return json;
-            }
+    public Task<System.Text.Json.JsonElement> WaitCompleteAsync(string unit, string id, TimeSpan? timeout = null) =>
+        Client.WaitCompleteAsync(unit, id, timeout ?? TimeSpan.FromSeconds(30));
 
-            Assert.True(DateTime.UtcNow < deadline, $"request {id} did not complete in time: {json}");
-            await Task.Delay(50);
-        }
-    }
-
-    public async Task<System.Text.Json.JsonElement> GetRecordAsync(string unit, string id)
-    {
-        using var response = await Client.GetAsync($"api/{unit}/{id}");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
-    }
+    public Task<System.Text.Json.JsonElement> GetRecordAsync(string unit, string id) => Client.GetRecordAsync(unit, id);
 
     public async Task<string> GetResultAsync(string unit, string id, string attemptId)
     {

@@ -92,6 +92,43 @@ public sealed partial class ActivityChartTests
         Assert.Equal(1, Count(svg, "<rect class=\"failed\""));
     }
 
+    [Theory]
+    [InlineData(60, 1, 13)]
+    [InlineData(24, 60, 18)]
+    [InlineData(24, 60, 13)]
+    [InlineData(24, 60, 0)]
+    public void Render_LabelsAtTheEdgesAndALongScale_EveryLabelStaysInsideTheDrawing(int count, int bucketMinutes, int startHour)
+    {
+        var buckets = new ActivityBucket[count];
+        buckets[count - 1] = new ActivityBucket(123456, 123000, 456);
+        var from = new DateTimeOffset(2026, 1, 2, startHour, 0, 0, TimeSpan.Zero);
+
+        var svg = ActivityChart.Render(buckets, from, TimeSpan.FromMinutes(bucketMinutes), "t", "/f");
+        var box = ViewBox().Match(svg);
+        var width = double.Parse(box.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var height = double.Parse(box.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var labels = Labels().Matches(svg).Select(m => Extent(m)).ToList();
+
+        Assert.True(box.Success, "the chart has no viewBox");
+        Assert.True(labels.Count >= 5, $"only {labels.Count} labels drawn");
+        Assert.All(labels, l => Assert.True(l.Left >= 0 && l.Right <= width && l.Y >= 0 && l.Y <= height, $"label \"{l.Text}\" spans x {l.Left}..{l.Right} at y {l.Y}, outside 0..{width} × 0..{height}"));
+    }
+
+    /// <summary>A text element's horizontal extent from its anchor and the chart's own per-character estimate.</summary>
+    private static (string Text, double Left, double Right, double Y) Extent(Match label)
+    {
+        var x = double.Parse(label.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var y = double.Parse(label.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var text = System.Net.WebUtility.HtmlDecode(label.Groups[4].Value);
+        var length = text.Length * ActivityChart.LabelCharWidth;
+        return label.Groups[3].Value switch
+        {
+            "start" => (text, x, x + length, y),
+            "end" => (text, x - length, x, y),
+            _ => (text, x - (length / 2), x + (length / 2), y),
+        };
+    }
+
     private static int Count(string text, string part) => Regex.Count(text, Regex.Escape(part));
 
     [GeneratedRegex("<rect class=\"received\"[^>]* height=\"([0-9.]+)\"")]
@@ -99,4 +136,10 @@ public sealed partial class ActivityChartTests
 
     [GeneratedRegex("<text class=\"axis\"[^>]*>([0-9:]+)</text>")]
     private static partial Regex AxisLabels();
+
+    [GeneratedRegex("viewBox=\"0 0 ([0-9.]+) ([0-9.]+)\"")]
+    private static partial Regex ViewBox();
+
+    [GeneratedRegex("<text class=\"[^\"]*\" x=\"(-?[0-9.]+)\" y=\"(-?[0-9.]+)\" text-anchor=\"(start|middle|end)\">([^<]*)</text>")]
+    private static partial Regex Labels();
 }

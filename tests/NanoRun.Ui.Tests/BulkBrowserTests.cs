@@ -51,12 +51,12 @@ public sealed class BulkBrowserTests
     }
 
     [Fact]
-    public async Task Search_IdPrefixOnUnitPageAndWholeIdOnOverview_FindsTheRequest()
+    public async Task Search_IdPrefixOnUnitPageWholeIdAndHeaderValueOnOverview_FindTheRequests()
     {
         await using var world = await UiWorld.Create().WithUnit("echo", "command: cat\n").WithUnit("other", "command: cat\n").StartAsync();
-        var wanted = await world.PostAsync("echo", "wanted");
-        await world.PostAsync("echo", "not wanted");
-        var elsewhere = await world.PostAsync("other", "elsewhere");
+        var wanted = await world.PostAsync("echo", "wanted", ("X-Order", "order-9"));
+        await world.PostAsync("echo", "not wanted", ("X-Order", "order-10"));
+        var elsewhere = await world.PostAsync("other", "elsewhere", ("X-Order", "Order-9"));
 
         _browser.Go(world.Url("ui/units/echo"));
         _browser.Find("#unit-search").SendKeys(wanted[..16]);
@@ -67,8 +67,22 @@ public sealed class BulkBrowserTests
         _browser.Find("#search").SendKeys(elsewhere);
         _browser.Click("form.search button[type=submit]");
         _browser.WaitUntil(d => d.FindElements(By.CssSelector("#outcome")).Count > 0, "the request's page");
+        var openedUrl = _browser.Driver.Url;
+        _browser.Go(world.Url("ui/"));
+        _browser.Find("#search").SendKeys("order-9");
+        _browser.Click("form.search button[type=submit]");
+        _browser.WaitUntil(d => d.FindElements(By.CssSelector("section.search-unit")).Count > 0, "the search's results");
+        var listed = _browser.FindAll("section.search-unit")
+            .Select(s => (Unit: s.GetDomAttribute("data-unit"), Ids: s.FindElements(By.CssSelector("a.id")).Select(a => a.Text).ToList()))
+            .ToList();
+        _browser.Click("section.search-unit[data-unit=other] a.id");
+        _browser.WaitUntil(d => d.FindElements(By.CssSelector("#outcome")).Count > 0, "the matching request's page");
 
         Assert.Equal([wanted], found);
+        Assert.EndsWith("/ui/units/other/requests/" + elsewhere, openedUrl, StringComparison.Ordinal);
+        Assert.Equal(["echo", "other"], listed.Select(l => l.Unit));
+        Assert.Equal([wanted], listed[0].Ids);
+        Assert.Equal([elsewhere], listed[1].Ids);
         Assert.EndsWith("/ui/units/other/requests/" + elsewhere, _browser.Driver.Url, StringComparison.Ordinal);
     }
 }

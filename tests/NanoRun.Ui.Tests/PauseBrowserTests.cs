@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text.Json;
 using OpenQA.Selenium;
 
 namespace NanoRun.Ui.Tests;
@@ -55,48 +53,25 @@ public sealed class PauseBrowserTests
         _browser.Click("button[name=pause][value=beat]");
         _browser.WaitUntil(d => d.FindElements(By.CssSelector(".tag.paused")).Count == 1, "the paused tag");
         await Task.Delay(TimeSpan.FromMilliseconds(1200));
-        var before = await CountAsync(world, "report");
+        var before = await world.Client.CountRequestsAsync("report");
         await Task.Delay(Settle);
-        var whilePaused = await CountAsync(world, "report");
+        var whilePaused = await world.Client.CountRequestsAsync("report");
         _browser.Click("button[name=trigger][value=annual]");
         _browser.WaitUntil(d => d.FindElements(By.CssSelector("#queued a")).Count > 0, "the queued request's link");
         var queued = _browser.Text("#queued a");
-        var afterRunNow = await CountAsync(world, "report");
+        var afterRunNow = await world.Client.CountRequestsAsync("report");
         var record = await world.WaitCompleteAsync("report", queued, TimeSpan.FromSeconds(10));
         _browser.Click("#queued a");
         _browser.WaitUntil(d => d.Url.EndsWith("/ui/units/report/requests/" + queued, StringComparison.Ordinal), "the queued request's page");
         _browser.Go(world.Url("ui/schedules"));
         _browser.Click("button[name=pause][value=beat]");
         _browser.WaitUntil(d => d.FindElements(By.CssSelector(".tag.paused")).Count == 0, "the paused tag to go");
-        var resumed = await WaitCountAboveAsync(world, "report", afterRunNow);
+        var resumed = await world.Client.WaitCountAboveAsync("report", afterRunNow);
 
         Assert.Equal(before, whilePaused);
         Assert.Equal(whilePaused + 1, afterRunNow);
         Assert.Equal("/api/report/?cron=annual", record.GetProperty("uri").GetString());
         Assert.Equal("succeeded", record.GetProperty("outcome").GetString());
         Assert.True(resumed > afterRunNow, "the resumed entry queued nothing");
-    }
-
-    private static async Task<int> CountAsync(UiWorld world, string unit)
-    {
-        using var response = await world.Client.GetAsync($"api/{unit}/");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.GetProperty("requests").GetArrayLength();
-    }
-
-    private static async Task<int> WaitCountAboveAsync(UiWorld world, string unit, int count)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var now = await CountAsync(world, unit);
-            if (now > count || DateTime.UtcNow > deadline)
-            {
-                return now;
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

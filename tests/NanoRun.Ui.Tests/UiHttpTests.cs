@@ -64,12 +64,7 @@ public sealed partial class UiHttpTests
     {
         await using var world = await UiWorld.Create().WithUnit("busy", "command: sleep 30\nworkers: 1\nmax_queue: 1\n").StartAsync();
         var running = await world.PostAsync("busy", "a");
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (System.Text.Json.JsonDocument.Parse(await world.Client.GetStringAsync($"api/busy/{running}")).RootElement.GetProperty("outcome").GetString() != "running")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the first request never ran");
-            await Task.Delay(20);
-        }
+        await world.Client.WaitOutcomeAsync("busy", running, "running", TimeSpan.FromSeconds(20));
 
         await Task.Delay(300);
         var waiting = await world.PostAsync("busy", "b");
@@ -255,6 +250,39 @@ public sealed partial class UiHttpTests
     }
 
     [Fact]
+    public async Task OverviewSearch_HeaderValueInTwoUnits_ListsEachUnitsNewestMatchesEncoded()
+    {
+        const string Hostile = "<script>alert(1)</script>";
+        await using var world = await UiWorld.Create().WithUnit("alpha", "command: cat\n").WithUnit("beta", "command: cat\n").WithUnit("gamma", "command: cat\n").StartAsync();
+        var alpha = new List<string>();
+        for (var i = 0; i < 21; i++)
+        {
+            alpha.Add(await world.PostAsync("alpha", "a" + i, ("X-Tag", Hostile)));
+        }
+
+        var beta = await world.PostAsync("beta", "b", ("X-Tag", Hostile));
+        await world.PostAsync("gamma", "g", ("X-Tag", "harmless"));
+
+        using var found = await world.Client.GetAsync("ui/search?q=" + Uri.EscapeDataString(Hostile));
+        var page = await found.Content.ReadAsStringAsync();
+        var groups = SearchSection().Matches(page).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        using var nothing = await world.Client.GetAsync("ui/search?q=no-such-value");
+        var nothingPage = await nothing.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, found.StatusCode);
+        Assert.Equal(["alpha", "beta"], groups.Keys.ToList());
+        Assert.Equal(Enumerable.Reverse(alpha).Take(20), ListedIds(groups["alpha"]));
+        Assert.Equal([beta], ListedIds(groups["beta"]));
+        Assert.Contains("<a class=\"more\" href=\"/ui/units/alpha?q=%3Cscript%3Ealert%281%29%3C%2Fscript%3E\"", groups["alpha"], StringComparison.Ordinal);
+        Assert.DoesNotContain("class=\"more\"", groups["beta"], StringComparison.Ordinal);
+        Assert.DoesNotContain(Hostile, page, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, nothing.StatusCode);
+        Assert.Contains("id=\"no-match\"", nothingPage, StringComparison.Ordinal);
+        Assert.DoesNotContain("search-unit", nothingPage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pages_UnknownUnitRequestOrPrivateSubmit_AnswerNotFound()
     {
         await using var world = await UiWorld.Create().WithUnit("cronly", "command: cat\nprivate: true\n").WithUnit("open", "command: cat\n").StartAsync();
@@ -374,4 +402,7 @@ public sealed partial class UiHttpTests
 
     [GeneratedRegex("<a class=\"id\" href=\"[^\"]*/requests/([0-9a-f]{32})\"")]
     private static partial Regex RequestLink();
+
+    [GeneratedRegex("<section class=\"card search-unit\" data-unit=\"([^\"]+)\">(.*?)</section>", RegexOptions.Singleline)]
+    private static partial Regex SearchSection();
 }

@@ -16,7 +16,7 @@ public sealed class UiLiveOutputTests
             .WithUnit("live", $"command: 'echo first; while [ ! -e \"$SIGNAL\" ]; do sleep 0.05; done; echo second'\nenvironment: {{SIGNAL: '{signal}'}}\n")
             .StartAsync();
         var id = await world.PostAsync("live", "");
-        var attemptId = await RunningAttemptAsync(world, id);
+        var attemptId = await world.Client.WaitRunningAttemptAsync("live", id, Patience);
         using var timeout = new CancellationTokenSource(Patience);
 
         var requestPage = await world.Client.GetStringAsync($"ui/units/live/requests/{id}", timeout.Token);
@@ -33,23 +33,6 @@ public sealed class UiLiveOutputTests
         Assert.Contains($"data-stream=\"/ui/units/live/requests/{id}/attempts/{attemptId}/stream\"", attemptPage, StringComparison.Ordinal);
         Assert.Equal("first\n", first);
         Assert.Equal("second\n", rest);
-    }
-
-    private static async Task<string> RunningAttemptAsync(UiWorld world, string id)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var json = await world.Client.GetStringAsync($"api/live/{id}");
-            using var record = System.Text.Json.JsonDocument.Parse(json);
-            if (record.RootElement.TryGetProperty("running_attempt", out var running))
-            {
-                return running.GetProperty("id").GetString()!;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "no attempt started: " + json);
-            await Task.Delay(50);
-        }
     }
 
     private static async Task<string> ReadLineAsync(Stream stream, CancellationToken cancellationToken)

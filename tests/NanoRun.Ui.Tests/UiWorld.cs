@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using NanoRun.Configuration;
 using NanoRun.Server;
@@ -66,36 +65,11 @@ internal sealed class UiWorld : IAsyncDisposable
     public Uri Url(string relative) => new(BaseAddress, relative);
 
     /// <summary>Posts a body to the unit's API and returns the new id.</summary>
-    public async Task<string> PostAsync(string unit, string body, params (string Name, string Value)[] headers)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/{unit}/") { Content = new StringContent(body) };
-        foreach (var (name, value) in headers)
-        {
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
-
-        using var response = await Client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
-        return response.Headers.GetValues("X-Correlation-Id").Single();
-    }
+    public Task<string> PostAsync(string unit, string body, params (string Name, string Value)[] headers) => Client.PostRequestAsync(unit, body, headers);
 
     /// <summary>Polls the API record until it is complete, for at most <paramref name="timeout"/> (default 60 s).</summary>
-    public async Task<System.Text.Json.JsonElement> WaitCompleteAsync(string unit, string id, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            using var response = await Client.GetAsync($"api/{unit}/{id}");
-            using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            if (doc.RootElement.GetProperty("complete").GetBoolean())
-            {
-                return doc.RootElement.Clone();
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"request {id} did not complete in time");
-            await Task.Delay(50);
-        }
-    }
+    public Task<System.Text.Json.JsonElement> WaitCompleteAsync(string unit, string id, TimeSpan? timeout = null) =>
+        Client.WaitCompleteAsync(unit, id, timeout ?? TimeSpan.FromSeconds(60));
 
     public async ValueTask DisposeAsync()
     {

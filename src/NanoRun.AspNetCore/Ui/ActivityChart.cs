@@ -24,8 +24,18 @@ internal static class ActivityChart
     /// <summary>Height of the overview's small chart, in SVG units.</summary>
     public const int SmallHeight = 48;
 
-    // The full chart's plot area: room on the left for the scale, below for the time axis.
+    /// <summary>Font size of the full chart's labels, in SVG units, as the stylesheet sets it (<c>svg.chart text</c>).</summary>
+    public const int LabelFontSize = 20;
+
+    /// <summary>
+    /// Room one label character takes, in SVG units: 0.6 of the font size, more than the digits, colon and capitals of
+    /// the sans-serif faces the stylesheet names. Labels are placed so that this estimate stays inside the drawing.
+    /// </summary>
+    public const double LabelCharWidth = LabelFontSize * 0.6;
+
+    // The full chart's plot area: room on the left for the scale (more when its top number is long), below for the time axis.
     private const int Left = 44;
+    private const int ScaleGap = 6;
     private const int Right = 8;
     private const int Top = 10;
     private const int Bottom = 34;
@@ -40,15 +50,6 @@ internal static class ActivityChart
     public static string Render(IReadOnlyList<ActivityBucket> buckets, DateTimeOffset from, TimeSpan width, string title, string? failedHref, bool small = false)
     {
         ArgumentNullException.ThrowIfNull(buckets);
-        var w = small ? SmallWidth : Width;
-        var h = small ? SmallHeight : Height;
-        var left = small ? 0 : Left;
-        var right = small ? 0 : Right;
-        var top = small ? 2 : Top;
-        var bottom = small ? 0 : Bottom;
-        var plotWidth = w - left - right;
-        var plotHeight = h - top - bottom;
-        var baseline = top + plotHeight;
         long max = 0;
         long received = 0;
         long succeeded = 0;
@@ -60,6 +61,16 @@ internal static class ActivityChart
             succeeded += bucket.Succeeded;
             failed += bucket.Failed;
         }
+
+        var w = small ? SmallWidth : Width;
+        var h = small ? SmallHeight : Height;
+        var left = small ? 0 : Math.Max(Left, ScaleGap + (int)Math.Ceiling(Num(max).Length * LabelCharWidth));
+        var right = small ? 0 : Right;
+        var top = small ? 2 : Top;
+        var bottom = small ? 0 : Bottom;
+        var plotWidth = w - left - right;
+        var plotHeight = h - top - bottom;
+        var baseline = top + plotHeight;
 
         var scale = max == 0 ? 0 : plotHeight / (double)max;
         var slot = buckets.Count == 0 ? plotWidth : plotWidth / (double)buckets.Count;
@@ -75,9 +86,9 @@ internal static class ActivityChart
         {
             svg.Append("<line class=\"grid\" x1=\"").Append(Num(left)).Append("\" y1=\"").Append(Num(top))
                 .Append("\" x2=\"").Append(Num(w - right)).Append("\" y2=\"").Append(Num(top)).Append("\"/>");
-            svg.Append("<text class=\"scale\" x=\"").Append(Num(left - 6)).Append("\" y=\"").Append(Num(top + 6))
+            svg.Append("<text class=\"scale\" x=\"").Append(Num(left - ScaleGap)).Append("\" y=\"").Append(Num(top + 6))
                 .Append("\" text-anchor=\"end\">").Append(Num(max)).Append("</text>");
-            svg.Append("<text class=\"scale\" x=\"").Append(Num(left - 6)).Append("\" y=\"").Append(Num(baseline))
+            svg.Append("<text class=\"scale\" x=\"").Append(Num(left - ScaleGap)).Append("\" y=\"").Append(Num(baseline))
                 .Append("\" text-anchor=\"end\">0</text>");
         }
 
@@ -141,7 +152,7 @@ internal static class ActivityChart
 
         if (!small)
         {
-            AppendAxis(svg, buckets.Count, from, width, left, slot, baseline);
+            AppendAxis(svg, buckets.Count, from, width, left, slot, baseline, w);
         }
 
         return svg.Append("</svg>").ToString();
@@ -151,8 +162,12 @@ internal static class ActivityChart
     public static string Summary(string title, long received, long succeeded, long failed) =>
         string.Create(CultureInfo.InvariantCulture, $"{title} (UTC): {received} received, {succeeded} succeeded, {failed} failed");
 
-    /// <summary>Time labels under the plot at round times (every 15 minutes for minute buckets, every 6 hours for longer ones), marked UTC at the end.</summary>
-    private static void AppendAxis(StringBuilder svg, int count, DateTimeOffset from, TimeSpan width, int left, double slot, int baseline)
+    /// <summary>
+    /// Time labels under the plot at round times (every 15 minutes for minute buckets, every 6 hours for longer ones),
+    /// marked UTC at the end. A label is centred on its tick unless that would cross an edge of the drawing, as the
+    /// one at the plot's right end would: then it ends (or starts) at its tick.
+    /// </summary>
+    private static void AppendAxis(StringBuilder svg, int count, DateTimeOffset from, TimeSpan width, int left, double slot, int baseline, int drawingWidth)
     {
         var step = width < TimeSpan.FromHours(1) ? TimeSpan.FromMinutes(15) : TimeSpan.FromHours(6);
         var y = baseline + 20;
@@ -165,10 +180,13 @@ internal static class ActivityChart
             }
 
             var x = left + (i * slot);
+            var label = at.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture);
+            var half = label.Length * LabelCharWidth / 2;
+            var anchor = x + half > drawingWidth ? "end" : x - half < 0 ? "start" : "middle";
             svg.Append("<line class=\"tick\" x1=\"").Append(Num(x)).Append("\" y1=\"").Append(Num(baseline))
                 .Append("\" x2=\"").Append(Num(x)).Append("\" y2=\"").Append(Num(baseline + 5)).Append("\"/>");
             svg.Append("<text class=\"axis\" x=\"").Append(Num(x)).Append("\" y=\"").Append(Num(y))
-                .Append("\" text-anchor=\"middle\">").Append(at.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture)).Append("</text>");
+                .Append("\" text-anchor=\"").Append(anchor).Append("\">").Append(label).Append("</text>");
         }
 
         svg.Append("<text class=\"axis zone\" x=\"").Append(Num(left + (count * slot))).Append("\" y=\"").Append(Num(y + 13))

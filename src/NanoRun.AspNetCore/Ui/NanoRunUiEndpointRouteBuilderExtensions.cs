@@ -22,6 +22,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         var login = new UiLoginEndpoints(ui);
         var bulk = new UiBulkEndpoints(ui);
         var control = new UiControlEndpoints(ui);
+        var search = new UiSearchEndpoints(ui);
         var group = endpoints.MapGroup(ui.Prefix);
         UiStoreOutage.Guard(group, ui.Prefix);
         group.MapGet("/", (RequestDelegate)ui.UnitsAsync);
@@ -37,7 +38,7 @@ public static class NanoRunUiEndpointRouteBuilderExtensions
         group.MapPost("/schedules/{unit}/{entry}/pause", (RequestDelegate)control.PauseScheduleAsync);
         group.MapPost("/schedules/{unit}/{entry}/resume", (RequestDelegate)control.ResumeScheduleAsync);
         group.MapPost("/schedules/{unit}/{entry}/trigger", (RequestDelegate)control.TriggerScheduleAsync);
-        group.MapGet("/search", (RequestDelegate)bulk.SearchAsync);
+        group.MapGet("/search", (RequestDelegate)search.SearchAsync);
         group.MapGet("/units/{unit}/requests/{id}", (RequestDelegate)ui.RequestAsync);
         group.MapGet("/units/{unit}/requests/{id}/payload", (RequestDelegate)ui.PayloadAsync);
         group.MapPost("/units/{unit}/requests/{id}/retry", (RequestDelegate)forms.RetryAsync);

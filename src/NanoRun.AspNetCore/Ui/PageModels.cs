@@ -61,6 +61,23 @@ internal sealed record UnitPageModel(
         state is { } s ? Layout.Session.Unit(Unit.Name) + "?state=" + s.ToWire() : Layout.Session.Unit(Unit.Name);
 }
 
+/// <summary>The overview's search: the matches of each unit the viewer may see, in unit name order.</summary>
+/// <param name="Layout">The frame.</param>
+/// <param name="Query">The search text as typed, trimmed.</param>
+/// <param name="Groups">The units with matches; empty when nothing matches.</param>
+/// <param name="Now">The current time, for ages.</param>
+internal sealed record SearchPageModel(LayoutModel Layout, string Query, IReadOnlyList<SearchGroup> Groups, DateTimeOffset Now)
+{
+    /// <summary>The unit page's own search for the same text, which pages through all its matches.</summary>
+    public string UnitSearchHref(UnitDefinition unit) => Layout.Session.Unit(unit.Name) + "?q=" + Uri.EscapeDataString(Query);
+}
+
+/// <summary>One unit's part of the search page.</summary>
+/// <param name="Unit">The unit.</param>
+/// <param name="Requests">Its newest matches, at most <see cref="UiSearchEndpoints.PerUnit"/>.</param>
+/// <param name="More">Whether the unit has more matches than listed.</param>
+internal sealed record SearchGroup(UnitDefinition Unit, IReadOnlyList<RequestSummary> Requests, bool More);
+
 /// <summary>One request with its attempts and payload.</summary>
 internal sealed record RequestPageModel(LayoutModel Layout, UnitDefinition Unit, RequestRecord Record, BodyPreview Payload, DateTimeOffset Now)
 {

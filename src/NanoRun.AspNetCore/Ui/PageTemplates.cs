@@ -33,6 +33,8 @@ internal static class Pages
 
     public static RazorSlice<UnitPageModel> Unit(UnitPageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Unit { Model = m });
 
+    public static RazorSlice<SearchPageModel> Search(SearchPageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Search { Model = m });
+
     public static RazorSlice<RequestPageModel> Request(RequestPageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Request { Model = m });
 
     public static RazorSlice<AttemptPageModel> Attempt(AttemptPageModel model) => RazorSliceFactory.Create(model, static m => new Ui_Pages_Attempt { Model = m });

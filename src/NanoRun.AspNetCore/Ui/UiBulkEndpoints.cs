@@ -9,7 +9,7 @@ using static NanoRun.AspNetCore.Ui.UiEndpoints;
 
 namespace NanoRun.AspNetCore.Ui;
 
-/// <summary>The UI's many-request actions: retry or cancel the requests ticked in a unit's list, and the overview's search.</summary>
+/// <summary>The UI's many-request action: retry or cancel the requests ticked in a unit's list.</summary>
 internal sealed class UiBulkEndpoints(UiEndpoints ui)
 {
     /// <summary>Most ids one form may name (the longest list page is smaller).</summary>
@@ -89,52 +89,5 @@ internal sealed class UiBulkEndpoints(UiEndpoints ui)
         }
 
         await MessageAsync(context, session, StatusCodes.Status200OK, verb + " selected requests", text, back).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// <c>GET /search?q=</c>: the overview's search. A whole request id opens that request in whichever unit holds it;
-    /// other text opens the first unit (by name) with matches, its list showing them.
-    /// </summary>
-    public async Task SearchAsync(HttpContext context)
-    {
-        var session = await ui.EnterAsync(context, form: false).ConfigureAwait(false);
-        if (session is null)
-        {
-            return;
-        }
-
-        var text = context.Request.Query["q"].ToString().Trim();
-        var requests = UiEndpoints.Requests(context);
-        if (text.Length == 0)
-        {
-            context.Response.Redirect(session.Home);
-            return;
-        }
-
-        if (RequestId.IsValid(text.ToLowerInvariant()))
-        {
-            var record = await requests.GetAsync(text.ToLowerInvariant(), context.RequestAborted).ConfigureAwait(false);
-            if (record is not null && UiEndpoints.Units(context).Find(record.Unit) is { } owner && !IsHidden(context, owner))
-            {
-                context.Response.Redirect(session.Request(owner.Name, record.Id));
-                return;
-            }
-        }
-
-        foreach (var unit in UiEndpoints.Units(context).All.OrderBy(u => u.Name, StringComparer.Ordinal))
-        {
-            if (IsHidden(context, unit))
-            {
-                continue;
-            }
-
-            await foreach (var _ in requests.SearchAsync(new SearchParams(unit.Name, text, 1), context.RequestAborted).ConfigureAwait(false))
-            {
-                context.Response.Redirect(session.Unit(unit.Name) + "?q=" + Uri.EscapeDataString(text));
-                return;
-            }
-        }
-
-        await MessageAsync(context, session, StatusCodes.Status404NotFound, "Nothing found", "No request matches “" + text + "”: search takes a request id or its start, or a whole header value.", session.Home).ConfigureAwait(false);
     }
 }

@@ -24,7 +24,7 @@ public sealed class AdmissionTests
             retries.Add(again.StatusCode);
         }
 
-        var count = await CountAsync(world, "busy");
+        var count = await world.Client.CountRequestsAsync("busy");
         await CancelAllAsync(world, "busy");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, post.StatusCode);
@@ -46,7 +46,7 @@ public sealed class AdmissionTests
 
         using var replay = await world.Client.PostAsync("api/busy/failed/retry", null);
         using var doc = JsonDocument.Parse(await replay.Content.ReadAsStringAsync());
-        var count = await CountAsync(world, "busy");
+        var count = await world.Client.CountRequestsAsync("busy");
         await CancelAllAsync(world, "busy");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, replay.StatusCode);
@@ -69,7 +69,7 @@ public sealed class AdmissionTests
         Assert.Equal(HttpStatusCode.TooManyRequests, retry.StatusCode);
         Assert.InRange(retry.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(100));
         Assert.Contains("requests per second", await retry.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(1, await CountAsync(world, "slow"));
+        Assert.Equal(1, await world.Client.CountRequestsAsync("slow"));
     }
 
     /// <summary>One request runs and one waits, so the unit's <c>max_queue: 1</c> is reached; returns both ids.</summary>
@@ -96,11 +96,5 @@ public sealed class AdmissionTests
         {
             using var _ = await world.Client.DeleteAsync($"api/{unit}/{item.GetProperty("id").GetString()}");
         }
-    }
-
-    private static async Task<int> CountAsync(TestWorld world, string unit)
-    {
-        using var doc = JsonDocument.Parse(await world.Client.GetStringAsync($"api/{unit}/?limit=500"));
-        return doc.RootElement.GetProperty("requests").GetArrayLength();
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using NanoRun.Server.Tests.Api;
 
 namespace NanoRun.Server.Tests.Authorization;
 

@@ -44,11 +44,14 @@ public sealed class OpenUiTests
     [Fact]
     public async Task OpenUiOnPublicBind_UnitThatGainsAuthorizationOnReload_IsHiddenFromTheUi()
     {
-        await using var world = TestWorld.Create().WithUnit("late", "command: cat\n");
+        await using var world = TestWorld.Create().WithUnit("late", "command: cat\n").WithUnit("open", "command: cat\n");
         await File.WriteAllTextAsync(world.ServerYaml, "bind: 0.0.0.0:0\nworking_directory: data\nconfig_directory: conf.d\n");
         await world.StartAsync();
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{world.BaseAddress.Port}/") };
+        using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{world.BaseAddress.Port}/") };
         using var before = await client.GetAsync("ui/units/late");
+        var lateId = await client.PostRequestAsync("late", "x", ("X-Order", "shared-7"));
+        var openId = await client.PostRequestAsync("open", "x", ("X-Order", "shared-7"));
+        var searchBefore = await client.GetStringAsync("ui/search?q=shared-7");
 
         world.WithUnit("late", GuardedUnit);
         var engine = world.Services.GetRequiredService<NanoRunEngine>();
@@ -63,11 +66,18 @@ public sealed class OpenUiTests
         var list = await client.GetStringAsync("ui/");
         using var submit = await client.PostAsync("ui/units/late", new FormUrlEncodedContent([new("body", "x")]));
         using var api = await client.PostAsync("api/late/", new StringContent("x"));
+        var search = await client.GetStringAsync("ui/search?q=shared-7");
+        using var byId = await client.GetAsync("ui/search?q=" + lateId);
 
         Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
         Assert.DoesNotContain("units/late", list, StringComparison.Ordinal);
         Assert.NotEqual(HttpStatusCode.SeeOther, submit.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
+        Assert.Contains("/ui/units/late/requests/" + lateId, searchBefore, StringComparison.Ordinal);
+        Assert.Contains("/ui/units/open/requests/" + openId, search, StringComparison.Ordinal);
+        Assert.DoesNotContain("units/late", search, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, byId.StatusCode);
+        Assert.DoesNotContain("units/late", await byId.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 }

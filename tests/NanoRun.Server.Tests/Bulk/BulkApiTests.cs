@@ -19,9 +19,9 @@ public sealed class BulkApiTests
             posted.Add(post.Headers.GetValues("X-Correlation-Id").Single());
         });
 
-        var first = await PostJsonAsync(world, "api/held/cancel?state=queued");
-        var second = await PostJsonAsync(world, "api/held/cancel?state=queued");
-        var third = await PostJsonAsync(world, "api/held/cancel?state=queued&limit=5");
+        var first = await world.Client.PostJsonAsync("api/held/cancel?state=queued");
+        var second = await world.Client.PostJsonAsync("api/held/cancel?state=queued");
+        var third = await world.Client.PostJsonAsync("api/held/cancel?state=queued&limit=5");
         using var failedState = await world.Client.PostAsync("api/held/cancel?state=failed", null);
         using var noState = await world.Client.PostAsync("api/held/cancel", null);
         using var badLimit = await world.Client.PostAsync("api/held/cancel?state=queued&limit=1001", null);
@@ -59,8 +59,8 @@ public sealed class BulkApiTests
         world.Client.DefaultRequestHeaders.Add("X-Api-Token", "key-of-the-unit");
 
         var byValue = await SearchAsync(world, "find", "order-42");
-        var firstPage = await GetJsonAsync(world, "api/find/?q=Order-42&limit=1");
-        var secondPage = await GetJsonAsync(world, "api/find/?q=Order-42&limit=1&before=" + firstPage.GetProperty("next").GetString());
+        var firstPage = await world.Client.GetJsonAsync("api/find/?q=Order-42&limit=1");
+        var secondPage = await world.Client.GetJsonAsync("api/find/?q=Order-42&limit=1&before=" + firstPage.GetProperty("next").GetString());
         var byPrefix = await SearchAsync(world, "find", first[..20]);
         var byWholeId = await SearchAsync(world, "find", other);
         var byValuePrefix = await SearchAsync(world, "find", "order-");
@@ -92,23 +92,7 @@ public sealed class BulkApiTests
 
     private static async Task<List<string>> SearchAsync(TestWorld world, string unit, string text)
     {
-        var page = await GetJsonAsync(world, $"api/{unit}/?q=" + Uri.EscapeDataString(text));
+        var page = await world.Client.GetJsonAsync($"api/{unit}/?q=" + Uri.EscapeDataString(text));
         return page.GetProperty("requests").EnumerateArray().Select(r => r.GetProperty("id").GetString()!).ToList();
-    }
-
-    private static async Task<JsonElement> GetJsonAsync(TestWorld world, string path)
-    {
-        using var response = await world.Client.GetAsync(path);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
-    }
-
-    private static async Task<JsonElement> PostJsonAsync(TestWorld world, string path)
-    {
-        using var response = await world.Client.PostAsync(path, null);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
     }
 }

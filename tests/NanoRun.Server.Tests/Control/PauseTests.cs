@@ -15,15 +15,15 @@ public sealed class PauseTests
     {
         await using var world = await TestWorld.Create().WithUnit("job", "command: cat\n").StartAsync();
 
-        var paused = await PostJsonAsync(world, "api/job/pause");
+        var paused = await world.Client.PostJsonAsync("api/job/pause");
         var id = await world.PostAsync("job", "payload");
         using var put = await world.Client.PutAsync("api/job/?wait=1s", new StringContent("sync"));
         await Task.Delay(Settle);
         var whilePaused = await world.GetRecordAsync("job", id);
-        var list = await GetJsonAsync(world, "api/job/");
-        var resumed = await PostJsonAsync(world, "api/job/resume");
+        var list = await world.Client.GetJsonAsync("api/job/");
+        var resumed = await world.Client.PostJsonAsync("api/job/resume");
         var record = await world.WaitCompleteAsync("job", id);
-        var listAfter = await GetJsonAsync(world, "api/job/");
+        var listAfter = await world.Client.GetJsonAsync("api/job/");
 
         Assert.True(paused.GetProperty("paused").GetBoolean());
         Assert.Equal(JsonValueKind.String, paused.GetProperty("paused_since").ValueKind);
@@ -57,9 +57,9 @@ public sealed class PauseTests
         world.WithUnit("job", $"command: 'while [ ! -e {gate} ]; do sleep 0.05; done; cat'\nworkers: 1\n");
         await world.StartAsync();
         var running = await world.PostAsync("job", "first");
-        await WaitOutcomeAsync(world, "job", running, "running");
+        await world.Client.WaitOutcomeAsync("job", running, "running", TimeSpan.FromSeconds(30));
 
-        await PostJsonAsync(world, "api/job/pause");
+        await world.Client.PostJsonAsync("api/job/pause");
         var waiting = await world.PostAsync("job", "second");
         await File.WriteAllTextAsync(gate, "");
         var first = await world.WaitCompleteAsync("job", running);
@@ -74,15 +74,15 @@ public sealed class PauseTests
     public async Task Pause_ServerRestarted_StaysPaused()
     {
         await using var world = await TestWorld.Create().WithUnit("job", "command: cat\n").StartAsync();
-        await PostJsonAsync(world, "api/job/pause");
+        await world.Client.PostJsonAsync("api/job/pause");
 
         await world.StopAsync();
         await world.StartAsync();
         var id = await world.PostAsync("job", "payload");
         await Task.Delay(Settle);
         var whilePaused = await world.GetRecordAsync("job", id);
-        var list = await GetJsonAsync(world, "api/job/");
-        await PostJsonAsync(world, "api/job/resume");
+        var list = await world.Client.GetJsonAsync("api/job/");
+        await world.Client.PostJsonAsync("api/job/resume");
         var record = await world.WaitCompleteAsync("job", id);
 
         Assert.Equal("queued", whilePaused.GetProperty("outcome").GetString());
@@ -97,12 +97,12 @@ public sealed class PauseTests
         await using var nodeA = await TestWorld.Create().WithPostgreSql(database.ConnectionString).WithUnit("job", "command: 'printf A'\n").StartAsync();
         await using var nodeB = await TestWorld.Create().WithPostgreSql(database.ConnectionString).WithUnit("job", "command: 'printf B'\n").StartAsync();
 
-        await PostJsonAsync(nodeA, "api/job/pause");
+        await nodeA.Client.PostJsonAsync("api/job/pause");
         await WaitPausedAsync(nodeB, "job");
         var id = await nodeB.PostAsync("job", "payload");
         await Task.Delay(Settle);
         var whilePaused = await nodeA.GetRecordAsync("job", id);
-        await PostJsonAsync(nodeA, "api/job/resume");
+        await nodeA.Client.PostJsonAsync("api/job/resume");
         var record = await nodeB.WaitCompleteAsync("job", id);
 
         Assert.Equal("queued", whilePaused.GetProperty("outcome").GetString());
@@ -114,13 +114,13 @@ public sealed class PauseTests
     {
         await using var world = await TestWorld.Create().WithUnit("beat", "command: 'printf tick'\ncron:\n  - spec: '@every 1s'\n    name: heartbeat\n").StartAsync();
 
-        var paused = await PostJsonAsync(world, "api/beat/schedules/heartbeat/pause");
+        var paused = await world.Client.PostJsonAsync("api/beat/schedules/heartbeat/pause");
         await Task.Delay(TimeSpan.FromMilliseconds(1200));
-        var before = await CountAsync(world, "beat");
+        var before = await world.Client.CountRequestsAsync("beat");
         await Task.Delay(Settle);
-        var after = await CountAsync(world, "beat");
-        var resumed = await PostJsonAsync(world, "api/beat/schedules/heartbeat/resume");
-        var more = await WaitCountAboveAsync(world, "beat", after);
+        var after = await world.Client.CountRequestsAsync("beat");
+        var resumed = await world.Client.PostJsonAsync("api/beat/schedules/heartbeat/resume");
+        var more = await world.Client.WaitCountAboveAsync("beat", after);
 
         Assert.True(paused.GetProperty("paused").GetBoolean());
         Assert.Equal("heartbeat", paused.GetProperty("schedule").GetString());
@@ -143,61 +143,17 @@ public sealed class PauseTests
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         Assert.Equal("/api/report/?cron=annual", record.GetProperty("uri").GetString());
         Assert.Equal("yearly report", result);
-        Assert.Equal(1, await CountAsync(world, "report"));
+        Assert.Equal(1, await world.Client.CountRequestsAsync("report"));
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
-    }
-
-    private static async Task<JsonElement> PostJsonAsync(TestWorld world, string path)
-    {
-        using var response = await world.Client.PostAsync(path, null);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.Clone();
-    }
-
-    private static async Task<JsonElement> GetJsonAsync(TestWorld world, string path)
-    {
-        using var response = await world.Client.GetAsync(path);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.Clone();
-    }
-
-    private static async Task<int> CountAsync(TestWorld world, string unit) =>
-        (await GetJsonAsync(world, $"api/{unit}/")).GetProperty("requests").GetArrayLength();
-
-    private static async Task<int> WaitCountAboveAsync(TestWorld world, string unit, int count)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var now = await CountAsync(world, unit);
-            if (now > count || DateTime.UtcNow > deadline)
-            {
-                return now;
-            }
-
-            await Task.Delay(100);
-        }
     }
 
     private static async Task WaitPausedAsync(TestWorld world, string unit)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!(await GetJsonAsync(world, $"api/{unit}/")).GetProperty("paused").GetBoolean())
+        while (!(await world.Client.GetJsonAsync($"api/{unit}/")).GetProperty("paused").GetBoolean())
         {
             Assert.True(DateTime.UtcNow < deadline, "the other node never saw the pause");
             await Task.Delay(100);
-        }
-    }
-
-    private static async Task WaitOutcomeAsync(TestWorld world, string unit, string id, string outcome)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await world.GetRecordAsync(unit, id)).GetProperty("outcome").GetString() != outcome)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"request {id} never became {outcome}");
-            await Task.Delay(50);
         }
     }
 }

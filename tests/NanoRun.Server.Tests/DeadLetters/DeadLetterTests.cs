@@ -24,13 +24,13 @@ public sealed class DeadLetterTests
         string? next = null;
         do
         {
-            var page = await GetJsonAsync(world, "api/check/?state=failed&limit=2" + (next is null ? null : "&before=" + next));
+            var page = await world.Client.GetJsonAsync("api/check/?state=failed&limit=2" + (next is null ? null : "&before=" + next));
             pages.Add(page);
             next = page.GetProperty("next").GetString();
         }
         while (next is not null);
-        var succeeded = await GetJsonAsync(world, "api/check/?state=Succeeded");
-        var all = await GetJsonAsync(world, "api/check/");
+        var succeeded = await world.Client.GetJsonAsync("api/check/?state=Succeeded");
+        var all = await world.Client.GetJsonAsync("api/check/");
         using var badState = await world.Client.GetAsync("api/check/?state=lost");
         using var badLimit = await world.Client.GetAsync("api/check/?limit=0");
         using var badCursor = await world.Client.GetAsync("api/check/?before=..%2F..");
@@ -71,9 +71,9 @@ public sealed class DeadLetterTests
         await File.WriteAllTextAsync(fixedFile, "now it works");
 
         using var single = await world.Client.PostAsync($"api/flaky/{failed[0]}", null);
-        var firstBatch = await PostJsonAsync(world, "api/flaky/failed/retry?limit=3");
-        var secondBatch = await PostJsonAsync(world, "api/flaky/failed/retry?limit=3&before=" + firstBatch.GetProperty("next").GetString());
-        var repeated = await PostJsonAsync(world, "api/flaky/failed/retry");
+        var firstBatch = await world.Client.PostJsonAsync("api/flaky/failed/retry?limit=3");
+        var secondBatch = await world.Client.PostJsonAsync("api/flaky/failed/retry?limit=3&before=" + firstBatch.GetProperty("next").GetString());
+        var repeated = await world.Client.PostJsonAsync("api/flaky/failed/retry");
 
         Assert.Equal(HttpStatusCode.SeeOther, single.StatusCode);
         var replayed = firstBatch.GetProperty("replayed").EnumerateArray().Concat(secondBatch.GetProperty("replayed").EnumerateArray()).ToList();
@@ -93,7 +93,7 @@ public sealed class DeadLetterTests
         Assert.Equal(5, again.Count);
         Assert.All(again, r => Assert.True(r.GetProperty("already_replayed").GetBoolean()));
         Assert.Equal(newIds, again.Select(r => r.GetProperty("new_id").GetString()));
-        var all = await GetJsonAsync(world, "api/flaky/?limit=100");
+        var all = await world.Client.GetJsonAsync("api/flaky/?limit=100");
         Assert.Equal(5 + 1 + 5, all.GetProperty("requests").GetArrayLength());
     }
 
@@ -104,20 +104,4 @@ public sealed class DeadLetterTests
     [Fact]
     public Task Replay_SingleAndBulk_OnPostgreSql() =>
         TestWorld.OnPostgreSqlAsync(Replay_SingleAndBulk_QueuesEachFailedOnceAndRepeatQueuesNothing);
-
-    private static async Task<JsonElement> GetJsonAsync(TestWorld world, string path)
-    {
-        using var response = await world.Client.GetAsync(path);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
-    }
-
-    private static async Task<JsonElement> PostJsonAsync(TestWorld world, string path)
-    {
-        using var response = await world.Client.PostAsync(path, null);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return doc.RootElement.Clone();
-    }
 }

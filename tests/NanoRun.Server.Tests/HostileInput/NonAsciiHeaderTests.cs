@@ -1,5 +1,4 @@
 using System.Text;
-using NanoRun.Server.Tests.Api;
 
 namespace NanoRun.Server.Tests.HostileInput;
 

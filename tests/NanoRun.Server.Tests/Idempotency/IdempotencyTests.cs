@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 
 namespace NanoRun.Server.Tests.Idempotency;
 
@@ -24,7 +23,7 @@ public sealed class IdempotencyTests
         Assert.False(first.Headers.Contains("Idempotent-Replayed"));
         Assert.NotEqual(id, Id(otherKey));
         Assert.NotEqual(id, Id(otherUnit));
-        Assert.Equal(2, await CountAsync(world, "orders"));
+        Assert.Equal(2, await world.Client.CountRequestsAsync("orders"));
         var record = await world.WaitCompleteAsync("orders", id);
         Assert.Equal("first", await world.GetResultAsync("orders", id, record.GetProperty("attempts")[0].GetProperty("id").GetString()!));
     }
@@ -41,7 +40,7 @@ public sealed class IdempotencyTests
             Assert.All(responses, r => Assert.Equal(HttpStatusCode.SeeOther, r.StatusCode));
             Assert.Single(responses.Select(Id).Distinct());
             Assert.Equal(19, responses.Count(r => r.Headers.Contains("Idempotent-Replayed")));
-            Assert.Equal(1, await CountAsync(world, "orders"));
+            Assert.Equal(1, await world.Client.CountRequestsAsync("orders"));
         }
         finally
         {
@@ -65,7 +64,7 @@ public sealed class IdempotencyTests
 
         Assert.Equal(HttpStatusCode.SeeOther, put.StatusCode);
         Assert.Equal(Id(first), Id(put));
-        Assert.Equal(1, await CountAsync(world, "orders"));
+        Assert.Equal(1, await world.Client.CountRequestsAsync("orders"));
     }
 
     [Theory]
@@ -80,7 +79,7 @@ public sealed class IdempotencyTests
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
-        Assert.Equal(0, await CountAsync(world, "orders"));
+        Assert.Equal(0, await world.Client.CountRequestsAsync("orders"));
     }
 
     [Fact]
@@ -125,10 +124,4 @@ public sealed class IdempotencyTests
     }
 
     private static string Id(HttpResponseMessage response) => response.Headers.GetValues("X-Correlation-Id").Single();
-
-    private static async Task<int> CountAsync(TestWorld world, string unit)
-    {
-        using var doc = JsonDocument.Parse(await world.Client.GetStringAsync($"api/{unit}/?limit=500"));
-        return doc.RootElement.GetProperty("requests").GetArrayLength();
-    }
 }

@@ -16,7 +16,7 @@ public sealed class AttemptStreamTests
             .WithUnit("live", $"command: 'echo first; while [ ! -e \"$SIGNAL\" ]; do sleep 0.05; done; echo second'\nenvironment: {{SIGNAL: '{signal}'}}\n")
             .StartAsync();
         var id = await world.PostAsync("live", "");
-        var attemptId = await RunningAttemptAsync(world, "live", id);
+        var attemptId = await world.Client.WaitRunningAttemptAsync("live", id, Patience);
         using var timeout = new CancellationTokenSource(Patience);
 
         using var response = await world.Client.GetAsync($"api/live/{id}/attempt/{attemptId}/stream", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
@@ -72,7 +72,7 @@ public sealed class AttemptStreamTests
             .WithUnit("big", $"command: 'echo start; while [ ! -e \"$SIGNAL\" ]; do sleep 0.05; done; seq 1 200000'\nenvironment: {{SIGNAL: '{signal}'}}\n")
             .StartAsync();
         var id = await world.PostAsync("big", "");
-        var attemptId = await RunningAttemptAsync(world, "big", id);
+        var attemptId = await world.Client.WaitRunningAttemptAsync("big", id, Patience);
         using var timeout = new CancellationTokenSource(Patience);
 
         using var response = await world.Client.GetAsync($"api/big/{id}/attempt/{attemptId}/stream", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
@@ -84,23 +84,6 @@ public sealed class AttemptStreamTests
 
         Assert.Equal("start\n", start);
         Assert.Equal(await world.GetResultAsync("big", id, attemptId), start + rest);
-    }
-
-    /// <summary>Polls the record until it names a running attempt.</summary>
-    private static async Task<string> RunningAttemptAsync(TestWorld world, string unit, string id)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var record = await world.GetRecordAsync(unit, id);
-            if (record.TryGetProperty("running_attempt", out var running))
-            {
-                return running.GetProperty("id").GetString()!;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "no attempt started: " + record);
-            await Task.Delay(50);
-        }
     }
 
     private static async Task<string> ReadUntilAsync(Stream stream, string expected, CancellationToken cancellationToken)

@@ -9,7 +9,7 @@ public sealed class BackPressureTests
     {
         await using var world = await TestWorld.Create().WithUnit("busy", "command: sleep 30\nworkers: 1\nmax_queue: 2\n").StartAsync();
         var running = await world.PostAsync("busy", "a");
-        await WaitOutcomeAsync(world, running, "running");
+        await world.Client.WaitOutcomeAsync("busy", running, "running", TimeSpan.FromSeconds(20));
         await Task.Delay(300);
         var waiting = new[] { await world.PostAsync("busy", "b"), await world.PostAsync("busy", "c") };
 
@@ -41,15 +41,5 @@ public sealed class BackPressureTests
         Assert.NotNull(post.Headers.RetryAfter);
         var blobs = Path.Combine(world.DataDirectory, "blobs");
         Assert.True(!Directory.Exists(blobs) || Directory.GetFiles(blobs, "*", SearchOption.AllDirectories).Length == 0);
-    }
-
-    private static async Task WaitOutcomeAsync(TestWorld world, string id, string outcome)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while ((await world.GetRecordAsync("busy", id)).GetProperty("outcome").GetString() != outcome)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"request {id} never became {outcome}");
-            await Task.Delay(20);
-        }
     }
 }

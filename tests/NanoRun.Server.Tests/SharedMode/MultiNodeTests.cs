@@ -51,7 +51,7 @@ public sealed class MultiNodeTests
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         var id = response.Headers.GetValues("X-Correlation-Id").Single();
         await using var survivor = await TestWorld.Create().WithPostgreSql(database.ConnectionString, lease: "2s").WithUnit("job", "command: cat\n").StartAsync();
-        await WaitOutcomeAsync(survivor, id, "running");
+        await survivor.Client.WaitOutcomeAsync("job", id, "running", TimeSpan.FromSeconds(60));
 
         // The running node renews its lease, so the survivor leaves the request alone for longer than one lease.
         await Task.Delay(TimeSpan.FromSeconds(5));
@@ -84,21 +84,5 @@ public sealed class MultiNodeTests
         Assert.Equal(body, result);
         Assert.Equal(body, saved);
         Assert.False(Directory.Exists(Path.Combine(node.DataDirectory, "blobs")));
-    }
-
-    private static async Task WaitOutcomeAsync(TestWorld world, string id, string outcome)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var record = await world.GetRecordAsync("job", id);
-            if (record.GetProperty("outcome").GetString() == outcome)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"request {id} never became {outcome}: {record}");
-            await Task.Delay(50);
-        }
     }
 }

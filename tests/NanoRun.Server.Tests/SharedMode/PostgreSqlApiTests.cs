@@ -1,4 +1,3 @@
-using NanoRun.Server.Tests.Api;
 
 namespace NanoRun.Server.Tests.SharedMode;
 
