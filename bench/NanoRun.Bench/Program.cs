@@ -32,6 +32,10 @@ else
 {
     var only = (Arg("--only") ?? "post,spawn,sync,big").Split(',');
     title = await SuiteAsync(int.Parse(Arg("--runs") ?? "3", CultureInfo.InvariantCulture), int.Parse(Arg("--requests") ?? "20000", CultureInfo.InvariantCulture), only);
+    if (only.Contains("nodes"))
+    {
+        SharedNodes.Chart(report, SharedNodes.Counts(Arg("--nodes")));
+    }
 }
 
 await report.WriteAsync(output, title);
@@ -102,7 +106,10 @@ async Task<string> SuiteAsync(int runs, int requests, string[] only)
 
         if (only.Contains("nodes"))
         {
-            await SharedNodes.RunAsync(server, report, Math.Min(requests, 5000), SharedNodes.Counts(Arg("--nodes")));
+            // Every other run takes the node counts in reverse, so a machine that speeds up or slows down over the runs
+            // does not favour one count.
+            var counts = SharedNodes.Counts(Arg("--nodes"));
+            await SharedNodes.RunAsync(server, report, Math.Min(requests, 5000), run % 2 == 0 ? [.. counts.Reverse()] : counts);
         }
 
         var syncCount = Math.Min(requests, 5000);

@@ -10,6 +10,7 @@ internal sealed class Report
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
     private readonly List<Row> _rows = [];
     private readonly List<Series> _series = [];
+    private readonly List<Chart> _charts = [];
 
     public void Add(string name, string unit, double value)
     {
@@ -26,6 +27,13 @@ internal sealed class Report
 
     public void AddSeries(string name, IReadOnlyList<(double Seconds, double Mb)> samples) =>
         _series.Add(new Series(name, [.. samples.Select(s => Math.Round(s.Seconds, 2))], [.. samples.Select(s => Math.Round(s.Mb, 2))]));
+
+    /// <summary>The values measured so far for the row <paramref name="name"/> (empty when there is none).</summary>
+    public IReadOnlyList<double> Values(string name) => _rows.FirstOrDefault(r => r.Name == name)?.Values ?? [];
+
+    /// <summary>Adds a chart of lines over one x axis, written as <c>{file}.png</c>.</summary>
+    public void AddChart(string file, string title, string xLabel, string yLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> lines) =>
+        _charts.Add(new Chart(file, title, xLabel, yLabel, lines));
 
     public string Markdown()
     {
@@ -66,9 +74,30 @@ internal sealed class Report
             plot.ShowLegend(ScottPlot.Alignment.LowerRight);
             plot.SavePng(Path.Combine(folder, "rss-" + Slug(group.Key) + ".png"), 900, 420);
         }
+
+        foreach (var chart in _charts)
+        {
+            var plot = new ScottPlot.Plot();
+            foreach (var (name, x, y) in chart.Lines)
+            {
+                var line = plot.Add.Scatter(x, y);
+                line.LegendText = name;
+                line.MarkerSize = 8;
+            }
+
+            plot.Title(chart.Title);
+            plot.XLabel(chart.XLabel);
+            plot.YLabel(chart.YLabel);
+            plot.Axes.SetLimitsY(0, chart.Lines.Max(l => l.Y.Length == 0 ? 0 : l.Y.Max()) * 1.15);
+            plot.Axes.SetLimitsX(chart.Lines.Min(l => l.X.Min()) - 0.25, chart.Lines.Max(l => l.X.Max()) + 0.25);
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+            plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+            plot.SavePng(Path.Combine(folder, chart.File + ".png"), 900, 420);
+        }
     }
 
-    private static double Median(List<double> values)
+    /// <summary>The middle value (the upper one of an even count); 0 when there is none.</summary>
+    public static double Median(IReadOnlyList<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count == 0 ? 0 : sorted[sorted.Count / 2];
@@ -78,6 +107,8 @@ internal sealed class Report
         new([.. name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]);
 
     private sealed record Row(string Name, string Unit, List<double> Values);
+
+    private sealed record Chart(string File, string Title, string XLabel, string YLabel, IReadOnlyList<(string Name, double[] X, double[] Y)> Lines);
 
     private sealed record Series(string Name, double[] Seconds, double[] Mb);
 }

@@ -51,7 +51,7 @@ internal static class SharedNodes
 
             await using var observer = new NpgsqlConnection(connectionString + ";Application Name=bench-observer");
             await observer.OpenAsync();
-            var label = count == 1 ? "1 node" : $"{count} nodes";
+            var label = Label(count);
             using var sampling = new CancellationTokenSource();
             var peaks = new Dictionary<string, long>();
             var sampler = SampleConnectionsAsync(connectionString, peaks, sampling.Token);
@@ -155,6 +155,28 @@ internal static class SharedNodes
             }
         }
     }
+
+    /// <summary>Charts, over the node counts, end-to-end jobs/s (each run and the median) and the claim latency's medians.</summary>
+    public static void Chart(Report report, int[] nodeCounts)
+    {
+        var counts = nodeCounts.Order().ToArray();
+        var x = counts.Select(c => (double)c).ToArray();
+        var jobs = counts.Select(c => report.Values($"end-to-end `true` jobs/s, {Label(c)}")).ToArray();
+        var lines = new List<(string Name, double[] X, double[] Y)>();
+        for (var run = 0; run < jobs.Min(j => j.Count); run++)
+        {
+            lines.Add(($"run {run + 1}", x, [.. jobs.Select(j => j[run])]));
+        }
+
+        lines.Add(("median", x, [.. jobs.Select(Report.Median)]));
+        report.AddChart("nodes-jobs", "End-to-end `true` jobs/s on one PostgreSQL", "nodes", "jobs/s", lines);
+        report.AddChart("nodes-claim-latency", "Claim latency, 20 requests/s in all", "nodes", "ms", [
+            ("p50 (median of runs)", x, [.. counts.Select(c => Report.Median(report.Values($"claim latency p50, {Label(c)}")))]),
+            ("p99 (median of runs)", x, [.. counts.Select(c => Report.Median(report.Values($"claim latency p99, {Label(c)}")))]),
+        ]);
+    }
+
+    private static string Label(int count) => count == 1 ? "1 node" : $"{count} nodes";
 
     /// <summary>Parses <c>--nodes 1,2,3</c>.</summary>
     public static int[] Counts(string? text) =>
