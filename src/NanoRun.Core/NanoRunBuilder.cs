@@ -58,6 +58,11 @@ public sealed class NanoRunBuilder
         services.TryAddSingleton(static sp => new UnitCatalog(CheckedUnits(sp)));
         services.TryAddSingleton(static sp => new NanoRunMetrics(sp.GetService<IMeterFactory>(), sp.GetRequiredService<UnitCatalog>()));
         services.TryAddSingleton<NanoRunEngine>();
+        services.TryAddSingleton(static sp => new Storage.StoreCircuit(
+            sp.GetRequiredService<Storage.IRequestStore>(),
+            sp.GetRequiredService<EngineOptions>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Storage.StoreCircuit>>()));
         services.TryAddSingleton(static sp => new RequestAdmission(
             sp.GetRequiredService<UnitCatalog>(),
             sp.GetRequiredService<Storage.IRequestStore>(),
@@ -66,13 +71,15 @@ public sealed class NanoRunBuilder
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RequestAdmission>>(),
             sp.GetRequiredService<NanoRunMetrics>(),
-            sp.GetRequiredService<NanoRunEngine>()));
+            sp.GetRequiredService<NanoRunEngine>(),
+            sp.GetRequiredService<Storage.StoreCircuit>()));
         services.TryAddSingleton<INanoRunQueue>(static sp => sp.GetRequiredService<RequestAdmission>());
         services.TryAddSingleton<INanoRunRequests>(static sp => new StoredRequests(
             sp.GetRequiredService<NanoRunEngine>(),
             sp.GetRequiredService<UnitCatalog>(),
             sp.GetRequiredService<Storage.IRequestStore>(),
-            sp.GetRequiredService<Storage.IBlobStore>()));
+            sp.GetRequiredService<Storage.IBlobStore>(),
+            sp.GetRequiredService<Storage.StoreCircuit>()));
         services.TryAddSingleton<QueueGauges>();
         services.TryAddSingleton<INanoRunMeter>(static sp => sp.GetRequiredService<QueueGauges>());
         services.AddHostedService(static sp => sp.GetRequiredService<NanoRunEngine>());

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using NanoRun.Queue;
@@ -13,13 +14,17 @@ namespace NanoRun.AspNetCore.Ui;
 /// <c>Retry-After</c>, the page's counterpart of the API's problem answer, instead of a 500.
 /// </summary>
 /// <remarks>
-/// A database that does not answer at all (its port blocked) makes store calls hang rather than fail, so a page that has
-/// not started its answer within <see cref="EngineOptions.AdmissionStoreTimeout"/> (5 seconds by default) has its store
-/// calls cancelled and answers 503 too; how soon the cancellation lands is up to the store's driver. Once the answer
-/// has started (a download, followed output) no deadline applies.
+/// A database that does not answer at all (its port blocked) makes store calls hang rather than fail. Reads of records
+/// and counts give up after <see cref="EngineOptions.AdmissionStoreTimeout"/> (5 seconds by default) and open the store
+/// circuit; while it is open every page answers 503 at once, without touching the store. A page that has not started
+/// its answer a second later has its other store calls cancelled and answers 503 too (how soon the cancellation
+/// lands is up to the store's driver). Once the answer has started (a download, followed output) no deadline applies.
 /// </remarks>
 internal static partial class UiStoreOutage
 {
+    /// <summary>How much longer the page's deadline is than a read's: a read that hangs opens the store circuit first.</summary>
+    private static readonly TimeSpan CircuitFirst = TimeSpan.FromSeconds(1);
+
     /// <summary>Wraps every endpoint of <paramref name="group"/>; <paramref name="prefix"/> is the UI's path for the page's links.</summary>
     public static void Guard(IEndpointConventionBuilder group, string prefix) =>
         group.Add(endpoint =>
@@ -27,15 +32,28 @@ internal static partial class UiStoreOutage
             var handler = endpoint.RequestDelegate;
             if (handler is not null)
             {
-                endpoint.RequestDelegate = Around(handler, prefix);
+                endpoint.RequestDelegate = Around(handler, prefix, ReadsStore(endpoint));
             }
         });
 
-    private static RequestDelegate Around(RequestDelegate handler, string prefix) => async context =>
+    /// <summary>Whether the endpoint may read the store: all but the assets and the sign-in steps.</summary>
+    private static bool ReadsStore(EndpointBuilder endpoint) =>
+        endpoint is not RouteEndpointBuilder { RoutePattern.RawText: { } route }
+        || !(route.Contains("/static/", StringComparison.Ordinal) || route.Contains("/auth/", StringComparison.Ordinal));
+
+    private static RequestDelegate Around(RequestDelegate handler, string prefix, bool readsStore) => async context =>
     {
+        if (readsStore && context.RequestServices.GetRequiredService<StoreCircuit>().IsOpen)
+        {
+            // The store is known to be away: the page is not tried, so none of its calls hangs on the store. Its assets
+            // and the sign-in steps, which read no store, are served as usual.
+            await AnswerUnavailableAsync(context, prefix, null).ConfigureAwait(false);
+            return;
+        }
+
         var aborted = context.RequestAborted;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        deadline.CancelAfter(context.RequestServices.GetRequiredService<EngineOptions>().AdmissionStoreTimeout);
+        deadline.CancelAfter(context.RequestServices.GetRequiredService<EngineOptions>().AdmissionStoreTimeout + CircuitFirst);
         context.Response.OnStarting(Disarm, deadline);
         context.RequestAborted = deadline.Token;
         try
@@ -46,24 +64,34 @@ internal static partial class UiStoreOutage
             && !context.Response.HasStarted && !aborted.IsCancellationRequested)
         {
             context.RequestAborted = aborted;
-            LogStoreUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UiStoreOutage)), context.Request.Path.Value ?? string.Empty, e);
-            context.Response.Clear();
-            var seconds = ((long)StoreFaults.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            context.Response.Headers.RetryAfter = seconds;
-            var home = context.Request.PathBase + prefix;
-            await UiEndpoints.MessageAsync(
-                context,
-                UiEndpoints.Anonymous(home),
-                StatusCodes.Status503ServiceUnavailable,
-                "Store unavailable",
-                "The store cannot be reached now. Try again in " + seconds + " s.",
-                home + "/").ConfigureAwait(false);
+            await AnswerUnavailableAsync(context, prefix, e).ConfigureAwait(false);
         }
         finally
         {
             context.RequestAborted = aborted;
         }
     };
+
+    /// <summary>Answers the 503 page with <c>Retry-After</c>; logs <paramref name="error"/> when the page itself failed.</summary>
+    private static Task AnswerUnavailableAsync(HttpContext context, string prefix, Exception? error)
+    {
+        if (error is not null)
+        {
+            LogStoreUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UiStoreOutage)), context.Request.Path.Value ?? string.Empty, error);
+        }
+
+        context.Response.Clear();
+        var seconds = ((long)StoreFaults.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers.RetryAfter = seconds;
+        var home = context.Request.PathBase + prefix;
+        return UiEndpoints.MessageAsync(
+            context,
+            UiEndpoints.Anonymous(home),
+            StatusCodes.Status503ServiceUnavailable,
+            "Store unavailable",
+            "The store cannot be reached now. Try again in " + seconds + " s.",
+            home + "/");
+    }
 
     /// <summary>Turns the deadline off once the answer starts; an answer that starts after the handler returned finds it disposed.</summary>
     private static Task Disarm(object state)

@@ -30,6 +30,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
     private readonly IUnitWakeup _workers;
     private readonly AdmissionGate _gate;
     private readonly EngineOptions _options;
+    private readonly StoreCircuit _circuit;
 
     internal RequestAdmission(
         UnitCatalog units,
@@ -39,7 +40,8 @@ public sealed partial class RequestAdmission : INanoRunQueue
         TimeProvider time,
         ILogger<RequestAdmission> logger,
         NanoRunMetrics metrics,
-        IUnitWakeup workers)
+        IUnitWakeup workers,
+        StoreCircuit? circuit = null)
     {
         _units = units;
         _store = store;
@@ -49,6 +51,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         _metrics = metrics;
         _workers = workers;
         _options = options;
+        _circuit = circuit ?? new StoreCircuit(store, options, time, Microsoft.Extensions.Logging.Abstractions.NullLogger<StoreCircuit>.Instance);
         _gate = new AdmissionGate(options, time, metrics, workers.WaitingAsync);
     }
 
@@ -236,9 +239,11 @@ public sealed partial class RequestAdmission : INanoRunQueue
         CancellationToken cancellationToken)
     {
         // The store's look-ups and the row's insert get a deadline, so that a database that is restarting or unreachable
-        // is answered with "try again later" long before a client gives up waiting. The deadline is kept even when the
-        // provider does not give up in time (a silent network can hold a driver's own cancellation on its socket): the
-        // store call is then left to finish or fail on its own.
+        // is answered with "try again later" long before a client gives up waiting. The store never gets the deadline's
+        // token, only the caller's: a driver may cancel synchronously on the token's callback (Npgsql connects to the
+        // server to send its cancel request, which a silent network holds), so the deadline only stops the waiting and
+        // the store call is left to finish or fail on its own. A missed deadline opens the store circuit: until the
+        // store answers again, requests are refused at once.
         using var timeout = new CancellationTokenSource(_options.AdmissionStoreTimeout, _time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var accept = RequestTracing.StartAccept(unit.Name, request.Headers);
@@ -253,6 +258,11 @@ public sealed partial class RequestAdmission : INanoRunQueue
         catch (Exception e) when (transaction is null && !cancellationToken.IsCancellationRequested
             && (StoreFaults.IsUnavailable(e) || (e is OperationCanceledException && timeout.IsCancellationRequested)))
         {
+            if (e is OperationCanceledException)
+            {
+                _circuit.Open(e);
+            }
+
             // Nothing was acknowledged. A row whose insert outlived the deadline may still commit; it then runs once
             // unacknowledged, and the client's retry is a request of its own.
             LogStoreUnavailable(_logger, unit.Name, e);
@@ -270,8 +280,9 @@ public sealed partial class RequestAdmission : INanoRunQueue
         }
     }
 
-    // storeToken cancels the store's look-ups and the row's insert once timeout fires; the timer is off while the body is
-    // copied (a large upload takes as long as it takes), which the caller's token alone cancels.
+    // storeToken stops waiting for the store's look-ups and the row's insert once timeout fires (the calls themselves get
+    // the caller's token); the timer is off while the body is copied (a large upload takes as long as it takes), which
+    // the caller's token alone cancels.
     private async Task<EnqueueResult> StoreAsync(
         UnitDefinition unit,
         IncomingRequest request,
@@ -283,16 +294,21 @@ public sealed partial class RequestAdmission : INanoRunQueue
         CancellationToken storeToken,
         CancellationToken cancellationToken)
     {
+        if (transaction is null)
+        {
+            _circuit.ThrowIfOpen();
+        }
+
         // A repeat is answered from the store before its body is read. A body that must pass a check is read first, so
         // that a caller without the right signature never learns the id stored under someone's key.
         if (dedupeKey is not null && request.Verifier is null
-            && await _store.FindByDedupeKeyAsync(dedupeKey, storeToken).WaitAsync(storeToken).ConfigureAwait(false) is { } earlier)
+            && await _store.FindByDedupeKeyAsync(dedupeKey, cancellationToken).WaitAsync(storeToken).ConfigureAwait(false) is { } earlier)
         {
             return new EnqueueResult(earlier, AdmissionResult.Replayed);
         }
 
         // Every way a request is stored comes through here, so the admission rule holds for all of them.
-        var admission = await _gate.CheckAsync(unit, storeToken).AsTask().WaitAsync(storeToken).ConfigureAwait(false);
+        var admission = await _gate.CheckAsync(unit, cancellationToken).AsTask().WaitAsync(storeToken).ConfigureAwait(false);
         if (!admission.IsAdmitted)
         {
             return EnqueueResult.Refused(admission);
@@ -333,6 +349,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         }
 
         bool added;
+        Task<bool>? insert = null;
         timeout.CancelAfter(_options.AdmissionStoreTimeout);
         try
         {
@@ -344,14 +361,21 @@ public sealed partial class RequestAdmission : INanoRunQueue
                 NotBefore = request.NotBefore,
                 SearchTerms = Search.SearchTerms.For(unit, request.Headers),
             };
+            insert = transaction is null ? _store.EnqueueAsync(row, cancellationToken) : transaction.EnqueueAsync(row, cancellationToken);
             added = transaction is null
-                ? await _store.EnqueueAsync(row, storeToken).WaitAsync(storeToken).ConfigureAwait(false)
-                : await transaction.EnqueueAsync(row, cancellationToken).ConfigureAwait(false);
+                ? await insert.WaitAsync(storeToken).ConfigureAwait(false)
+                : await insert.ConfigureAwait(false);
             _metrics.StoreCall(StoreOperations.Enqueue, _time.GetElapsedTime(started));
         }
         catch
         {
-            await DeleteBodyAsync(id, transaction).ConfigureAwait(false);
+            // An insert left behind at the deadline may still commit, and then needs its body. A body kept inline was
+            // never written apart, and asking an unreachable store to delete it would hold the answer.
+            if (body.Key is not null && (insert is null || insert.IsCompleted))
+            {
+                await DeleteBodyAsync(id, transaction).ConfigureAwait(false);
+            }
+
             throw;
         }
 
@@ -359,7 +383,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         {
             // A concurrent request with the same key was stored first: answer with its id.
             await DeleteBodyAsync(id, transaction).ConfigureAwait(false);
-            return dedupeKey is not null && await _store.FindByDedupeKeyAsync(dedupeKey, storeToken).ConfigureAwait(false) is { } first
+            return dedupeKey is not null && await _store.FindByDedupeKeyAsync(dedupeKey, cancellationToken).WaitAsync(storeToken).ConfigureAwait(false) is { } first
                 ? new EnqueueResult(first, AdmissionResult.Replayed)
                 : EnqueueResult.Refused(AdmissionResult.Conflict);
         }

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NanoRun.Metrics;
 using NanoRun.Queue;
 using NanoRun.Storage;
-using NanoRun.Units;
 using NanoRun.Tracing;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -64,7 +63,7 @@ internal static class HostOperations
         builder.Services.AddHealthChecks()
             .Add(new HealthCheckRegistration(
                 "store",
-                static sp => new StoreReadinessCheck(sp.GetRequiredService<IRequestStore>(), sp.GetRequiredService<UnitCatalog>()),
+                static sp => new StoreReadinessCheck(sp.GetRequiredService<StoreCircuit>()),
                 HealthStatus.Unhealthy,
                 [ReadyTag],
                 TimeSpan.FromSeconds(5)))

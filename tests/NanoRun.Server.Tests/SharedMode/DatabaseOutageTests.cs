@@ -220,7 +220,7 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>Waits until <paramref name="expected"/> connections of the database listen for queued work again; returns how many do.</summary>
-    private static async Task<long> WaitListenersAsync(string connectionString, int expected, TimeSpan timeout)
+    internal static async Task<long> WaitListenersAsync(string connectionString, int expected, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         await using var connection = new NpgsqlConnection(connectionString);
