@@ -20,6 +20,7 @@ public sealed class SilentDatabaseTests
     // The store's deadline is 5 s; the rest is room for a busy machine.
     private static readonly TimeSpan FirstAnswerLimit = TimeSpan.FromSeconds(8);
     private static readonly TimeSpan LaterAnswerLimit = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan OutageLength = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Outage_PortSilent_ApiUiAndProbesAnswer503InTimeThenRecoverWithoutRestart()
@@ -36,7 +37,9 @@ public sealed class SilentDatabaseTests
         var before = await first.PostAsync("slow", "before");
 
         forwarder.Hold();
+        var held = Stopwatch.StartNew();
         var answers = new List<Answer>();
+        var later = new List<Answer>();
         try
         {
             foreach (var node in nodes)
@@ -47,6 +50,19 @@ public sealed class SilentDatabaseTests
                 answers.Add(await TimedAsync("GET /ui/", () => browser.GetAsync(new Uri(node.BaseAddress, "ui/"))));
                 answers.Add(await TimedAsync("GET /readyz", () => browser.GetAsync(new Uri(node.BaseAddress, "readyz"))));
                 answers.Add(await TimedAsync("POST /api/job/", () => api.PostAsync("api/job/", new StringContent("during"))));
+            }
+
+            // The port stays silent for 30 s in all, longer than a command's time-out would let a hung call last: every
+            // answer meanwhile stays a quick 503.
+            while (held.Elapsed < OutageLength)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                foreach (var node in nodes)
+                {
+                    using var api = ApiContractHandler.Client(node.BaseAddress, ClientTimeout);
+                    later.Add(await TimedAsync("POST /api/job/", () => api.PostAsync("api/job/", new StringContent("during"))));
+                    later.Add(await TimedAsync("GET /readyz", () => browser.GetAsync(new Uri(node.BaseAddress, "readyz"))));
+                }
             }
         }
         finally
@@ -81,6 +97,11 @@ public sealed class SilentDatabaseTests
                 Assert.True(answer.RetryAfter, $"{answer.What} has no Retry-After");
             }
         }
+
+        Assert.All(later, answer =>
+        {
+            Assert.True(answer.Status == HttpStatusCode.ServiceUnavailable && answer.Took < LaterAnswerLimit, $"{answer.What} answered {(int)answer.Status} in {answer.Took} while the port was silent");
+        });
 
         string?[] types = ["application/problem+json", "text/html", "text/html", "text/plain", "application/problem+json"];
         string?[] expectedTypes = [.. types, .. types];
@@ -189,10 +210,15 @@ public sealed class SilentDatabaseTests
             // A backlog of one: while the forwarder holds, it accepts nothing, the queue fills and the kernel drops further
             // connection attempts, so a connect hangs as it does against a firewall that drops packets.
             _listener.Start(1);
-            var builder = new NpgsqlConnectionStringBuilder(connectionString)
+            // The product's own time-outs (connect 5 s, commands 30 s), not the test cluster's generous ones.
+            var given = new NpgsqlConnectionStringBuilder(connectionString);
+            var builder = new NpgsqlConnectionStringBuilder
             {
                 Host = "127.0.0.1",
                 Port = ((IPEndPoint)_listener.LocalEndpoint).Port,
+                Database = given.Database,
+                Username = given.Username,
+                Password = given.Password,
             };
             ConnectionString = builder.ConnectionString;
         }
