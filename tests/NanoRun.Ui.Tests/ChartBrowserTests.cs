@@ -92,6 +92,8 @@ public sealed class ChartBrowserTests
         Shot(world, "ui/units/resize", Path.Combine(folder, "unit.png"));
         Shot(world, $"ui/units/resize/requests/{failed}", Path.Combine(folder, "request.png"));
         Shot(world, $"ui/units/resize/requests/{failed}/attempts/{attempt}", Path.Combine(folder, "attempt-stderr.png"));
+        // The start of an id (its first 8 characters span about a minute of arrivals): the search page lists the matches.
+        Shot(world, $"ui/search?q={failed![..8]}", Path.Combine(folder, "search.png"));
         _browser.EmulatePhone();
         Shot(world, "ui/units/resize", Path.Combine(folder, "unit-phone.png"));
 
