@@ -274,15 +274,9 @@ public static partial class UnitLoader
         for (var i = 0; i < names.Count; i++)
         {
             var header = names[i].Trim();
-            var variable = Runners.HeaderVariables.VariableName(header);
-            if (variable is null)
+            if (UnitRules.EnvironmentHeaderProblem(header) is { } problem)
             {
-                throw root.ItemError(key, i, $"'{header}' is not a header name of letters, digits, '-' and '_'");
-            }
-
-            if (Runners.HeaderVariables.BlockReason(variable) is { } reason)
-            {
-                throw root.ItemError(key, i, $"'{header}' would set {variable}, {reason}; a request may never set it");
+                throw root.ItemError(key, i, problem);
             }
 
             headers.Add(header);

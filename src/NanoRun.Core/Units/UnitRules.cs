@@ -187,20 +187,25 @@ internal static class UnitRules
 
         for (var i = 0; i < unit.EnvironmentHeaders.Count; i++)
         {
-            var header = unit.EnvironmentHeaders[i]?.Trim() ?? string.Empty;
-            var variable = HeaderVariables.VariableName(header);
-            if (variable is null)
+            if (EnvironmentHeaderProblem(unit.EnvironmentHeaders[i]?.Trim() ?? string.Empty) is { } problem)
             {
-                return new(Item(key, i), $"'{header}' is not a header name of letters, digits, '-' and '_'");
-            }
-
-            if (HeaderVariables.BlockReason(variable) is { } reason)
-            {
-                return new(Item(key, i), $"'{header}' would set {variable}, {reason}; a request may never set it");
+                return new(Item(key, i), problem);
             }
         }
 
         return null;
+    }
+
+    /// <summary>What is wrong with <paramref name="header"/> (trimmed) as an item of <c>environment_headers</c>; <c>null</c> when nothing is.</summary>
+    internal static string? EnvironmentHeaderProblem(string header)
+    {
+        var variable = HeaderVariables.VariableName(header);
+        if (variable is null)
+        {
+            return $"'{header}' is not a header name of letters, digits, '-' and '_'";
+        }
+
+        return HeaderVariables.BlockReason(variable) is { } reason ? $"'{header}' would set {variable}, {reason}; a request may never set it" : null;
     }
 
     private static UnitKeyError? CheckRetry(UnitDefinition unit)
