@@ -41,7 +41,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         ILogger<RequestAdmission> logger,
         NanoRunMetrics metrics,
         IUnitWakeup workers,
-        StoreCircuit? circuit = null)
+        StoreCircuit circuit)
     {
         _units = units;
         _store = store;
@@ -51,7 +51,7 @@ public sealed partial class RequestAdmission : INanoRunQueue
         _metrics = metrics;
         _workers = workers;
         _options = options;
-        _circuit = circuit ?? new StoreCircuit(store, options, time, Microsoft.Extensions.Logging.Abstractions.NullLogger<StoreCircuit>.Instance);
+        _circuit = circuit;
         _gate = new AdmissionGate(options, time, metrics, workers.WaitingAsync);
     }
 

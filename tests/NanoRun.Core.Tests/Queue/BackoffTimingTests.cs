@@ -125,7 +125,7 @@ public sealed class BackoffTimingTests
             var runners = TestRunners.ShellAndProxy();
             var units = new UnitCatalog([unit]);
             Engine = new NanoRunEngine(units, _store, blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
-            Admission = new RequestAdmission(units, _store, blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine);
+            Admission = new RequestAdmission(units, _store, blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine, new StoreCircuit(_store, options, Time, NullLogger<StoreCircuit>.Instance));
         }
 
         public string Folder { get; }

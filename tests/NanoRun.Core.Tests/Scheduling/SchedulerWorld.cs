@@ -39,7 +39,7 @@ internal sealed class SchedulerWorld : IAsyncDisposable
         var options = new EngineOptions { LeaseDuration = TimeSpan.FromDays(30) };
         var runners = TestRunners.ShellAndProxy();
         Engine = new NanoRunEngine(Units, _store, Blobs, runners, options, Time, NullLogger<NanoRunEngine>.Instance);
-        Admission = new RequestAdmission(Units, _store, Blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine);
+        Admission = new RequestAdmission(Units, _store, Blobs, options, Time, NullLogger<RequestAdmission>.Instance, Engine.Metrics, Engine, new StoreCircuit(_store, options, Time, NullLogger<StoreCircuit>.Instance));
     }
 
     public string Folder { get; }
